@@ -1,0 +1,147 @@
+#include <unordered_map>
+#include <unordered_set>
+
+#include "actlab/autograd/grad_mode.h"
+#include "actlab/autograd/node.h"
+
+namespace actlab {
+namespace {
+thread_local bool grad_mode_enabled = true;
+}
+
+bool grad_enabled() { return grad_mode_enabled; }
+void set_grad_enabled(bool enabled) { grad_mode_enabled = enabled; }
+
+namespace autograd {
+
+Tensor record(std::string op, Tensor output, const std::vector<Tensor>& inputs, BackwardFn backward) {
+  if (!grad_enabled()) return output;
+  bool any = false;
+  for (const auto& input : inputs) any = any || (input.defined() && input.requires_grad());
+  if (!any) return output;
+  auto node = std::make_shared<Node>();
+  node->op = std::move(op);
+  node->inputs.reserve(inputs.size());
+  for (const auto& input : inputs)
+    node->inputs.push_back(input.defined() && input.requires_grad() ? input.impl() : nullptr);
+  node->output_shape = output.shape();
+  node->backward = std::move(backward);
+  output.impl()->requires_grad = true;
+  output.impl()->grad_fn = std::move(node);
+  return output;
+}
+
+namespace {
+
+Tensor apply_hooks(const std::vector<GradHook>& hooks, Tensor grad) {
+  for (const auto& hook : hooks) {
+    Tensor replaced = hook(grad);
+    if (replaced.defined()) grad = std::move(replaced);
+  }
+  return grad;
+}
+
+// A gradient may alias a tensor the caller still uses (add's backward passes its input
+// through); the accumulated .grad() must own its buffer because optimizers update it in place.
+Tensor owned(Tensor grad) {
+  const bool sole_owner = grad.impl().use_count() == 1 && grad.impl()->storage.use_count() == 1;
+  return sole_owner && grad.is_contiguous() ? grad : grad.clone();
+}
+
+void accumulate_leaf(const std::shared_ptr<TensorImpl>& leaf, Tensor grad) {
+  grad = apply_hooks(leaf->leaf_hooks, std::move(grad));
+  if (leaf->grad == nullptr) {
+    leaf->grad = owned(std::move(grad)).impl();
+  } else {
+    Tensor existing(leaf->grad);
+    existing.add_(grad);
+  }
+}
+
+// Nodes reachable from root, each after every node that consumes its output.
+std::vector<Node*> topological_order(Node* root) {
+  std::vector<Node*> order;
+  std::unordered_set<Node*> visited{root};
+  std::vector<std::pair<Node*, std::size_t>> stack{{root, 0}};
+  while (!stack.empty()) {
+    auto& [node, next_input] = stack.back();
+    if (next_input < node->inputs.size()) {
+      const auto& input = node->inputs[next_input++];
+      Node* child = input ? input->grad_fn.get() : nullptr;
+      if (child != nullptr && visited.insert(child).second) stack.emplace_back(child, 0);
+    } else {
+      order.push_back(node);
+      stack.pop_back();
+    }
+  }
+  return {order.rbegin(), order.rend()};
+}
+
+}  // namespace
+
+void run_backward(const Tensor& root, const Tensor& grad, bool retain_graph) {
+  ACTLAB_CHECK(root.requires_grad(),
+               "backward: this tensor does not require grad (no input was marked requires_grad_(), "
+               "or it was computed under NoGradGuard)");
+  Tensor seed = grad;
+  if (!seed.defined()) {
+    ACTLAB_CHECK(root.numel() == 1,
+                 "backward: a tensor of shape {} needs an explicit gradient of the same shape "
+                 "(only one-element tensors get the implicit gradient 1)",
+                 shape_str(root.shape()));
+    seed = ones(root.shape(), root.dtype());
+  }
+  ACTLAB_CHECK(seed.shape() == root.shape(), "backward: gradient shape {} does not match tensor shape {}",
+               shape_str(seed.shape()), shape_str(root.shape()));
+  NoGradGuard no_grad;
+  if (root.is_leaf()) {
+    accumulate_leaf(root.impl(), seed.to(root.dtype()));
+    return;
+  }
+
+  std::unordered_map<Node*, Tensor> grads;
+  grads[root.grad_fn().get()] = seed.to(root.dtype());
+  for (Node* node : topological_order(root.grad_fn().get())) {
+    auto found = grads.find(node);
+    if (found == grads.end()) continue;
+    Tensor grad_output = apply_hooks(node->hooks, std::move(found->second));
+    grads.erase(found);
+    ACTLAB_CHECK(node->backward != nullptr,
+                 "backward: the graph through '{}' was already freed by an earlier backward(); "
+                 "pass retain_graph=true to the first backward() to run backward twice",
+                 node->op);
+    std::vector<bool> needs_grad(node->inputs.size());
+    for (std::size_t i = 0; i < node->inputs.size(); ++i) needs_grad[i] = node->inputs[i] != nullptr;
+    std::vector<Tensor> input_grads = node->backward(grad_output, needs_grad);
+    if (!retain_graph) node->backward = nullptr;
+    for (std::size_t i = 0; i < node->inputs.size(); ++i) {
+      const auto& input = node->inputs[i];
+      if (input == nullptr || i >= input_grads.size() || !input_grads[i].defined()) continue;
+      Tensor& input_grad = input_grads[i];
+      ACTLAB_CHECK(input_grad.shape() == input->shape, "backward of '{}': gradient {} for input {} of shape {}",
+                   node->op, shape_str(input_grad.shape()), i, shape_str(input->shape));
+      if (input->grad_fn == nullptr) {
+        accumulate_leaf(input, std::move(input_grad));
+        continue;
+      }
+      auto [slot, inserted] = grads.try_emplace(input->grad_fn.get(), input_grad);
+      if (!inserted) slot->second = slot->second + input_grad;
+    }
+  }
+}
+
+}  // namespace autograd
+
+void Tensor::backward(const Tensor& grad, bool retain_graph) const {
+  autograd::run_backward(*this, grad, retain_graph);
+}
+
+void Tensor::register_hook(GradHook hook) const {
+  ACTLAB_CHECK(requires_grad(), "register_hook: the tensor does not require grad, so no gradient will reach it");
+  if (is_leaf())
+    impl_->leaf_hooks.push_back(std::move(hook));
+  else
+    impl_->grad_fn->hooks.push_back(std::move(hook));
+}
+
+}  // namespace actlab

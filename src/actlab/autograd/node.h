@@ -1,0 +1,34 @@
+// A recorded op in the autograd graph, and the helper ops use to record themselves.
+//
+// An op computes its output, then calls record() with a backward closure written right beside
+// the forward code: given the gradient of the output, it returns the gradient of each input.
+// Closures must capture inputs/outputs through detach() so that the graph holds no cycles.
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "actlab/core/tensor.h"
+
+namespace actlab::autograd {
+
+// grads[i] is the gradient for inputs[i]; leave it undefined when needs_grad[i] is false.
+using BackwardFn = std::function<std::vector<Tensor>(const Tensor& grad_output, const std::vector<bool>& needs_grad)>;
+
+struct Node {
+  std::string op;                                   // names the op in errors and diagnostics
+  std::vector<std::shared_ptr<TensorImpl>> inputs;  // nullptr for inputs that need no grad
+  Shape output_shape;
+  BackwardFn backward;                              // empty once the graph is freed
+  std::vector<GradHook> hooks;                      // run on the output's gradient
+};
+
+// Attaches a Node to `output` when grad mode is on and some input requires grad; returns output.
+Tensor record(std::string op, Tensor output, const std::vector<Tensor>& inputs, BackwardFn backward);
+
+// Runs backward from `root` with seed gradient `grad` (see Tensor::backward).
+void run_backward(const Tensor& root, const Tensor& grad, bool retain_graph);
+
+}  // namespace actlab::autograd

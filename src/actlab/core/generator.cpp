@@ -1,0 +1,68 @@
+#include "actlab/core/generator.h"
+
+#include <cmath>
+#include <numbers>
+
+#include "actlab/core/error.h"
+
+namespace actlab {
+namespace {
+
+// Philox4x32-10 (Salmon et al., "Parallel random numbers: as easy as 1, 2, 3", SC'11).
+constexpr std::uint32_t kMul0 = 0xD2511F53u, kMul1 = 0xCD9E8D57u;
+constexpr std::uint32_t kWeyl0 = 0x9E3779B9u, kWeyl1 = 0xBB67AE85u;
+
+inline void mulhilo(std::uint32_t a, std::uint32_t b, std::uint32_t& hi, std::uint32_t& lo) {
+  const std::uint64_t product = static_cast<std::uint64_t>(a) * b;
+  hi = static_cast<std::uint32_t>(product >> 32);
+  lo = static_cast<std::uint32_t>(product);
+}
+
+}  // namespace
+
+std::array<std::uint32_t, 4> Generator::block(std::uint64_t counter) const {
+  std::array<std::uint32_t, 4> c = {static_cast<std::uint32_t>(counter),
+                                    static_cast<std::uint32_t>(counter >> 32), 0u, 0u};
+  std::uint32_t k0 = static_cast<std::uint32_t>(seed_), k1 = static_cast<std::uint32_t>(seed_ >> 32);
+  for (int round = 0; round < 10; ++round) {
+    std::uint32_t hi0, lo0, hi1, lo1;
+    mulhilo(kMul0, c[0], hi0, lo0);
+    mulhilo(kMul1, c[2], hi1, lo1);
+    c = {hi1 ^ c[1] ^ k0, lo1, hi0 ^ c[3] ^ k1, lo0};
+    k0 += kWeyl0;
+    k1 += kWeyl1;
+  }
+  return c;
+}
+
+double Generator::uniform() {
+  const auto words = block(reserve(1));
+  return uniform_double(words[0], words[1]);
+}
+
+double Generator::normal() {
+  const auto words = block(reserve(1));
+  // Box-Muller; 1 - u keeps the log argument in (0, 1].
+  const double u1 = 1.0 - uniform_double(words[0], words[1]);
+  const double u2 = uniform_double(words[2], words[3]);
+  return std::sqrt(-2.0 * std::log(u1)) * std::cos(2.0 * std::numbers::pi * u2);
+}
+
+std::int64_t Generator::randint(std::int64_t low, std::int64_t high) {
+  ACTLAB_CHECK(low < high, "randint: empty range [{}, {})", low, high);
+  const auto words = block(reserve(1));
+  const std::uint64_t bits = (static_cast<std::uint64_t>(words[0]) << 32) | words[1];
+  const auto range = static_cast<std::uint64_t>(high - low);
+  // 128-bit multiply-shift (Lemire); bias below 2^-64 * range is irrelevant here.
+  const auto scaled = static_cast<std::uint64_t>((static_cast<unsigned __int128>(bits) * range) >> 64);
+  return low + static_cast<std::int64_t>(scaled);
+}
+
+Generator& default_generator() {
+  static Generator generator(0);
+  return generator;
+}
+
+void manual_seed(std::uint64_t seed) { default_generator().set_state(seed, 0); }
+
+}  // namespace actlab

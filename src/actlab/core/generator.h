@@ -1,0 +1,56 @@
+// Seeded random numbers.
+//
+// A Generator is a counter-based Philox4x32-10 stream: the n-th number drawn depends only on the
+// seed and on how many numbers were drawn before, never on the thread count. Its whole state is
+// (seed, offset), so checkpoints can save and restore it exactly.
+#pragma once
+
+#include <array>
+#include <cstdint>
+
+namespace actlab {
+
+class Generator {
+ public:
+  explicit Generator(std::uint64_t seed = 0) : seed_(seed) {}
+
+  std::uint64_t seed() const { return seed_; }
+  // Number of 128-bit Philox blocks consumed so far.
+  std::uint64_t offset() const { return offset_; }
+  void set_state(std::uint64_t seed, std::uint64_t offset) {
+    seed_ = seed;
+    offset_ = offset;
+  }
+
+  // Reserves `blocks` consecutive Philox blocks and returns the first block's counter; callers
+  // then evaluate block(counter + i) in any order or on any thread.
+  std::uint64_t reserve(std::uint64_t blocks) {
+    const std::uint64_t first = offset_;
+    offset_ += blocks;
+    return first;
+  }
+
+  // Four independent 32-bit random words for block `counter`.
+  std::array<std::uint32_t, 4> block(std::uint64_t counter) const;
+
+  // Convenience draws for scalar use (each consumes one block).
+  double uniform();                                 // [0, 1)
+  double normal();                                  // N(0, 1)
+  std::int64_t randint(std::int64_t low, std::int64_t high);  // [low, high)
+
+ private:
+  std::uint64_t seed_;
+  std::uint64_t offset_ = 0;
+};
+
+// Converts a 32-bit word to a float in [0, 1) / a double in [0, 1) from two words.
+inline float uniform_float(std::uint32_t word) { return static_cast<float>(word >> 8) * 0x1.0p-24f; }
+inline double uniform_double(std::uint32_t hi, std::uint32_t lo) {
+  return static_cast<double>(((static_cast<std::uint64_t>(hi) << 32) | lo) >> 11) * 0x1.0p-53;
+}
+
+// The process-wide generator used when a function is given none (seed 0 unless reseeded).
+Generator& default_generator();
+void manual_seed(std::uint64_t seed);
+
+}  // namespace actlab

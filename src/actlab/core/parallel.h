@@ -1,0 +1,45 @@
+// Threading: one OpenMP pool shared by actlab's kernels and OpenBLAS.
+//
+// Small tensors run on the calling thread: waking a team costs microseconds, more than adding a
+// few thousand floats. Work is split into contiguous chunks whose boundaries depend only on the
+// range and the thread count, so each chunk's arithmetic is the same on every run.
+#pragma once
+
+#include <omp.h>
+
+#include <algorithm>
+#include <cstdint>
+
+namespace actlab {
+
+// Elements below which elementwise kernels stay on one thread.
+inline constexpr std::int64_t kParallelGrain = 32768;
+
+// Threads used by actlab kernels and by BLAS.
+int num_threads();
+// Sets the thread count for actlab kernels and BLAS together. Requires n >= 1.
+void set_num_threads(int n);
+
+// Calls fn(begin, end) on disjoint chunks covering [begin, end), in parallel when the range
+// holds more than `grain` items and we are not already inside a parallel region.
+template <typename Fn>
+void parallel_for(std::int64_t begin, std::int64_t end, std::int64_t grain, Fn&& fn) {
+  const std::int64_t n = end - begin;
+  if (n <= 0) return;
+  const int max_threads = omp_in_parallel() ? 1 : omp_get_max_threads();
+  const std::int64_t chunks = std::min<std::int64_t>(max_threads, (n + grain - 1) / std::max<std::int64_t>(grain, 1));
+  if (chunks <= 1) {
+    fn(begin, end);
+    return;
+  }
+#pragma omp parallel num_threads(static_cast<int>(chunks))
+  {
+    const std::int64_t t = omp_get_thread_num();
+    const std::int64_t team = omp_get_num_threads();
+    const std::int64_t chunk_begin = begin + n * t / team;
+    const std::int64_t chunk_end = begin + n * (t + 1) / team;
+    if (chunk_begin < chunk_end) fn(chunk_begin, chunk_end);
+  }
+}
+
+}  // namespace actlab
