@@ -53,9 +53,7 @@ std::int64_t Generator::randint(std::int64_t low, std::int64_t high) {
   const auto words = block(reserve(1));
   const std::uint64_t bits = (static_cast<std::uint64_t>(words[0]) << 32) | words[1];
   const auto range = static_cast<std::uint64_t>(high - low);
-  // 128-bit multiply-shift (Lemire); bias below 2^-64 * range is irrelevant here.
-  const auto scaled = static_cast<std::uint64_t>((static_cast<unsigned __int128>(bits) * range) >> 64);
-  return low + static_cast<std::int64_t>(scaled);
+  return low + static_cast<std::int64_t>(bounded(bits, range));
 }
 
 Generator& default_generator() {

@@ -49,6 +49,12 @@ inline double uniform_double(std::uint32_t hi, std::uint32_t lo) {
   return static_cast<double>(((static_cast<std::uint64_t>(hi) << 32) | lo) >> 11) * 0x1.0p-53;
 }
 
+// Maps 64 random bits to [0, range) by multiply-shift (Lemire); the bias is below range / 2^64.
+inline std::uint64_t bounded(std::uint64_t bits, std::uint64_t range) {
+  __extension__ using u128 = unsigned __int128;
+  return static_cast<std::uint64_t>((static_cast<u128>(bits) * range) >> 64);
+}
+
 // The process-wide generator used when a function is given none (seed 0 unless reseeded).
 Generator& default_generator();
 void manual_seed(std::uint64_t seed);

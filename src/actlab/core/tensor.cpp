@@ -168,7 +168,7 @@ Tensor randint(std::int64_t low, std::int64_t high, const Shape& shape, Generato
     for (std::int64_t i = b0; i < b1; ++i) {
       const auto w = gen.block(first + static_cast<std::uint64_t>(i));
       const std::uint64_t bits = (static_cast<std::uint64_t>(w[0]) << 32) | w[1];
-      p[i] = low + static_cast<std::int64_t>((static_cast<unsigned __int128>(bits) * range) >> 64);
+      p[i] = low + static_cast<std::int64_t>(bounded(bits, range));
     }
   });
   return t;
