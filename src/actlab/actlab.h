@@ -3,5 +3,6 @@
 
 #include "actlab/autograd/grad_mode.h"
 #include "actlab/autograd/gradcheck.h"
+#include "actlab/autograd/node.h"
 #include "actlab/core/parallel.h"
 #include "actlab/core/tensor.h"

@@ -14,6 +14,19 @@ void set_grad_enabled(bool enabled) { grad_mode_enabled = enabled; }
 
 namespace autograd {
 
+Node::~Node() {
+  std::vector<std::shared_ptr<TensorImpl>> pending = std::move(inputs);
+  while (!pending.empty()) {
+    std::shared_ptr<TensorImpl> impl = std::move(pending.back());
+    pending.pop_back();
+    if (impl && impl.use_count() == 1 && impl->grad_fn && impl->grad_fn.use_count() == 1) {
+      auto& next = impl->grad_fn->inputs;
+      std::move(next.begin(), next.end(), std::back_inserter(pending));
+      next.clear();
+    }
+  }
+}
+
 Tensor record(std::string op, Tensor output, const std::vector<Tensor>& inputs, BackwardFn backward) {
   if (!grad_enabled()) return output;
   bool any = false;

@@ -23,6 +23,13 @@ struct Node {
   Shape output_shape;
   BackwardFn backward;                              // empty once the graph is freed
   std::vector<GradHook> hooks;                      // run on the output's gradient
+
+  Node() = default;
+  Node(const Node&) = delete;
+  Node& operator=(const Node&) = delete;
+  // Releases the graph behind this node iteratively: a recursive chain of destructors would
+  // overflow the stack on long graphs (e.g. an RNN unrolled over many steps).
+  ~Node();
 };
 
 // Attaches a Node to `output` when grad mode is on and some input requires grad; returns output.

@@ -93,6 +93,7 @@ Tensor matmul_forward(const Tensor& a0, const Tensor& b0) {
 Tensor Tensor::matmul(const Tensor& other) const {
   ACTLAB_CHECK(dim() >= 1 && other.dim() >= 1, "matmul: needs tensors of rank >= 1, got {} x {}", shape_str(shape()),
                shape_str(other.shape()));
+  if (dim() == 1 && other.dim() == 1) return unsqueeze(0).matmul(other.unsqueeze(-1)).reshape({});
   if (dim() == 1) return unsqueeze(0).matmul(other).squeeze(-2);
   if (other.dim() == 1) return matmul(other.unsqueeze(-1)).squeeze(-1);
   ACTLAB_CHECK(dtype() == other.dtype(), "matmul: {} x {}: dtypes differ ({} vs {})", shape_str(shape()),

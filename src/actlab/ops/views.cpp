@@ -50,7 +50,7 @@ Shape infer_shape(Shape shape, std::int64_t numel, const Shape& from, std::strin
 // group of old dims that merges or splits into new dims must be contiguous within itself.
 std::optional<Strides> view_strides(const Shape& old_shape, const Strides& old_strides, const Shape& new_shape) {
   Strides out(new_shape.size());
-  if (numel_of(old_shape) == 0) return contiguous_strides(new_shape);
+  if (old_shape.empty() || numel_of(old_shape) == 0) return contiguous_strides(new_shape);
   std::int64_t view_d = static_cast<std::int64_t>(new_shape.size()) - 1;
   std::int64_t chunk_base_stride = old_strides.empty() ? 1 : old_strides.back();
   std::int64_t tensor_numel = 1, view_numel = 1;
