@@ -1,0 +1,329 @@
+#include "actlab/experiment/settings.h"
+
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+
+#include <algorithm>
+#include <cctype>
+#include <charconv>
+#include <filesystem>
+#include <sstream>
+#include <toml++/toml.h>
+
+#include "actlab/core/error.h"
+
+namespace actlab::experiment {
+namespace {
+
+std::vector<std::string> split(const std::string& text, char separator) {
+  std::vector<std::string> parts;
+  std::string part;
+  std::istringstream in(text);
+  while (std::getline(in, part, separator)) {
+    part.erase(0, part.find_first_not_of(" \t"));
+    part.erase(part.find_last_not_of(" \t") + 1);
+    if (!part.empty()) parts.push_back(part);
+  }
+  return parts;
+}
+
+// Splits "relu,softplus:beta=2,threshold=20,elu" into specs: a part that is only a parameter
+// ("threshold=20" or "0.5") continues the spec before it.
+std::vector<std::string> split_specs(const std::string& text) {
+  std::vector<std::string> specs;
+  for (auto& part : split(text, ',')) {
+    const auto colon = part.find(':');
+    const auto equals = part.find('=');
+    const bool parameter_only = (equals != std::string::npos && (colon == std::string::npos || equals < colon)) ||
+                                std::isdigit(static_cast<unsigned char>(part[0])) || part[0] == '-' || part[0] == '.';
+    if (parameter_only && !specs.empty())
+      specs.back() += "," + part;
+    else
+      specs.push_back(part);
+  }
+  return specs;
+}
+
+std::int64_t parse_int(const std::string& text, const std::string& key, const std::string& origin) {
+  std::int64_t value = 0;
+  const auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), value);
+  ACTLAB_CHECK(error == std::errc() && end == text.data() + text.size(), "{}: {} must be an integer, got '{}'",
+               origin, key, text);
+  return value;
+}
+
+double parse_float(const std::string& text, const std::string& key, const std::string& origin) {
+  try {
+    std::size_t used = 0;
+    const double value = std::stod(text, &used);
+    if (used == text.size()) return value;
+  } catch (const std::exception&) {
+  }
+  fail("{}: {} must be a number, got '{}'", origin, key, text);
+}
+
+struct Key {
+  SettingInfo info;
+  std::function<void(Settings&, const std::string& value, const std::string& origin)> set;
+  std::function<std::string(const Settings&)> get;
+};
+
+Key string_key(std::string name, std::string Settings::*member, std::vector<std::string> choices, std::string help) {
+  if (!choices.empty()) help += fmt::format(" ({})", fmt::join(choices, "|"));
+  return {{name, "string", help},
+          [name, member, choices](Settings& s, const std::string& value, const std::string& origin) {
+            ACTLAB_CHECK(choices.empty() || std::find(choices.begin(), choices.end(), value) != choices.end(),
+                         "{}: unknown {} '{}'; valid choices: {}", origin, name, value, fmt::join(choices, ", "));
+            s.*member = value;
+          },
+          [member](const Settings& s) { return s.*member; }};
+}
+
+Key int_key(std::string name, std::int64_t Settings::*member, std::int64_t min, std::string help) {
+  return {{name, "int", help},
+          [name, member, min](Settings& s, const std::string& value, const std::string& origin) {
+            const std::int64_t v = parse_int(value, name, origin);
+            ACTLAB_CHECK(v >= min, "{}: {} must be at least {}, got {}", origin, name, min, v);
+            s.*member = v;
+          },
+          [member](const Settings& s) { return std::to_string(s.*member); }};
+}
+
+Key float_key(std::string name, double Settings::*member, double min, double max, std::string help) {
+  return {{name, "float", help},
+          [name, member, min, max](Settings& s, const std::string& value, const std::string& origin) {
+            const double v = parse_float(value, name, origin);
+            ACTLAB_CHECK(v >= min && v <= max, "{}: {} must be in [{}, {}], got {}", origin, name, min, max, v);
+            s.*member = v;
+          },
+          [member](const Settings& s) { return fmt::format("{}", s.*member); }};
+}
+
+const std::vector<std::string> kDatasets = {"mnist", "fashion-mnist", "kmnist", "cifar10", "xor",
+                                            "circles", "moons", "spirals", "blobs", "linear"};
+const std::vector<std::string> kOptimizers = {"sgd", "momentum", "nesterov", "rmsprop", "adagrad", "adam", "adamw"};
+const std::vector<std::string> kNorms = {"none", "batch", "layer"};
+
+const std::vector<Key>& keys() {
+  static const std::vector<Key> table = {
+      string_key("name", &Settings::name, {}, "experiment name (used in the output folder)"),
+      string_key("data", &Settings::data, kDatasets, "dataset"),
+      string_key("data_dir", &Settings::data_dir, {}, "dataset folder (default $ACTLAB_DATA, then ~/.cache/actlab/datasets)"),
+      string_key("model", &Settings::model, {}, "mlp:256,256 | mlp:256x4 | lenet5 | cifar-cnn | resnet-small"),
+      {{"activations", "list", "activation specs to compare, e.g. relu,leaky_relu:0.1,elu:alpha=0.5"},
+       [](Settings& s, const std::string& value, const std::string& origin) {
+         s.activations = split_specs(value);
+         ACTLAB_CHECK(!s.activations.empty(), "{}: activations must name at least one activation", origin);
+       },
+       [](const Settings& s) { return fmt::format("{}", fmt::join(s.activations, ",")); }},
+      int_key("epochs", &Settings::epochs, 1, "training epochs"),
+      int_key("batch", &Settings::batch, 1, "mini-batch size"),
+      string_key("optimizer", &Settings::optimizer, kOptimizers, "optimizer"),
+      float_key("lr", &Settings::lr, 0, 1e3, "learning rate"),
+      float_key("momentum", &Settings::momentum, 0, 1, "momentum for sgd-momentum/nesterov/rmsprop"),
+      string_key("schedule", &Settings::schedule, {},
+                 "learning-rate schedule: none | step:EPOCHS[:GAMMA] | exponential:GAMMA | cosine[:WARMUP_EPOCHS] | warmup:EPOCHS"),
+      float_key("weight_decay", &Settings::weight_decay, 0, 1, "weight decay"),
+      string_key("init", &Settings::init, {},
+                 "weight init: standard | xavier | he | lecun | orthogonal (xavier_normal, he_uniform, ... for variants)"),
+      string_key("norm", &Settings::norm, kNorms, "normalization after each hidden layer"),
+      float_key("dropout", &Settings::dropout, 0, 0.99, "dropout probability after each hidden activation"),
+      float_key("clip_norm", &Settings::clip_norm, 0, 1e9, "clip the global gradient L2 norm to this (0: off)"),
+      {{"seeds", "list", "number of seeds (3 = seeds 1,2,3) or a list (1,5,9)"},
+       [](Settings& s, const std::string& value, const std::string& origin) { s.seeds = parse_seeds(value, origin); },
+       [](const Settings& s) { return fmt::format("{}", fmt::join(s.seeds, ",")); }},
+      int_key("threads", &Settings::threads, 0, "threads (0: every core)"),
+      int_key("limit_train", &Settings::limit_train, 0, "use only the first N training samples (0: all)"),
+      int_key("val_size", &Settings::val_size, 0, "training samples held out for validation (the last N)"),
+      float_key("target_acc", &Settings::target_acc, 0, 1, "accuracy for the epochs-to-reach column"),
+      int_key("log_every", &Settings::log_every, 1, "steps between logged training losses"),
+      string_key("out", &Settings::out, {}, "output folder (default runs/<timestamp>-<name>)"),
+  };
+  return table;
+}
+
+const Key& find_key(const std::string& key, const std::string& origin) {
+  for (const auto& k : keys())
+    if (k.info.key == key) return k;
+  std::vector<std::string> names;
+  for (const auto& k : keys()) names.push_back(k.info.key);
+  fail("{}: unknown setting '{}'; valid settings: {}", origin, key, fmt::join(names, ", "));
+}
+
+std::string where(const std::string& path, const toml::node& node) {
+  return fmt::format("{}:{}", path, node.source().begin.line);
+}
+
+// The text form of a TOML scalar, checked against the key's type.
+std::string scalar_text(const toml::node& node, const SettingInfo& info, const std::string& origin) {
+  if (auto s = node.as_string()) {
+    ACTLAB_CHECK(info.type == "string" || info.type == "list", "{}: {} must be {} {}, got a string", origin, info.key,
+                 info.type == "int" ? "an" : "a", info.type);
+    return s->get();
+  }
+  if (auto i = node.as_integer()) {
+    ACTLAB_CHECK(info.type != "string", "{}: {} must be a string, got an integer", origin, info.key);
+    return std::to_string(i->get());
+  }
+  if (auto f = node.as_floating_point()) {
+    ACTLAB_CHECK(info.type == "float", "{}: {} must be {}, got a number with a fraction", origin, info.key,
+                 info.type == "int" ? "an integer" : "a " + info.type);
+    return fmt::format("{}", f->get());
+  }
+  fail("{}: {} has an unsupported value type (use a string or a number)", origin, info.key);
+}
+
+std::vector<std::string> value_list(const toml::node& node, const SettingInfo& info, const std::string& origin) {
+  std::vector<std::string> values;
+  if (auto array = node.as_array()) {
+    for (const auto& item : *array) values.push_back(scalar_text(item, info, origin));
+  } else {
+    values.push_back(scalar_text(node, info, origin));
+  }
+  return values;
+}
+
+std::string toml_value(const SettingInfo& info, const std::string& text) {
+  if (info.type == "int" || info.type == "float") return text;
+  if (info.key == "seeds") return fmt::format("[{}]", text);
+  if (info.type == "list") {
+    std::vector<std::string> quoted;
+    for (const auto& v : split(text, ',')) quoted.push_back(fmt::format("\"{}\"", v));
+    return fmt::format("[{}]", fmt::join(quoted, ", "));
+  }
+  std::string escaped;
+  for (char c : text) {
+    if (c == '"' || c == '\\') escaped += '\\';
+    escaped += c;
+  }
+  return fmt::format("\"{}\"", escaped);
+}
+
+}  // namespace
+
+const std::vector<SettingInfo>& setting_keys() {
+  static const std::vector<SettingInfo> infos = [] {
+    std::vector<SettingInfo> out;
+    for (const auto& k : keys()) out.push_back(k.info);
+    return out;
+  }();
+  return infos;
+}
+
+void set_setting(Settings& settings, const std::string& key, const std::string& value, const std::string& origin) {
+  find_key(key, origin).set(settings, value, origin);
+}
+
+std::string get_setting(const Settings& settings, const std::string& key) { return find_key(key, key).get(settings); }
+
+std::vector<std::uint64_t> parse_seeds(const std::string& text, const std::string& origin) {
+  const auto parts = split(text, ',');
+  ACTLAB_CHECK(!parts.empty(), "{}: seeds is empty", origin);
+  std::vector<std::uint64_t> seeds;
+  if (parts.size() == 1 && text.find(',') == std::string::npos) {
+    const std::int64_t count = parse_int(parts[0], "seeds", origin);
+    ACTLAB_CHECK(count >= 1 && count <= 1000, "{}: seeds must be a count in 1..1000 or a list, got {}", origin, count);
+    for (std::int64_t s = 1; s <= count; ++s) seeds.push_back(static_cast<std::uint64_t>(s));
+    return seeds;
+  }
+  for (const auto& p : parts) {
+    const std::int64_t s = parse_int(p, "seeds", origin);
+    ACTLAB_CHECK(s >= 0, "{}: seeds must be non-negative, got {}", origin, s);
+    seeds.push_back(static_cast<std::uint64_t>(s));
+  }
+  return seeds;
+}
+
+Experiment load_config(const std::string& path) {
+  ACTLAB_CHECK(std::filesystem::is_regular_file(path), "{}: cannot read the config: no such file", path);
+  toml::table table;
+  try {
+    table = toml::parse_file(path);
+  } catch (const toml::parse_error& e) {
+    fail("{}:{}:{}: {}", path, e.source().begin.line, e.source().begin.column, e.description());
+  } catch (const std::exception& e) {
+    fail("{}: cannot read the config: {}", path, e.what());
+  }
+  Experiment experiment;
+  for (const auto& [name, node] : table) {
+    const std::string key(name.str());
+    const std::string origin = where(path, node);
+    if (key == "sweep") {
+      const auto* axes = node.as_table();
+      ACTLAB_CHECK(axes != nullptr, "{}: sweep must be a table: [sweep] followed by key = [values]", origin);
+      for (const auto& [axis_name, axis_node] : *axes) {
+        const std::string axis_key(axis_name.str());
+        const std::string axis_origin = where(path, axis_node);
+        const Key& k = find_key(axis_key, axis_origin);
+        ACTLAB_CHECK(axis_key != "seeds" && axis_key != "name" && axis_key != "out",
+                     "{}: '{}' cannot be a sweep axis (set it at the top level)", axis_origin, axis_key);
+        auto values = value_list(axis_node, k.info, axis_origin);
+        ACTLAB_CHECK(!values.empty(), "{}: sweep axis '{}' has no values", axis_origin, axis_key);
+        if (axis_key == "activations") {
+          experiment.base.activations = values;
+          continue;
+        }
+        for (const auto& v : values) k.set(experiment.base, v, axis_origin);  // checks each value
+        experiment.sweep.push_back({axis_key, values});
+      }
+      continue;
+    }
+    const Key& k = find_key(key, origin);
+    const auto values = value_list(node, k.info, origin);
+    if (k.info.type == "list") {
+      k.set(experiment.base, fmt::format("{}", fmt::join(values, ",")), origin);
+    } else {
+      ACTLAB_CHECK(values.size() == 1, "{}: {} takes one value; to compare several, put it under [sweep]", origin, key);
+      k.set(experiment.base, values[0], origin);
+    }
+  }
+  return experiment;
+}
+
+std::vector<Arm> Experiment::arms() const {
+  std::vector<Arm> arms;
+  for (const auto& activation : base.activations) {
+    Arm arm;
+    arm.settings = base;
+    arm.settings.activations = {activation};
+    arm.axis_values["activation"] = activation;
+    arm.label = activation;
+    arms.push_back(arm);
+  }
+  for (const auto& axis : sweep) {
+    std::vector<Arm> expanded;
+    for (const auto& arm : arms) {
+      for (const auto& value : axis.values) {
+        Arm next = arm;
+        set_setting(next.settings, axis.key, value, "sweep");
+        next.axis_values[axis.key] = value;
+        next.label += fmt::format(", {}={}", axis.key, value);
+        expanded.push_back(std::move(next));
+      }
+    }
+    arms = std::move(expanded);
+  }
+  return arms;
+}
+
+std::string to_toml(const Experiment& experiment) {
+  std::string out = "# actlab compare: the fully resolved settings of this experiment.\n";
+  std::vector<std::string> swept;
+  for (const auto& axis : experiment.sweep) swept.push_back(axis.key);
+  for (const auto& k : keys()) {
+    if (std::find(swept.begin(), swept.end(), k.info.key) != swept.end()) continue;
+    out += fmt::format("{} = {}\n", k.info.key, toml_value(k.info, k.get(experiment.base)));
+  }
+  if (!experiment.sweep.empty()) {
+    out += "\n[sweep]\n";
+    for (const auto& axis : experiment.sweep) {
+      std::vector<std::string> values;
+      const auto& info = find_key(axis.key, "sweep").info;
+      for (const auto& v : axis.values) values.push_back(toml_value(info.type == "list" ? SettingInfo{info.key, "string", ""} : info, v));
+      out += fmt::format("{} = [{}]\n", axis.key, fmt::join(values, ", "));
+    }
+  }
+  return out;
+}
+
+}  // namespace actlab::experiment

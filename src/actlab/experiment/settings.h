@@ -1,0 +1,102 @@
+// Experiment settings: every knob of `actlab compare`, from defaults, a TOML config and the
+// command line, and the sweep they describe.
+//
+// One table of keys (settings.cpp) drives all of it: each key has a type, a default, a check
+// and a one-line help, so the TOML file, the CLI options, the sweep axes and the resolved
+// config.toml can never disagree.
+//
+// A config file holds fixed settings at the top level and axes to sweep under [sweep]:
+//
+//     name = "init-vs-activation"
+//     data = "mnist"
+//     model = "mlp:256x4"
+//     epochs = 3
+//     activations = ["sigmoid", "tanh", "relu"]
+//     [sweep]
+//     init = ["standard", "he"]
+//
+// Errors: an unknown key, a wrong type or an invalid value throws Error naming the file and
+// line (or the option), what was wrong, and the valid choices.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <string>
+#include <vector>
+
+namespace actlab::experiment {
+
+struct Settings {
+  std::string name = "default";
+  std::string data = "mnist";
+  std::string data_dir;  // empty: $ACTLAB_DATA, then ~/.cache/actlab/datasets
+  std::string model = "mlp:256x4";
+  std::vector<std::string> activations = {"sigmoid", "tanh", "relu", "leaky_relu", "elu", "gelu", "silu"};
+  std::int64_t epochs = 5;
+  std::int64_t batch = 128;
+  std::string optimizer = "adam";
+  double lr = 1e-3;
+  double momentum = 0.9;
+  std::string schedule = "none";
+  double weight_decay = 0;
+  std::string init = "standard";
+  std::string norm = "none";
+  double dropout = 0;
+  double clip_norm = 0;  // 0: no clipping
+  std::vector<std::uint64_t> seeds = {1};
+  std::int64_t threads = 0;      // 0: every core
+  std::int64_t limit_train = 0;  // 0: the whole training set
+  std::int64_t val_size = 5000;
+  double target_acc = 0.97;      // for "epochs to reach"
+  std::int64_t log_every = 50;   // steps between logged training losses
+  std::string out;               // empty: runs/<timestamp>-<name>
+};
+
+// One axis of a sweep: a settings key and the values it takes.
+struct SweepAxis {
+  std::string key;
+  std::vector<std::string> values;
+};
+
+// One arm of a sweep (all settings fixed but the seed) and the seeds it runs.
+struct Arm {
+  std::string label;                                 // e.g. "relu" or "relu, init=he"
+  std::map<std::string, std::string> axis_values;    // key -> value, activation included
+  Settings settings;                                 // with activations = {this arm's one}
+};
+
+struct Experiment {
+  Settings base;
+  std::vector<SweepAxis> sweep;  // besides activations
+  // Arms in a stable order: activations outermost, then each axis in file order.
+  std::vector<Arm> arms() const;
+};
+
+struct SettingInfo {
+  std::string key;
+  std::string type;  // "string", "int", "float", "list"
+  std::string help;
+};
+// Every settings key, in display order.
+const std::vector<SettingInfo>& setting_keys();
+
+// Sets `key` from its text form (as on the command line); throws Error naming `origin`.
+void set_setting(Settings& settings, const std::string& key, const std::string& value, const std::string& origin);
+// The text form of `key` (lists comma-separated).
+std::string get_setting(const Settings& settings, const std::string& key);
+
+// Reads a TOML config. Throws Error with file:line on any problem.
+Experiment load_config(const std::string& path);
+
+// Checks every value (choices, ranges, model and activation specs). Throws Error naming the
+// offending key and the valid choices.
+void validate(const Experiment& experiment);
+
+// The fully resolved experiment as TOML (written to config.toml; loads back to the same).
+std::string to_toml(const Experiment& experiment);
+
+// Parses "3" (seeds 1..3) or "1,5,9" (those seeds).
+std::vector<std::uint64_t> parse_seeds(const std::string& text, const std::string& origin);
+
+}  // namespace actlab::experiment
