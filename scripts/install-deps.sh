@@ -9,7 +9,10 @@ packages=(
   libgtest-dev libgmock-dev libbenchmark-dev
 )
 if [[ "${ACTLAB_WITH_PEER:-0}" == 1 ]]; then packages+=(python3-torch); fi
-if [[ "${ACTLAB_WITH_BROWSER:-0}" == 1 ]]; then packages+=(chromium nodejs npm); fi
+# The report's chart library is installed from npm at build time.
+if ! command -v npm >/dev/null; then packages+=(nodejs npm); fi
+# The report test loads report.html in headless Chromium.
+if [[ "${ACTLAB_WITH_BROWSER:-0}" == 1 ]]; then packages+=(chromium); fi
 
 missing=()
 for p in "${packages[@]}"; do

@@ -3,6 +3,6 @@
 # from ../shared/datasets when that folder exists; tests that need them say so and skip otherwise.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-scripts/build.sh "$@"
+ACTLAB_WITH_BROWSER=1 scripts/build.sh "$@"
 if [[ -z "${ACTLAB_DATA:-}" && -d ../shared/datasets ]]; then export ACTLAB_DATA="$PWD/../shared/datasets"; fi
 ctest --test-dir "${ACTLAB_BUILD_DIR:-build}" --output-on-failure -j"$(nproc)"

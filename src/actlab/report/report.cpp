@@ -1,0 +1,353 @@
+#include "actlab/report/report.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cmath>
+#include <filesystem>
+#include <map>
+#include <set>
+
+#include "actlab/activations/activation.h"
+#include "actlab/autograd/grad_mode.h"
+
+namespace actlab::report {
+
+namespace assets {
+extern const char* const k_chart_js;
+extern const char* const k_report_js;
+extern const char* const k_report_css;
+}  // namespace assets
+
+using experiment::ArmSummary;
+using experiment::RunResult;
+using experiment::Summary;
+
+namespace {
+
+std::string percent(const std::optional<double>& v, int digits = 2) {
+  return v ? fmt::format("{:.{}f}%", *v * 100.0, digits) : "n/a";
+}
+
+std::string number(const std::optional<double>& v) { return v && std::isfinite(*v) ? fmt::format("{:.4g}", *v) : "n/a"; }
+
+// Arms by test accuracy, best first; arms without an evaluation last.
+std::vector<const ArmSummary*> ranked(const Summary& summary) {
+  std::vector<const ArmSummary*> arms;
+  for (const auto& a : summary.by_activation) arms.push_back(&a);
+  std::stable_sort(arms.begin(), arms.end(), [](const ArmSummary* a, const ArmSummary* b) {
+    return a->test_acc_mean.value_or(-1.0) > b->test_acc_mean.value_or(-1.0);
+  });
+  return arms;
+}
+
+double target_of(const Summary& s) { return s.settings.value("target_acc", 0.97); }
+std::int64_t seeds_of(const Summary& s) {
+  return s.settings.contains("seeds") && s.settings["seeds"].is_array() ? static_cast<std::int64_t>(s.settings["seeds"].size()) : 1;
+}
+
+struct RankRow {
+  std::string rank, arm, accuracy, ci, test_loss, train_loss, to_target, seconds, status;
+};
+
+std::vector<RankRow> ranking_rows(const Summary& summary) {
+  std::vector<RankRow> rows;
+  int rank = 1;
+  for (const ArmSummary* a : ranked(summary)) {
+    RankRow row;
+    row.rank = std::to_string(rank++);
+    row.arm = a->arm;
+    row.accuracy = a->test_acc_mean ? fmt::format("{} ± {}", percent(a->test_acc_mean), percent(a->test_acc_std)) : "n/a";
+    row.ci = a->test_acc_ci95 && a->runs > 1
+                 ? fmt::format("[{}, {}]", percent(a->test_acc_ci95->first), percent(a->test_acc_ci95->second))
+                 : "n/a (1 seed)";
+    row.test_loss = number(a->test_loss_mean);
+    row.train_loss = number(a->final_train_loss_mean);
+    row.to_target = a->epochs_to_target
+                        ? fmt::format("{:.1f} ({}/{} seeds)", *a->epochs_to_target, a->reached_target, a->runs)
+                        : "not reached";
+    row.seconds = fmt::format("{:.1f}", a->seconds_mean);
+    row.status = a->diverged ? fmt::format("{}/{} diverged", a->diverged, a->runs) : "ok";
+    rows.push_back(row);
+  }
+  return rows;
+}
+
+// Settings shared by every arm: everything but the swept keys.
+std::vector<std::pair<std::string, std::string>> shared_settings(const Summary& summary) {
+  std::set<std::string> swept = {"activations"};
+  if (summary.settings.contains("sweep"))
+    for (const auto& [key, _] : summary.settings["sweep"].items()) swept.insert(key);
+  std::vector<std::pair<std::string, std::string>> out;
+  for (const auto& [key, value] : summary.settings.items()) {
+    if (swept.contains(key) || key == "sweep") continue;
+    out.emplace_back(key, value.is_string() ? value.get<std::string>() : value.dump());
+  }
+  return out;
+}
+
+std::string escape_html(const std::string& text) {
+  std::string out;
+  for (char c : text) {
+    switch (c) {
+      case '&': out += "&amp;"; break;
+      case '<': out += "&lt;"; break;
+      case '>': out += "&gt;"; break;
+      case '"': out += "&quot;"; break;
+      default: out += c;
+    }
+  }
+  return out;
+}
+
+// Mean and mean +- std over seeds of one per-epoch metric; null where no run has a value.
+nlohmann::json epoch_series(const std::vector<const RunResult*>& runs, std::int64_t epochs,
+                            const std::function<std::optional<double>(const experiment::EpochMetrics&)>& metric) {
+  nlohmann::json mean = nlohmann::json::array(), lo = nlohmann::json::array(), hi = nlohmann::json::array();
+  for (std::int64_t e = 0; e < epochs; ++e) {
+    std::vector<double> values;
+    for (const RunResult* run : runs)
+      if (e < static_cast<std::int64_t>(run->epochs.size()))
+        if (auto v = metric(run->epochs[static_cast<std::size_t>(e)]); v && std::isfinite(*v)) values.push_back(*v);
+    if (values.empty()) {
+      mean.push_back(nullptr);
+      lo.push_back(nullptr);
+      hi.push_back(nullptr);
+      continue;
+    }
+    double m = 0, sq = 0;
+    for (double v : values) m += v;
+    m /= static_cast<double>(values.size());
+    for (double v : values) sq += (v - m) * (v - m);
+    const double sd = values.size() > 1 ? std::sqrt(sq / static_cast<double>(values.size() - 1)) : 0.0;
+    mean.push_back(m);
+    lo.push_back(m - sd);
+    hi.push_back(m + sd);
+  }
+  return {{"mean", mean}, {"lo", lo}, {"hi", hi}};
+}
+
+// f(x) and f'(x) on [-5, 5] for each activation, evaluated by actlab itself (f' by autograd).
+nlohmann::json activation_curves(const Summary& summary) {
+  nlohmann::json curves = nlohmann::json::array();
+  std::set<std::string> seen;
+  for (const auto& arm : summary.by_activation) {
+    if (!seen.insert(arm.activation).second) continue;
+    std::unique_ptr<ActivationFunction> activation;
+    try {
+      activation = make_activation(arm.activation);
+    } catch (const Error&) {
+      continue;  // a spec from an older version: the report still renders, without its curve
+    }
+    activation->set_training(false);
+    Tensor x = arange(-5.0, 5.0001, 0.05, kFloat64).reshape({1, -1}).detach().requires_grad_();
+    Tensor y;
+    try {
+      y = activation->forward(x);
+      y.sum().backward();
+    } catch (const Error&) {
+      continue;  // activations that need a channel layout have no scalar curve
+    }
+    curves.push_back({{"activation", arm.activation},
+                      {"x", x.detach().to_vector<double>()},
+                      {"f", y.detach().to_vector<double>()},
+                      {"df", x.grad().to_vector<double>()}});
+  }
+  return curves;
+}
+
+nlohmann::json chart_data(const Summary& summary) {
+  std::map<std::string, std::vector<const RunResult*>> runs_by_arm;
+  for (const auto& run : summary.runs) runs_by_arm[run.arm].push_back(&run);
+  bool has_val = false;
+  nlohmann::json arms = nlohmann::json::array();
+  for (const auto& arm : summary.by_activation) {
+    const auto& runs = runs_by_arm[arm.arm];
+    std::int64_t epochs = 0;
+    for (const RunResult* r : runs) {
+      epochs = std::max<std::int64_t>(epochs, static_cast<std::int64_t>(r->epochs.size()));
+      for (const auto& e : r->epochs) has_val = has_val || e.val_acc.has_value();
+    }
+    nlohmann::json epoch_numbers = nlohmann::json::array();
+    for (std::int64_t e = 1; e <= epochs; ++e) epoch_numbers.push_back(e);
+    // Logged training losses, averaged over seeds step by step.
+    nlohmann::json step_x = nlohmann::json::array(), step_mean = nlohmann::json::array();
+    if (!runs.empty()) {
+      for (std::size_t k = 0; k < runs.front()->steps.size(); ++k) {
+        double sum = 0;
+        int count = 0;
+        for (const RunResult* r : runs)
+          if (k < r->steps.size() && std::isfinite(r->steps[k].loss)) {
+            sum += r->steps[k].loss;
+            ++count;
+          }
+        step_x.push_back(runs.front()->steps[k].epoch);
+        step_mean.push_back(count ? nlohmann::json(sum / count) : nlohmann::json());
+      }
+    }
+    arms.push_back({
+        {"arm", arm.arm},
+        {"epochs", epoch_numbers},
+        {"train_loss", epoch_series(runs, epochs, [](const auto& e) { return std::optional<double>(e.train_loss); })},
+        {"train_acc", epoch_series(runs, epochs, [](const auto& e) { return std::optional<double>(e.train_acc); })},
+        {"val_loss", epoch_series(runs, epochs, [](const auto& e) { return e.val_loss; })},
+        {"val_acc", epoch_series(runs, epochs, [](const auto& e) { return e.val_acc; })},
+        {"test_loss", epoch_series(runs, epochs, [](const auto& e) { return std::optional<double>(e.test_loss); })},
+        {"test_acc", epoch_series(runs, epochs, [](const auto& e) { return std::optional<double>(e.test_acc); })},
+        {"steps", {{"x", step_x}, {"mean", step_mean}}},
+        {"test_acc_mean", arm.test_acc_mean ? nlohmann::json(*arm.test_acc_mean) : nlohmann::json()},
+        {"ci", arm.test_acc_ci95 ? nlohmann::json{arm.test_acc_ci95->first, arm.test_acc_ci95->second} : nlohmann::json()},
+    });
+  }
+  return {{"experiment", summary.experiment},
+          {"arms", arms},
+          {"seeds", seeds_of(summary)},
+          {"has_val", has_val},
+          {"curves", activation_curves(summary)}};
+}
+
+// JSON placed inside <script>: "</" must not close the element.
+std::string script_safe(const std::string& json) {
+  std::string out;
+  for (std::size_t i = 0; i < json.size(); ++i) {
+    out += json[i];
+    if (json[i] == '<' && i + 1 < json.size() && json[i + 1] == '/') out += "\\";
+  }
+  return out;
+}
+
+}  // namespace
+
+std::vector<std::string> reading(const Summary& summary) {
+  std::vector<std::string> sentences;
+  const auto arms = ranked(summary);
+  const double target = target_of(summary);
+  if (arms.empty() || !arms.front()->test_acc_mean) {
+    sentences.push_back("No run finished an epoch, so there is nothing to compare yet.");
+    return sentences;
+  }
+  const ArmSummary& best = *arms.front();
+  std::vector<const ArmSummary*> evaluated;
+  for (const ArmSummary* a : arms)
+    if (a->test_acc_mean) evaluated.push_back(a);
+  const ArmSummary& worst = *evaluated.back();
+  sentences.push_back(fmt::format("{} reached the best test accuracy, {}; {} the lowest, {} ({:.2f} points behind).",
+                                  best.arm, percent(best.test_acc_mean), worst.arm, percent(worst.test_acc_mean),
+                                  (*best.test_acc_mean - *worst.test_acc_mean) * 100.0));
+  if (evaluated.size() >= 2) {
+    const ArmSummary& second = *evaluated[1];
+    if (best.runs > 1 && second.runs > 1 && best.test_acc_ci95 && second.test_acc_ci95) {
+      const bool overlap = best.test_acc_ci95->first <= second.test_acc_ci95->second;
+      sentences.push_back(overlap ? fmt::format("The 95% confidence intervals of {} and {} overlap: over {} seeds the "
+                                                "difference between them is within seed-to-seed noise.",
+                                                best.arm, second.arm, best.runs)
+                                  : fmt::format("{} beats {} by more than seed-to-seed noise (95% confidence intervals "
+                                                "over {} seeds do not overlap).",
+                                                best.arm, second.arm, best.runs));
+    } else {
+      sentences.push_back("With one seed per arm, differences below about half a point may be seed noise: run "
+                          "with --seeds 3 or more to get confidence intervals.");
+    }
+  }
+  std::vector<std::string> slow, never;
+  for (const ArmSummary* a : evaluated) {
+    if (!a->epochs_to_target)
+      never.push_back(a->arm);
+    else if (best.epochs_to_target && *a->epochs_to_target >= *best.epochs_to_target + 1.0)
+      slow.push_back(fmt::format("{} ({:.1f} epochs)", a->arm, *a->epochs_to_target));
+  }
+  if (best.epochs_to_target)
+    sentences.push_back(fmt::format("{} reached {} accuracy after {:.1f} epoch(s) on average.", best.arm,
+                                    percent(target, 0), *best.epochs_to_target));
+  if (!slow.empty())
+    sentences.push_back(fmt::format("Slower to reach {}: {}.", percent(target, 0), fmt::join(slow, ", ")));
+  if (!never.empty())
+    sentences.push_back(fmt::format("Never reached {} within the budget: {}. Saturating activations (sigmoid, tanh) "
+                                    "pass smaller gradients back through each layer, so deep stacks of them learn "
+                                    "more slowly under the same learning rate and initialization.",
+                                    percent(target, 0), fmt::join(never, ", ")));
+  for (const ArmSummary* a : arms)
+    if (a->diverged)
+      sentences.push_back(fmt::format("{} diverged (non-finite loss) in {} of {} runs: lower the learning rate, clip "
+                                      "gradients (--clip-norm) or add normalization.",
+                                      a->arm, a->diverged, a->runs));
+  return sentences;
+}
+
+std::string render_markdown(const Summary& summary) {
+  std::string md = fmt::format("# {}\n\n", summary.experiment);
+  md += fmt::format("actlab {} on {} with {} thread(s).\n\n", summary.environment.version, summary.environment.cpu,
+                    summary.environment.threads);
+  md += "## Ranking\n\n";
+  md += fmt::format("| # | arm | test accuracy (mean ± std) | 95% CI | test loss | final train loss | epochs to {} | "
+                    "seconds per run | status |\n",
+                    percent(target_of(summary), 0));
+  md += "|---|---|---|---|---|---|---|---|---|\n";
+  for (const auto& r : ranking_rows(summary))
+    md += fmt::format("| {} | {} | {} | {} | {} | {} | {} | {} | {} |\n", r.rank, r.arm, r.accuracy, r.ci, r.test_loss,
+                      r.train_loss, r.to_target, r.seconds, r.status);
+  md += "\n## Reading\n\n";
+  for (const auto& s : reading(summary)) md += "- " + s + "\n";
+  md += "\n## Shared settings\n\nEvery arm saw the same data in the same order, started from the same initial "
+        "weights where shapes allow (same seed), and used the same hyper-parameters; only the swept settings "
+        "differ.\n\n| setting | value |\n|---|---|\n";
+  for (const auto& [key, value] : shared_settings(summary)) md += fmt::format("| {} | {} |\n", key, value);
+  return md;
+}
+
+std::string render_html(const Summary& summary) {
+  std::string rows;
+  for (const auto& r : ranking_rows(summary))
+    rows += fmt::format("<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>\n",
+                        r.rank, escape_html(r.arm), r.accuracy, r.ci, r.test_loss, r.train_loss, r.to_target, r.seconds,
+                        r.status);
+  std::string sentences;
+  for (const auto& s : reading(summary)) sentences += "<li>" + escape_html(s) + "</li>\n";
+  std::string settings;
+  for (const auto& [key, value] : shared_settings(summary))
+    settings += fmt::format("<tr><td>{}</td><td>{}</td></tr>\n", escape_html(key), escape_html(value));
+  const nlohmann::json data = chart_data(summary);
+  const bool has_curves = !data["curves"].empty();
+  const std::string card = "<div class=\"card\"><h3>{}</h3><div class=\"chart\"><canvas id=\"{}\"></canvas></div></div>\n";
+  std::string charts = fmt::format(fmt::runtime(card), "Training loss (logged steps)", "chart-train-steps") +
+                       fmt::format(fmt::runtime(card), "Training loss per epoch", "chart-train-loss") +
+                       fmt::format(fmt::runtime(card), data["has_val"] ? "Validation loss" : "Test loss", "chart-val-loss") +
+                       fmt::format(fmt::runtime(card), data["has_val"] ? "Validation accuracy" : "Test accuracy", "chart-val-acc") +
+                       fmt::format(fmt::runtime(card), "Test accuracy per epoch", "chart-test-acc") +
+                       fmt::format(fmt::runtime(card), "Final test accuracy (95% CI over seeds)", "chart-test-bars");
+  std::string activation_section;
+  if (has_curves)
+    activation_section = "<h2>The activations</h2>\n<p class=\"note\">Each function and its derivative, computed by "
+                         "actlab (the derivative by autograd). A derivative that falls to zero is where gradients "
+                         "vanish; a derivative of exactly zero over a whole half-line is where ReLU units can die.</p>\n"
+                         "<div class=\"grid\">\n" +
+                         fmt::format(fmt::runtime(card), "f(x)", "chart-act-f") +
+                         fmt::format(fmt::runtime(card), "f'(x)", "chart-act-df") + "</div>\n";
+  return fmt::format(
+      "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n<title>{title} — actlab</title>\n"
+      "<style>\n{css}</style>\n</head>\n<body>\n<h1>{title}</h1>\n<p class=\"subtitle\">actlab {version} · {cpu} · "
+      "{threads} thread(s)</p>\n"
+      "<h2>Ranking</h2>\n<table>\n<tr><th>#</th><th>arm</th><th>test accuracy (mean ± std)</th><th>95% CI</th>"
+      "<th>test loss</th><th>final train loss</th><th>epochs to {target}</th><th>seconds per run</th><th>status</th></tr>\n"
+      "{rows}</table>\n<h2>Reading</h2>\n<ul class=\"reading\">\n{sentences}</ul>\n"
+      "<h2>Training curves</h2>\n<p class=\"note\">Lines are means over seeds; shaded bands are ± one standard "
+      "deviation.</p>\n<div class=\"grid\">\n{charts}</div>\n{activations}"
+      "<h2>Shared settings</h2>\n<p class=\"note\">Every arm saw the same data in the same order, started from the same "
+      "initial weights where shapes allow (same seed), and used the same hyper-parameters; only the swept settings "
+      "differ.</p>\n<table>\n<tr><th>setting</th><th>value</th></tr>\n{settings}</table>\n"
+      "<script>\n{chartjs}\n</script>\n<script>\nwindow.ACTLAB_DATA = {data};\n</script>\n<script>\n{reportjs}\n</script>\n"
+      "</body>\n</html>\n",
+      fmt::arg("title", escape_html(summary.experiment)), fmt::arg("css", assets::k_report_css),
+      fmt::arg("version", escape_html(summary.environment.version)), fmt::arg("cpu", escape_html(summary.environment.cpu)),
+      fmt::arg("threads", summary.environment.threads), fmt::arg("target", percent(target_of(summary), 0)),
+      fmt::arg("rows", rows), fmt::arg("sentences", sentences), fmt::arg("charts", charts),
+      fmt::arg("activations", activation_section), fmt::arg("settings", settings), fmt::arg("chartjs", assets::k_chart_js),
+      fmt::arg("data", script_safe(data.dump())), fmt::arg("reportjs", assets::k_report_js));
+}
+
+void write_reports(const std::string& dir, const Summary& summary) {
+  experiment::write_file_atomically((std::filesystem::path(dir) / "report.md").string(), render_markdown(summary));
+  experiment::write_file_atomically((std::filesystem::path(dir) / "report.html").string(), render_html(summary));
+}
+
+}  // namespace actlab::report

@@ -1,0 +1,26 @@
+// Reports of an experiment: report.md (ranking table, shared settings, a plain-language
+// reading) and report.html (one self-contained offline page with interactive charts drawn by
+// Chart.js, which is embedded).
+//
+// Both are rendered from a Summary alone, so `actlab report DIR` can re-render them from a
+// saved summary.json.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "actlab/experiment/results.h"
+
+namespace actlab::report {
+
+// Sentences that say what the numbers mean (best and worst arm, whether differences are
+// larger than seed noise, which arms never reached the target or diverged).
+std::vector<std::string> reading(const experiment::Summary& summary);
+
+std::string render_markdown(const experiment::Summary& summary);
+std::string render_html(const experiment::Summary& summary);
+
+// Writes DIR/report.md and DIR/report.html atomically.
+void write_reports(const std::string& dir, const experiment::Summary& summary);
+
+}  // namespace actlab::report
