@@ -16,6 +16,7 @@ using simd::horizontal_sum;
 using simd::lanes;
 using simd::load_n;
 using simd::store_n;
+using activations::with_vector_type;
 
 template <class V, class T>
 void forward_row(const T* x, T* y, std::int64_t n, bool log) {
@@ -51,19 +52,6 @@ void backward_row(const T* y, const T* g, T* gx, std::int64_t n, bool log) {
     const V gv = load_n<V>(g + i, n - i);
     store_n(gx + i, log ? gv - simd::exp(yv) * dot : yv * (gv - dot), n - i);
   }
-}
-
-// Calls fn.template operator()<V>() with V = Vec16 for float (unless reference kernels are on),
-// else V = T.
-template <class T, class Fn>
-void with_vector_type(bool vectorize, Fn fn) {
-#if ACTLAB_HAVE_VEC16
-  if constexpr (std::is_same_v<T, float>) {
-    if (vectorize) return fn.template operator()<simd::Vec16>();
-  }
-#endif
-  (void)vectorize;
-  fn.template operator()<T>();
 }
 
 // Runs row_fn(row) for every row of `length` elements, in parallel over rows.
