@@ -122,7 +122,7 @@ const std::vector<Key>& keys() {
       float_key("lr", &Settings::lr, 0, 1e3, "learning rate"),
       float_key("momentum", &Settings::momentum, 0, 1, "momentum for sgd-momentum/nesterov/rmsprop"),
       string_key("schedule", &Settings::schedule, {},
-                 "learning-rate schedule: none | step:EPOCHS[:GAMMA] | exponential:GAMMA | cosine[:WARMUP_EPOCHS] | warmup:EPOCHS"),
+                 "learning-rate schedule: none | step:EPOCHS[:GAMMA] | exponential:GAMMA | cosine[:WARMUP_EPOCHS] | warmup:EPOCHS | plateau[:PATIENCE]"),
       float_key("weight_decay", &Settings::weight_decay, 0, 1, "weight decay"),
       string_key("init", &Settings::init, {},
                  "weight init: standard | xavier | he | lecun | orthogonal (xavier_normal, he_uniform, ... for variants)"),

@@ -89,10 +89,6 @@ std::string get_setting(const Settings& settings, const std::string& key);
 // Reads a TOML config. Throws Error with file:line on any problem.
 Experiment load_config(const std::string& path);
 
-// Checks every value (choices, ranges, model and activation specs). Throws Error naming the
-// offending key and the valid choices.
-void validate(const Experiment& experiment);
-
 // The fully resolved experiment as TOML (written to config.toml; loads back to the same).
 std::string to_toml(const Experiment& experiment);
 

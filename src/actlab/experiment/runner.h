@@ -1,0 +1,53 @@
+// The experiment runner behind `actlab compare`: trains every arm of a sweep for every seed
+// under identical conditions and records everything.
+//
+// Identical conditions: every arm reads the same data split in the same order (the loader's
+// seed is the run's seed), starts from the same initial weights where shapes allow (the
+// model's seed is the run's seed), and uses the same hyper-parameters; only the swept settings
+// differ.
+//
+// Outputs in the output folder: config.toml (resolved settings), metrics.jsonl and metrics.csv
+// (one line per logged step and per epoch), summary.json, report.md and report.html. The
+// summary and reports are rewritten after every run, so a sweep killed halfway keeps every
+// finished run.
+//
+// A run whose loss becomes NaN or infinite is stopped and marked "diverged at step S"; the
+// sweep goes on. request_stop() (wired to Ctrl-C by the CLI) ends the current run at the next
+// step, marks it "interrupted", and writes the outputs of everything finished.
+//
+// Errors: validate() runs before any training; a missing dataset says where it looked and how
+// to get it.
+#pragma once
+
+#include <ostream>
+#include <string>
+
+#include "actlab/experiment/results.h"
+#include "actlab/experiment/settings.h"
+
+namespace actlab::experiment {
+
+struct RunnerOptions {
+  // For the default experiment: when the dataset is missing and cannot be fetched, say so and
+  // run on the built-in spirals set instead of failing.
+  bool fall_back_to_spirals = false;
+  std::ostream* log = nullptr;  // progress and messages (default std::cerr)
+  bool tty = false;             // draw progress bars instead of log lines
+};
+
+struct Outcome {
+  std::string out_dir;
+  Summary summary;
+  bool interrupted = false;
+};
+
+// Checks what the settings' own checks cannot: activation specs, init names, schedules, and that
+// the model fits the dataset's sample shape. Throws Error naming the option and the choices.
+void validate(const Experiment& experiment);
+
+Outcome run_experiment(Experiment experiment, const RunnerOptions& options);
+
+// Asks a running experiment to stop at the next step (async-signal-safe).
+void request_stop();
+
+}  // namespace actlab::experiment
