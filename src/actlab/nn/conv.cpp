@@ -87,11 +87,16 @@ void over_batch_chunks(std::int64_t batch, std::int64_t chunks, Fn&& fn) {
   });
 }
 
-std::int64_t batch_chunks(std::int64_t batch) { return std::max<std::int64_t>(1, std::min<std::int64_t>(num_threads(), batch)); }
+// One chunk per thread, or a single one when the whole product is too small to share.
+std::int64_t batch_chunks(const ConvGeometry& g) {
+  const std::int64_t flops = g.batch * g.out_channels * g.patch() * g.pixels();
+  if (flops < (std::int64_t{1} << 20)) return 1;
+  return std::max<std::int64_t>(1, std::min<std::int64_t>(num_threads(), g.batch));
+}
 
 template <typename T>
 void conv_forward(const ConvGeometry& g, const T* x, const T* w, const T* bias, T* out) {
-  const std::int64_t chunks = batch_chunks(g.batch);
+  const std::int64_t chunks = batch_chunks(g);
   const std::int64_t in_sample = g.channels * g.height * g.width, out_sample = g.out_channels * g.pixels();
   over_batch_chunks(g.batch, chunks, [&](std::int64_t, std::int64_t first, std::int64_t last) {
     std::vector<T> cols(g.pointwise() ? 0 : static_cast<std::size_t>(g.patch() * g.pixels()));
@@ -113,7 +118,7 @@ void conv_forward(const ConvGeometry& g, const T* x, const T* w, const T* bias, 
 // dx (zeroed by the caller), dw and db (each optional) from the output gradient.
 template <typename T>
 void conv_backward(const ConvGeometry& g, const T* x, const T* w, const T* grad, T* dx, T* dw, T* db) {
-  const std::int64_t chunks = batch_chunks(g.batch);
+  const std::int64_t chunks = batch_chunks(g);
   const std::int64_t in_sample = g.channels * g.height * g.width, out_sample = g.out_channels * g.pixels();
   const std::int64_t w_size = g.out_channels * g.patch();
   // Per-chunk weight and bias gradients, summed in chunk order afterwards.

@@ -98,9 +98,9 @@ void orthogonal_(const Tensor& t, double gain, Generator& gen) {
     double norm = 0;
     for (std::int64_t i = 0; i < tall; ++i) norm += at(i, j) * at(i, j);
     norm = std::sqrt(norm);
-    for (std::int64_t i = 0; i < tall; ++i) at(i, j) = gain * at(i, j) / norm;
+    for (std::int64_t i = 0; i < tall; ++i) at(i, j) /= norm;
   }
-  Tensor q = from_vector(a, {tall, wide});
+  Tensor q = from_vector(a, {tall, wide}) * gain;
   if (rows < cols) q = q.t();
   assign(t, q.reshape(t.shape()));
 }
