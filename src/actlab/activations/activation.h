@@ -5,9 +5,13 @@
 // properties, recommended init gain, when to use it).
 //
 // make_activation("leaky_relu:0.1") / ("elu:alpha=0.5") / ("prelu:channels=64") builds one from
-// a spec string; an unknown name or a bad parameter throws Error listing what exists.
+// a spec string: a name or alias, then ':' and comma-separated values, positional (in the order of
+// info().params) or name=value. An unknown name, an unknown or repeated parameter, a value that is
+// not a number (or not an integer where one is needed) throws Error listing what exists.
+// Adding an activation: see activations/pointwise.h and docs/ACTIVATIONS.md.
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -19,25 +23,26 @@
 namespace actlab {
 
 struct ActivationParam {
-  std::string name;
+  std::string name = {};
   double default_value = 0;
-  std::string doc;
+  std::string doc = {};
+  bool integer = false;  // e.g. channels, dim
 };
 
 struct ActivationInfo {
-  std::string name;                     // canonical registry name, e.g. "leaky_relu"
-  std::vector<std::string> aliases;     // e.g. {"swish"} for "silu"
-  std::vector<ActivationParam> params;  // in positional order of the spec string
-  std::string formula;                  // plain text, e.g. "max(0, x)"
-  std::string latex;                    // e.g. "\\max(0, x)"
-  std::string derivative;               // plain text of f'(x)
-  std::string output_range;             // e.g. "[0, inf)"
+  std::string name = {};                     // canonical registry name, e.g. "leaky_relu"
+  std::vector<std::string> aliases = {};     // e.g. {"swish"} for "silu"
+  std::vector<ActivationParam> params = {};  // in positional order of the spec string
+  std::string formula = {};                  // plain text, e.g. "max(0, x)"
+  std::string latex = {};                    // e.g. "\\max(0, x)"
+  std::string derivative = {};               // plain text of f'(x)
+  std::string output_range = {};             // e.g. "[0, inf)"
   bool zero_centred = false;
   bool monotonic = false;
   bool smooth = false;
-  std::string saturates;                // where f' -> 0, e.g. "both tails", "x -> -inf", "no"
+  std::string saturates = {};                // where f' -> 0, e.g. "both tails", "x -> -inf", "no"
   bool learnable = false;
-  std::string note;                     // one line: when to use it
+  std::string note = {};                     // one line: when to use it
 };
 
 class ActivationFunction {
@@ -56,9 +61,26 @@ class ActivationFunction {
   virtual std::string spec() const = 0;
 };
 
+// Builds an activation from a spec string (see above). Throws Error on a bad spec.
 std::unique_ptr<ActivationFunction> make_activation(std::string_view spec);
 
 // Every registered activation, in registry order.
 std::vector<const ActivationInfo*> registered_activations();
+
+// What the registry stores: the metadata, and a factory given the parameter values in the order
+// of info.params (defaults filled in, already checked to be numbers).
+struct ActivationDefinition {
+  ActivationInfo info;
+  std::function<std::unique_ptr<ActivationFunction>(const ActivationInfo& info, std::vector<double> values)> make;
+};
+
+// Adds an activation to the registry. Throws Error when its name or an alias is taken.
+void register_activation(ActivationDefinition definition);
+
+// `static const ActivationRegistration reg(pointwise_definition<MyActivation>());` registers at
+// start-up from any object file linked into the program.
+struct ActivationRegistration {
+  explicit ActivationRegistration(ActivationDefinition definition) { register_activation(std::move(definition)); }
+};
 
 }  // namespace actlab

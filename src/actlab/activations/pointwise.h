@@ -1,0 +1,158 @@
+// Writing an activation: a kernel struct K holds the parameters and says, once, for every V
+// (float, double, simd::Vec16):
+//
+//   struct Elu {
+//     static constexpr std::string_view kName = "elu";
+//     double alpha = 1.0;
+//     static ActivationInfo info();                                  // metadata, params, formula
+//     static Elu from(const std::vector<double>& p) { return {p[0]}; }  // only if it has params
+//     void check() const;                                            // optional: reject bad params
+//     template <class V> V forward(V x) const;
+//     template <class V> V derivative(V x) const;                    // f'(x)
+//     double gain() const;                                           // optional, see ActivationBase
+//   };
+//
+// apply_pointwise(Elu{0.5}, x) runs it on a tensor (autograd-aware): float32 through the AVX-512
+// kernel, float64 through the scalar one, threaded above kParallelGrain elements. Backward is one
+// fused pass, grad_in = grad_out * f'(x), and NaN where x is NaN. pointwise_definition<Elu>()
+// is what the registry stores.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <type_traits>
+#include <utility>
+#include <vector>
+
+#include "actlab/activations/activation.h"
+#include "actlab/activations/simd.h"
+#include "actlab/autograd/node.h"
+#include "actlab/core/parallel.h"
+
+namespace actlab {
+
+// While alive, activation kernels started on this thread run their scalar reference loop instead
+// of the vector kernel (tests compare the two; useful when chasing a numerical difference).
+class ReferenceKernelsGuard {
+ public:
+  ReferenceKernelsGuard();
+  ~ReferenceKernelsGuard();
+  ReferenceKernelsGuard(const ReferenceKernelsGuard&) = delete;
+  ReferenceKernelsGuard& operator=(const ReferenceKernelsGuard&) = delete;
+
+ private:
+  bool previous_;
+};
+bool reference_kernels_enabled();
+
+// Shared by every registered activation: metadata, parameter values, spec string and gain.
+class ActivationBase : public ActivationFunction {
+ public:
+  ActivationBase(const ActivationInfo& info, std::vector<double> values) : info_(info), values_(std::move(values)) {}
+  const ActivationInfo& info() const override { return info_; }
+  std::string spec() const override;
+  // The variance-preserving gain 1 / sqrt(E[f(z)^2]), z ~ N(0, 1) (sqrt(2) for ReLU), for
+  // activations PyTorch's calculate_gain does not know.
+  double gain() const override;
+  const std::vector<double>& values() const { return values_; }
+
+ private:
+  const ActivationInfo& info_;
+  std::vector<double> values_;
+};
+
+namespace activations {
+
+// out[i] = fn(in[0][i], in[1][i], ...) over n contiguous elements, in Vec16 blocks (and one masked
+// tail block) for float unless reference kernels are on.
+template <class T, class Fn, class... In>
+void map_elements(std::int64_t n, T* out, Fn fn, const In*... in) {
+  const bool reference = reference_kernels_enabled();
+  parallel_for(0, n, kParallelGrain, [&](std::int64_t begin, std::int64_t end) {
+#if ACTLAB_HAVE_VEC16
+    if constexpr (std::is_same_v<T, float>) {
+      if (!reference) {
+        using simd::Vec16;
+        std::int64_t i = begin;
+        for (; i + Vec16::kLanes <= end; i += Vec16::kLanes) fn(Vec16::load(in + i)...).store(out + i);
+        if (i < end) {
+          const int rest = static_cast<int>(end - i);
+          fn(Vec16::load(in + i, rest)...).store(out + i, rest);
+        }
+        return;
+      }
+    }
+#endif
+    for (std::int64_t i = begin; i < end; ++i) out[i] = fn(in[i]...);
+  });
+}
+
+template <class K>
+void check_kernel(const K& kernel) {
+  if constexpr (requires { kernel.check(); }) kernel.check();
+}
+
+// grad_in = grad_out * f'(x) in one pass; NaN where x is NaN.
+template <class K>
+Tensor pointwise_backward(const K& kernel, const Tensor& x, const Tensor& grad_output) {
+  const Tensor g = grad_output.to(x.dtype()).contiguous();
+  Tensor grad_input = Tensor::empty(x.shape(), x.dtype());
+  dispatch_floating(x.dtype(), K::kName, [&]<class T>() {
+    map_elements(x.numel(), grad_input.data<T>(), [&](auto v, auto gv) {
+      return simd::select(simd::is_nan(v), v, gv * kernel.derivative(v));
+    }, x.data<T>(), g.data<T>());
+  });
+  return grad_input;
+}
+
+}  // namespace activations
+
+// Applies kernel K elementwise (autograd-aware). Throws Error for a non-float tensor or bad
+// parameters.
+template <class K>
+Tensor apply_pointwise(const K& kernel, const Tensor& input) {
+  activations::check_kernel(kernel);
+  const Tensor x = input.contiguous();
+  Tensor y = Tensor::empty(x.shape(), x.dtype());
+  dispatch_floating(x.dtype(), K::kName, [&]<class T>() {
+    activations::map_elements(x.numel(), y.data<T>(), [&](auto v) { return kernel.forward(v); }, x.data<T>());
+  });
+  return autograd::record(std::string(K::kName), y, {input}, [kernel, x = x.detach()](const Tensor& g, auto&) {
+    return std::vector<Tensor>{activations::pointwise_backward(kernel, x, g)};
+  });
+}
+
+// An ActivationFunction around kernel K.
+template <class K>
+class PointwiseActivation final : public ActivationBase {
+ public:
+  PointwiseActivation(const ActivationInfo& info, std::vector<double> values)
+      : ActivationBase(info, values), kernel_(make_kernel(values)) {
+    activations::check_kernel(kernel_);
+  }
+  Tensor forward(const Tensor& x) override { return apply_pointwise(kernel_, x); }
+  double gain() const override {
+    if constexpr (requires { kernel_.gain(); })
+      return kernel_.gain();
+    else
+      return ActivationBase::gain();
+  }
+
+ private:
+  static K make_kernel(const std::vector<double>& values) {
+    if constexpr (requires { K::from(values); })
+      return K::from(values);
+    else
+      return K{};
+  }
+  K kernel_;
+};
+
+template <class K>
+ActivationDefinition pointwise_definition() {
+  return {K::info(), [](const ActivationInfo& info, std::vector<double> values) -> std::unique_ptr<ActivationFunction> {
+            return std::make_unique<PointwiseActivation<K>>(info, std::move(values));
+          }};
+}
+
+}  // namespace actlab

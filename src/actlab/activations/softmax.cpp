@@ -1,0 +1,160 @@
+// softmax and log_softmax along a dim: max-subtracted, so logits spanning +-1e4 stay exact.
+// Rows along the dim are made contiguous, then each row is one vector pass for the max, one for
+// the sum of exponentials and one to normalize; backward is one reduction and one pass per row.
+#include <cmath>
+#include <limits>
+
+#include "actlab/activations/builtin.h"
+#include "actlab/activations/functional.h"
+#include "actlab/activations/pointwise.h"
+
+namespace actlab {
+namespace {
+
+using simd::horizontal_max;
+using simd::horizontal_sum;
+using simd::lanes;
+using simd::load_n;
+using simd::store_n;
+
+template <class V, class T>
+void forward_row(const T* x, T* y, std::int64_t n, bool log) {
+  constexpr T kMinusInf = -std::numeric_limits<T>::infinity();
+  V vmax = V(kMinusInf);
+  for (std::int64_t i = 0; i < n; i += lanes<V>) vmax = simd::max(vmax, load_n<V>(x + i, n - i, kMinusInf));
+  T row_max = horizontal_max(vmax);
+  if (std::isinf(row_max)) row_max = 0;  // all -inf (or a +inf): let exp give the limits
+  V vsum = V(0);
+  for (std::int64_t i = 0; i < n; i += lanes<V>) {
+    const V e = simd::exp(load_n<V>(x + i, n - i, kMinusInf) - V(row_max));
+    vsum = vsum + e;
+    if (!log) store_n(y + i, e, n - i);
+  }
+  const T sum = horizontal_sum(vsum);
+  const T scale = T(1) / sum;
+  const T shift = row_max + std::log(sum);
+  for (std::int64_t i = 0; i < n; i += lanes<V>)
+    store_n(y + i, log ? load_n<V>(x + i, n - i) - V(shift) : load_n<V>(y + i, n - i) * V(scale), n - i);
+}
+
+// softmax: gx = y (g - sum(g y)); log_softmax: gx = g - exp(y) sum(g).
+template <class V, class T>
+void backward_row(const T* y, const T* g, T* gx, std::int64_t n, bool log) {
+  V vdot = V(0);
+  for (std::int64_t i = 0; i < n; i += lanes<V>) {
+    const V gv = load_n<V>(g + i, n - i);
+    vdot = vdot + (log ? gv : gv * load_n<V>(y + i, n - i));
+  }
+  const V dot = V(horizontal_sum(vdot));
+  for (std::int64_t i = 0; i < n; i += lanes<V>) {
+    const V yv = load_n<V>(y + i, n - i);
+    const V gv = load_n<V>(g + i, n - i);
+    store_n(gx + i, log ? gv - simd::exp(yv) * dot : yv * (gv - dot), n - i);
+  }
+}
+
+// Calls fn.template operator()<V>() with V = Vec16 for float (unless reference kernels are on),
+// else V = T.
+template <class T, class Fn>
+void with_vector_type(bool vectorize, Fn fn) {
+#if ACTLAB_HAVE_VEC16
+  if constexpr (std::is_same_v<T, float>) {
+    if (vectorize) return fn.template operator()<simd::Vec16>();
+  }
+#endif
+  (void)vectorize;
+  fn.template operator()<T>();
+}
+
+// Runs row_fn(row) for every row of `length` elements, in parallel over rows.
+template <class RowFn>
+void for_rows(std::int64_t rows, std::int64_t length, RowFn row_fn) {
+  parallel_for(0, rows, std::max<std::int64_t>(1, kParallelGrain / std::max<std::int64_t>(length, 1)),
+               [&](std::int64_t begin, std::int64_t end) {
+                 for (std::int64_t r = begin; r < end; ++r) row_fn(r);
+               });
+}
+
+Tensor softmax_along(const Tensor& input, std::int64_t dim, bool log) {
+  const char* name = log ? "log_softmax" : "softmax";
+  ACTLAB_CHECK(input.dim() > 0, "{}: needs a tensor with at least one dim, got a scalar", name);
+  ACTLAB_CHECK(dim >= -input.dim() && dim < input.dim(), "{}: dim {} is out of range for shape {}", name, dim,
+               shape_str(input.shape()));
+  if (dim < 0) dim += input.dim();
+  const std::int64_t last = input.dim() - 1;
+  const Tensor x = input.transpose(dim, last).contiguous();
+  const std::int64_t length = x.size(-1);
+  const std::int64_t rows = length == 0 ? 0 : x.numel() / length;
+  const bool vectorize = !reference_kernels_enabled();
+  Tensor y = Tensor::empty(x.shape(), x.dtype());
+  dispatch_floating(x.dtype(), name, [&]<class T>() {
+    const T* xp = x.data<T>();
+    T* yp = y.data<T>();
+    with_vector_type<T>(vectorize, [&]<class V>() {
+      for_rows(rows, length, [&](std::int64_t r) { forward_row<V>(xp + r * length, yp + r * length, length, log); });
+    });
+  });
+  Tensor out = y.transpose(dim, last);
+  return autograd::record(name, out, {input}, [y = y.detach(), dim, last, log, vectorize, name](const Tensor& g, auto&) {
+    const Tensor gt = g.transpose(dim, last).to(y.dtype()).contiguous();
+    Tensor gx = Tensor::empty(y.shape(), y.dtype());
+    const std::int64_t length = y.size(-1);
+    const std::int64_t rows = length == 0 ? 0 : y.numel() / length;
+    dispatch_floating(y.dtype(), name, [&]<class T>() {
+      const T* yp = y.data<T>();
+      const T* gp = gt.data<T>();
+      T* gxp = gx.data<T>();
+      with_vector_type<T>(vectorize, [&]<class V>() {
+        for_rows(rows, length, [&](std::int64_t r) {
+          backward_row<V>(yp + r * length, gp + r * length, gxp + r * length, length, log);
+        });
+      });
+    });
+    return std::vector<Tensor>{gx.transpose(dim, last)};
+  });
+}
+
+class SoftmaxActivation final : public ActivationBase {
+ public:
+  SoftmaxActivation(const ActivationInfo& info, std::vector<double> values, bool log)
+      : ActivationBase(info, std::move(values)), log_(log) {}
+  Tensor forward(const Tensor& x) override {
+    return softmax_along(x, static_cast<std::int64_t>(values()[0]), log_);
+  }
+  double gain() const override { return 1.0; }
+
+ private:
+  bool log_;
+};
+
+ActivationDefinition softmax_definition(ActivationInfo info, bool log) {
+  return {std::move(info), [log](const ActivationInfo& i, std::vector<double> values) -> std::unique_ptr<ActivationFunction> {
+            return std::make_unique<SoftmaxActivation>(i, std::move(values), log);
+          }};
+}
+
+}  // namespace
+
+Tensor softmax(const Tensor& x, std::int64_t dim) { return softmax_along(x, dim, false); }
+Tensor log_softmax(const Tensor& x, std::int64_t dim) { return softmax_along(x, dim, true); }
+
+std::vector<ActivationDefinition> activations::softmax_activations() {
+  const ActivationParam dim{"dim", -1, "the dim that sums to 1 (negative counts from the end)", true};
+  return {softmax_definition({.name = "softmax", .params = {dim}, .formula = "exp(x_i - max) / sum_j exp(x_j - max)",
+                              .latex = "\\frac{e^{x_i}}{\\sum_j e^{x_j}}",
+                              .derivative = "J = diag(y) - y y^T; grad_in = y (g - sum(g y))",
+                              .output_range = "(0, 1), summing to 1", .zero_centred = false, .monotonic = true,
+                              .smooth = true, .saturates = "when one logit dominates",
+                              .note = "probabilities over classes: the output layer of a classifier"},
+                             false),
+          softmax_definition({.name = "log_softmax", .params = {dim},
+                              .formula = "x_i - max - log(sum_j exp(x_j - max))",
+                              .latex = "x_i - \\ln \\sum_j e^{x_j}",
+                              .derivative = "grad_in = g - softmax(x) sum(g)", .output_range = "(-inf, 0)",
+                              .zero_centred = false, .monotonic = true, .smooth = true,
+                              .saturates = "when one logit dominates",
+                              .note = "log-probabilities for the negative log-likelihood loss, without underflow"},
+                             true)};
+}
+
+}  // namespace actlab
