@@ -5,3 +5,5 @@
 #include "actlab/autograd/gradcheck.h"
 #include "actlab/core/parallel.h"
 #include "actlab/core/tensor.h"
+#include "actlab/nn/nn.h"
+#include "actlab/optim/optim.h"
