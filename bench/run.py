@@ -31,6 +31,7 @@ PYTHON = "/usr/bin/python3"  # Debian's python3-torch lives there
 # family -> (benchmark executable in the build dir, peer script in bench/peer/)
 FAMILIES = {
     "core": ("core_bench", "core_peer.py"),
+    "nn": ("nn_bench", "nn_peer.py"),
 }
 LIMITS_FAMILY = "core"
 
