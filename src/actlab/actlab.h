@@ -6,3 +6,5 @@
 #include "actlab/autograd/node.h"
 #include "actlab/core/parallel.h"
 #include "actlab/core/tensor.h"
+#include "actlab/nn/nn.h"
+#include "actlab/optim/optim.h"

@@ -1,0 +1,263 @@
+#!/usr/bin/python3
+"""Runs actlab's benchmark families and their PyTorch peers side by side and prints one table.
+
+Every workload runs in its own process, so each process's peak resident memory is the
+workload's. A round runs, for each workload, actlab, then PyTorch at its best, then PyTorch out
+of the box; round 0 is a warm-up and is discarded, the table shows medians of the timed rounds.
+The ratio is PyTorch's time over actlab's (above 1: actlab is faster), taken per round, and its
+median is shown with its range over the rounds, which says how noisy the machine was.
+
+The machine limits (limit/... in core_bench) run in every round beside the workloads, and a
+workload's throughput is shown as a fraction of the limit its benchmark names.
+
+A family is a Google Benchmark executable (bench/<family>_bench.cpp) and a peer script
+(bench/peer/<family>_peer.py) that share workload names; add it to FAMILIES below.
+"""
+import argparse
+import datetime
+import json
+import os
+import re
+import shlex
+import statistics
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+PYTHON = "/usr/bin/python3"  # Debian's python3-torch lives there
+
+# family -> (benchmark executable in the build dir, peer script in bench/peer/)
+FAMILIES = {
+    "core": ("core_bench", "core_peer.py"),
+    "nn": ("nn_bench", "nn_peer.py"),
+}
+LIMITS_FAMILY = "core"
+
+PYTORCH_BEST_ENV = {
+    "LD_LIBRARY_PATH": "/usr/lib/x86_64-linux-gnu/openblas-openmp",
+    "GLIBC_TUNABLES": "glibc.malloc.mmap_max=0:glibc.malloc.trim_threshold=4294967295",
+    "ATEN_CPU_CAPABILITY": "avx512",
+}
+# Removed from the environment of every run, so only the configuration chosen here applies.
+TUNING_VARIABLES = set(PYTORCH_BEST_ENV) | {"OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"}
+
+# Counters a benchmark reports its throughput with: (JSON key, unit, scale).
+RATES = [("flops", "GFLOP/s", 1e-9), ("bytes_per_second", "GB/s", 1e-9), ("items_per_second", "items/s", 1.0)]
+SECONDS_PER_UNIT = {"ns": 1e-9, "us": 1e-6, "ms": 1e-3, "s": 1.0}
+
+
+def run_process(command, env):
+    """Runs a command; returns (stdout, peak resident memory in MiB). Raises on failure."""
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+        process = subprocess.Popen(command, env=env, stdout=out, stderr=err)
+        _, status, usage = os.wait4(process.pid, 0)
+        process.returncode = os.waitstatus_to_exitcode(status)
+        out.seek(0)
+        err.seek(0)
+        if process.returncode != 0:
+            raise RuntimeError(f"{shlex.join(command)} failed ({process.returncode}):\n{err.read().decode()}")
+        return out.read().decode(), usage.ru_maxrss / 1024
+
+
+def clean_env(extra=None):
+    env = {k: v for k, v in os.environ.items() if k not in TUNING_VARIABLES}
+    env.update(extra or {})
+    return env
+
+
+class Family:
+    def __init__(self, name, build_dir):
+        executable, peer = FAMILIES[name]
+        self.name = name
+        self.executable = build_dir / executable
+        self.peer = ROOT / "bench" / "peer" / peer
+        if not self.executable.exists():
+            sys.exit(f"{self.executable} is missing: build first (scripts/bench.sh does)")
+
+    def workloads(self):
+        listing = subprocess.run([self.executable, "--benchmark_list_tests"], capture_output=True, text=True,
+                                 check=True).stdout
+        return [strip_suffix(line) for line in listing.split()]
+
+    def peer_workloads(self):
+        if not self.peer.exists():
+            return set()
+        listing = subprocess.run([PYTHON, self.peer, "--list"], capture_output=True, text=True, check=True)
+        return set(listing.stdout.split())
+
+    def run_actlab(self, workload, threads, min_time):
+        command = [str(self.executable), f"--benchmark_filter=^{re.escape(workload)}(/real_time)?$",
+                   "--benchmark_format=json", f"--benchmark_min_time={min_time}", f"--threads={threads}"]
+        stdout, rss = run_process(command, clean_env())
+        (result,) = json.loads(stdout)["benchmarks"]
+        seconds = result["real_time"] * SECONDS_PER_UNIT[result["time_unit"]]
+        rate = next(((result[key] * scale, unit) for key, unit, scale in RATES if key in result), None)
+        limit = result.get("label", "").removeprefix("limit=") or None
+        return {"seconds": seconds, "rate": rate, "limit": limit, "rss": rss}
+
+    def run_peer(self, workload, threads, min_time, best):
+        command = [PYTHON, str(self.peer), "--workload", workload, "--min-time", str(min_time),
+                   "--threads", str(threads if best else 0)]
+        stdout, rss = run_process(command, clean_env(PYTORCH_BEST_ENV if best else None))
+        return {"seconds": json.loads(stdout)["seconds"], "rss": rss}
+
+
+def strip_suffix(name):
+    return name.removesuffix("/real_time")
+
+
+def measure(families, pattern, threads, rounds, min_time):
+    """Returns {workload: {"actlab": [runs], "best": [runs], "default": [runs], "family": name}}."""
+    plan = []
+    for family in families:
+        peers = family.peer_workloads()
+        for workload in family.workloads():
+            is_limit = workload.startswith("limit/")
+            if is_limit and family.name != LIMITS_FAMILY:
+                continue
+            if is_limit or re.search(pattern, workload):
+                plan.append((family, workload, workload in peers))
+    results = {w: {"actlab": [], "best": [], "default": [], "family": f.name} for f, w, _ in plan}
+    for round_index in range(rounds + 1):
+        label = "warm-up" if round_index == 0 else f"round {round_index}/{rounds}"
+        print(f"[{threads} thread(s)] {label}", file=sys.stderr, flush=True)
+        for family, workload, has_peer in plan:
+            runs = {"actlab": family.run_actlab(workload, threads, min_time)}
+            if has_peer:
+                runs["best"] = family.run_peer(workload, threads, min_time, best=True)
+                runs["default"] = family.run_peer(workload, threads, min_time, best=False)
+            if round_index > 0:
+                for key, run in runs.items():
+                    results[workload][key].append(run)
+    return results
+
+
+def format_throughput(run_seconds, rate):
+    """Median throughput in the workload's unit, or time per iteration when it has no rate."""
+    if rate is None:
+        seconds = statistics.median(run_seconds)
+        return f"{seconds * 1e6:.2f} µs" if seconds < 1e-3 else f"{seconds * 1e3:.2f} ms"
+    value, unit = rate
+    return f"{value:.3g} {unit}" if value < 1e3 else f"{value:,.0f} {unit}"
+
+
+def median_rate(runs):
+    """Median rate of actlab runs as (value, unit), or None."""
+    if runs[0]["rate"] is None:
+        return None
+    return statistics.median(r["rate"][0] for r in runs), runs[0]["rate"][1]
+
+
+def peer_rate(actlab_runs, peer_runs):
+    """The peer's rate: same work per iteration as actlab, over the peer's time."""
+    rate = median_rate(actlab_runs)
+    if rate is None:
+        return None
+    work = statistics.median(r["rate"][0] * r["seconds"] for r in actlab_runs)
+    return work / statistics.median(r["seconds"] for r in peer_runs), rate[1]
+
+
+def markdown(header, rows):
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    return "\n".join(lines + ["| " + " | ".join(row) + " |" for row in rows])
+
+
+def median_rss(runs):
+    return f"{statistics.median(r['rss'] for r in runs):.0f} MiB"
+
+
+def limits_table(results):
+    rows = []
+    for workload, runs in results.items():
+        if workload.startswith("limit/"):
+            actlab = runs["actlab"]
+            rate = median_rate(actlab)
+            values = [r["rate"][0] if rate else r["seconds"] for r in actlab]
+            middle = statistics.median(values)
+            rows.append([workload, format_throughput([r["seconds"] for r in actlab], rate),
+                         f"{min(values) / middle:.2f}-{max(values) / middle:.2f}", median_rss(actlab)])
+    return markdown(["machine limit", "median", "runs / median", "peak RSS"], rows)
+
+
+def workloads_table(results):
+    header = ["workload", "actlab", "PyTorch best", "ratio (median, range)", "PyTorch default",
+              "peak RSS actlab", "peak RSS PyTorch", "fraction of limit"]
+    rows = []
+    for workload, runs in results.items():
+        if workload.startswith("limit/"):
+            continue
+        actlab, best, default = runs["actlab"], runs["best"], runs["default"]
+        rate = median_rate(actlab)
+        row = [workload, format_throughput([r["seconds"] for r in actlab], rate)]
+        if best:
+            ratios = [b["seconds"] / a["seconds"] for a, b in zip(actlab, best)]
+            row += [format_throughput([r["seconds"] for r in best], peer_rate(actlab, best)),
+                    f"**{statistics.median(ratios):.2f}x** ({min(ratios):.2f}-{max(ratios):.2f})",
+                    format_throughput([r["seconds"] for r in default], peer_rate(actlab, default)),
+                    median_rss(actlab), median_rss(best)]
+        else:
+            row += ["-", "-", "-", median_rss(actlab), "-"]
+        limit = actlab[0]["limit"]
+        limit_rate = median_rate(results[limit]["actlab"]) if limit in results else None
+        row.append(f"{rate[0] / limit_rate[0]:.2f} of {limit}" if rate and limit_rate else "-")
+        rows.append(row)
+    return markdown(header, rows)
+
+
+def cpu_model():
+    lscpu = subprocess.run(["lscpu"], capture_output=True, text=True).stdout
+    fields = dict(line.split(":", 1) for line in lscpu.splitlines() if ":" in line)
+    model = fields.get("Model name", "unknown CPU").strip()
+    return f"{model}, {fields.get('CPU(s)', '?').strip()} CPUs, L3 {fields.get('L3 cache', '?').strip()}"
+
+
+def save(report, path):
+    """Replaces the block between the results markers of `path` with `report`."""
+    begin, end = "<!-- results:begin -->", "<!-- results:end -->"
+    text = path.read_text()
+    if begin not in text or end not in text:
+        sys.exit(f"{path} has no {begin} ... {end} block to replace")
+    head, rest = text.split(begin, 1)
+    path.write_text(f"{head}{begin}\n{report}\n{end}{rest.split(end, 1)[1]}")
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("families", nargs="*", default=list(FAMILIES),
+                        help=f"families to run (default: all of {', '.join(FAMILIES)})")
+    parser.add_argument("--filter", default="", help="regex selecting workloads by name")
+    parser.add_argument("--threads", default="2", help="comma-separated thread counts, e.g. 1,2")
+    parser.add_argument("--rounds", type=int, default=3, help="timed rounds after the warm-up round")
+    parser.add_argument("--min-time", type=float, default=0.5, help="seconds each timed batch lasts at least")
+    parser.add_argument("--quick", action="store_true", help="1 round of 0.05 s batches: checks that all runs")
+    parser.add_argument("--build-dir", type=Path, default=ROOT / os.environ.get("ACTLAB_BUILD_DIR", "build"))
+    parser.add_argument("--save", type=Path, help="write the report into this file's results block")
+    args = parser.parse_args()
+    unknown = set(args.families) - set(FAMILIES)
+    if unknown:
+        sys.exit(f"unknown families {sorted(unknown)}; known: {', '.join(FAMILIES)}")
+    if args.quick:
+        args.rounds, args.min_time = 1, 0.05
+    names = dict.fromkeys([LIMITS_FAMILY, *args.families])
+    families = [Family(name, args.build_dir) for name in names]
+
+    command = shlex.join(["scripts/bench.sh", *sys.argv[1:]])
+    parts = [f"Measured {datetime.date.today().isoformat()} on {cpu_model()}, with `{command}`; "
+             f"{args.rounds} timed rounds after a warm-up, batches of at least {args.min_time} s."]
+    for threads in (int(t) for t in args.threads.split(",")):
+        load_before = os.getloadavg()[0]
+        results = measure(families, args.filter, threads, args.rounds, args.min_time)
+        # Other processes on the machine slow threaded runs most: say how busy it was.
+        load = f"load average {load_before:.1f} before, {os.getloadavg()[0]:.1f} after"
+        parts.append(f"### {threads} thread{'s' if threads > 1 else ''} ({load})\n\n"
+                     f"{workloads_table(results)}\n\n{limits_table(results)}")
+    report = "\n\n".join(parts)
+    print(report)
+    if args.save:
+        save(report, args.save)
+
+
+if __name__ == "__main__":
+    main()
