@@ -32,8 +32,6 @@ struct CifarLayout {
   std::string class_names_file;           // "batches.meta.txt"
   std::int64_t num_classes = 0;
   std::int64_t record_bytes = 0;          // label bytes + 3072
-  std::int64_t train_records_per_file = 0;
-  std::int64_t test_records_per_file = 0;
 };
 const CifarLayout& cifar_layout(CifarVariant variant);
 

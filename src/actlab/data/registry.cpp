@@ -14,7 +14,8 @@ DatasetSpec idx_spec(std::string name, std::string description, std::string upst
                      std::vector<std::string> sums, std::vector<std::string> class_names) {
   const char* files[] = {"train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz", "t10k-images-idx3-ubyte.gz",
                          "t10k-labels-idx1-ubyte.gz"};
-  DatasetSpec spec{name, std::move(description), name, std::move(upstream), {}, {}, std::move(class_names)};
+  DatasetSpec spec{name, std::move(description), name, std::move(upstream), {}, {}, std::move(class_names), 60000,
+                   10000};
   for (int i = 0; i < 4; ++i) spec.files.push_back({name + "/" + files[i], sums[i]});
   return spec;
 }
@@ -73,10 +74,12 @@ const std::vector<DatasetSpec>& dataset_specs() {
                   {c10_dir + "data_batch_4.bin", "014e562d6e23c72197cc727519169a60359f5eccd8945ad5a09d710285ff4e48"},
                   {c10_dir + "data_batch_5.bin", "755304fc0b379caeae8c14f0dac912fbc7d6cd469eb67a1029a08a39453a9add"},
                   {c10_dir + "test_batch.bin", "8e2eb146ae340b09e24670f29cabc6326dba54da8789dab6768acf480273f65b"}},
-                 {}});
+                 {},
+                 50000,
+                 10000});
     const CifarLayout& c100 = cifar_layout(CifarVariant::Cifar100);
     s.push_back({"cifar100", "colour photos in 100 classes, 3x32x32, 50,000 train / 10,000 test", "cifar100",
-                 "https://www.cs.toronto.edu/~kriz/cifar-100-binary.tar.gz", "cifar100/" + c100.archive, {}, {}});
+                 "https://www.cs.toronto.edu/~kriz/cifar-100-binary.tar.gz", "cifar100/" + c100.archive, {}, {}, 50000, 10000});
     return s;
   }();
   return specs;
@@ -103,16 +106,9 @@ DataDir resolve_data_dir(const std::optional<std::filesystem::path>& explicit_di
   return {std::filesystem::path(home) / ".cache" / "actlab" / "datasets", "the default"};
 }
 
-Dataset load_dataset(std::string_view name, Split split, const LoadOptions& options) {
-  if (is_synthetic(name)) {
-    SyntheticOptions synthetic = options.synthetic;
-    if (split == Split::Test) synthetic.seed ^= 0x9e3779b97f4a7c15ULL;  // a different, fixed stream
-    Dataset set = make_synthetic(name, synthetic);
-    set.name.append("/").append(split_name(split));
-    return set;
-  }
-  const DatasetSpec& spec = dataset_spec(name);
-  const DataDir dir = resolve_data_dir(options.data_dir);
+namespace {
+
+Dataset load_files(const DatasetSpec& spec, Split split, const DataDir& dir) {
   const std::filesystem::path folder = dir.path / spec.folder;
   if (spec.name == "cifar10" || spec.name == "cifar100") {
     const auto variant = spec.name == "cifar10" ? CifarVariant::Cifar10 : CifarVariant::Cifar100;
@@ -126,6 +122,27 @@ Dataset load_dataset(std::string_view name, Split split, const LoadOptions& opti
   const std::filesystem::path images = find_idx_file(folder, prefix + "-images-idx3-ubyte", spec, dir);
   const std::filesystem::path labels = find_idx_file(folder, prefix + "-labels-idx1-ubyte", spec, dir);
   return load_idx_dataset(images, labels, spec.class_names, spec.name + "/" + std::string(split_name(split)));
+}
+
+}  // namespace
+
+Dataset load_dataset(std::string_view name, Split split, const LoadOptions& options) {
+  if (is_synthetic(name)) {
+    SyntheticOptions synthetic = options.synthetic;
+    if (split == Split::Test) synthetic.seed ^= 0x9e3779b97f4a7c15ULL;  // a different, fixed stream
+    Dataset set = make_synthetic(name, synthetic);
+    set.name.append("/").append(split_name(split));
+    return set;
+  }
+  const DatasetSpec& spec = dataset_spec(name);
+  const DataDir dir = resolve_data_dir(options.data_dir);
+  Dataset set = load_files(spec, split, dir);
+  const std::int64_t expected = split == Split::Train ? spec.train_size : spec.test_size;
+  ACTLAB_CHECK(set.size() == expected,
+               "dataset '{}': the {} split in {} holds {} samples, expected {}; a file is truncated or from another "
+               "dataset: run `actlab data fetch {} --force`",
+               spec.name, split_name(split), (dir.path / spec.folder).string(), set.size(), expected, spec.name);
+  return set;
 }
 
 }  // namespace actlab::data

@@ -37,6 +37,8 @@ struct DatasetSpec {
   std::string archive;           // path of the upstream archive relative to the data dir, or empty
   std::vector<DataFile> files;   // the files as laid out in the data dir (empty: cannot be fetched)
   std::vector<std::string> class_names;
+  std::int64_t train_size = 0;  // samples in the upstream splits
+  std::int64_t test_size = 0;
 };
 
 // The file-backed datasets, in documentation order.
@@ -58,7 +60,8 @@ struct LoadOptions {
 };
 
 // Loads one split. Throws Error when the name is unknown, or when files are missing (saying
-// where it looked and how to get them) or damaged.
+// where it looked and how to get them), damaged, or hold a different number of samples than
+// the upstream split.
 Dataset load_dataset(std::string_view name, Split split, const LoadOptions& options = {});
 
 }  // namespace actlab::data
