@@ -7,8 +7,9 @@ of the box; round 0 is a warm-up and is discarded, the table shows medians of th
 The ratio is PyTorch's time over actlab's (above 1: actlab is faster), taken per round, and its
 median is shown with its range over the rounds, which says how noisy the machine was.
 
-The machine limits (limit/... in core_bench) run in every round beside the workloads, and a
-workload's throughput is shown as a fraction of the limit its benchmark names.
+The machine limits (limit/... in core_bench) run in every round, and right after each workload
+that names one; the workload's throughput is shown as a fraction of that limit (median over
+rounds of the back-to-back ratio).
 
 A family is a Google Benchmark executable (bench/<family>_bench.cpp) and a peer script
 (bench/peer/<family>_peer.py) that share workload names; add it to FAMILIES below.
@@ -109,28 +110,38 @@ def strip_suffix(name):
 
 
 def measure(families, pattern, threads, rounds, min_time):
-    """Returns {workload: {"actlab": [runs], "best": [runs], "default": [runs], "family": name}}."""
+    """Returns {workload: {"family", "actlab", "best", "default", "limit": [runs]}}.
+
+    A workload that names a limit is followed by a run of that limit, so the two are measured
+    back to back, like actlab and its peer; every limit also runs once per round on its own.
+    """
+    limits_family = families[0]
     plan = []
     for family in families:
         peers = family.peer_workloads()
         for workload in family.workloads():
             is_limit = workload.startswith("limit/")
-            if is_limit and family.name != LIMITS_FAMILY:
+            if is_limit and family is not limits_family:
                 continue
             if is_limit or re.search(pattern, workload):
                 plan.append((family, workload, workload in peers))
-    results = {w: {"actlab": [], "best": [], "default": [], "family": f.name} for f, w, _ in plan}
+    results = {w: {"family": f.name, "actlab": [], "best": [], "default": [], "limit": []} for f, w, _ in plan}
     for round_index in range(rounds + 1):
         label = "warm-up" if round_index == 0 else f"round {round_index}/{rounds}"
         print(f"[{threads} thread(s)] {label}", file=sys.stderr, flush=True)
         for family, workload, has_peer in plan:
             runs = {"actlab": family.run_actlab(workload, threads, min_time)}
+            limit = runs["actlab"]["limit"]
+            if limit in results:
+                runs["limit"] = limits_family.run_actlab(limit, threads, min_time)
             if has_peer:
                 runs["best"] = family.run_peer(workload, threads, min_time, best=True)
                 runs["default"] = family.run_peer(workload, threads, min_time, best=False)
             if round_index > 0:
                 for key, run in runs.items():
                     results[workload][key].append(run)
+                if "limit" in runs:
+                    results[limit]["actlab"].append(runs["limit"])
     return results
 
 
@@ -199,9 +210,11 @@ def workloads_table(results):
                     median_rss(actlab), median_rss(best)]
         else:
             row += ["-", "-", "-", median_rss(actlab), "-"]
-        limit = actlab[0]["limit"]
-        limit_rate = median_rate(results[limit]["actlab"]) if limit in results else None
-        row.append(f"{rate[0] / limit_rate[0]:.2f} of {limit}" if rate and limit_rate else "-")
+        if rate and runs["limit"]:
+            fraction = statistics.median(a["rate"][0] / b["rate"][0] for a, b in zip(actlab, runs["limit"]))
+            row.append(f"{fraction:.2f} of {actlab[0]['limit']}")
+        else:
+            row.append("-")
         rows.append(row)
     return markdown(header, rows)
 
