@@ -1,0 +1,89 @@
+// `actlab compare`: the activation experiment (see experiment/runner.h), and `actlab report DIR`,
+// which re-renders a finished experiment's reports from its summary.json.
+#include <csignal>
+#include <fstream>
+#include <iostream>
+#include <map>
+
+#include "actlab/core/error.h"
+#include "actlab/experiment/progress.h"
+#include "actlab/experiment/runner.h"
+#include "actlab/report/report.h"
+#include "cli/commands.h"
+
+namespace actlab::cli {
+namespace {
+
+struct CompareArgs {
+  std::string config;
+  std::map<std::string, std::string> values;  // settings key -> text, for options given
+};
+
+void on_interrupt(int) {
+  experiment::request_stop();
+  std::signal(SIGINT, SIG_DFL);  // a second Ctrl-C ends the program at once
+}
+
+std::string option_name(const std::string& key) {
+  std::string name = "--" + key;
+  for (char& c : name)
+    if (c == '_') c = '-';
+  return name;
+}
+
+void run_compare(const CompareArgs& args) {
+  experiment::Experiment e = args.config.empty() ? experiment::Experiment{} : experiment::load_config(args.config);
+  for (const auto& [key, value] : args.values) experiment::set_setting(e.base, key, value, option_name(key));
+  experiment::RunnerOptions options;
+  options.fall_back_to_spirals = args.config.empty() && !args.values.contains("data");
+  options.tty = experiment::is_terminal(2);
+  std::signal(SIGINT, on_interrupt);
+  const experiment::Outcome outcome = experiment::run_experiment(e, options);
+  std::signal(SIGINT, SIG_DFL);
+  std::cout << "\n" << report::render_markdown(outcome.summary) << "\nwrote " << outcome.out_dir
+            << "/{report.html, report.md, summary.json, metrics.jsonl, metrics.csv, config.toml}\n";
+  if (outcome.interrupted) {
+    std::cerr << "actlab: interrupted; the finished runs are saved in " << outcome.out_dir << '\n';
+    std::exit(130);
+  }
+}
+
+const CommandRegistration compare_registration([](CLI::App& app) {
+  auto* compare = app.add_subcommand(
+      "compare", "Train the same model with each activation under identical conditions and compare them");
+  auto args = std::make_shared<CompareArgs>();
+  compare->add_option("--config", args->config, "TOML file with fixed settings and a [sweep] table of axes")
+      ->check(CLI::ExistingFile);
+  for (const auto& key : experiment::setting_keys()) {
+    const std::string name = key.key;
+    compare->add_option_function<std::string>(
+        option_name(name), [args, name](const std::string& value) { args->values[name] = value; }, key.help)
+        ->type_name(key.type == "int" ? "INT" : key.type == "float" ? "FLOAT" : key.type == "list" ? "LIST" : "TEXT");
+  }
+  compare->callback([args] { run_compare(*args); });
+  compare->footer(
+      "With no options this runs the default experiment: MNIST, an MLP with 4 hidden layers of 256, seven "
+      "activations, one seed, 5 epochs of Adam. Options override a --config file.");
+});
+
+const CommandRegistration report_registration([](CLI::App& app) {
+  auto* report = app.add_subcommand("report", "Re-render report.md and report.html from DIR/summary.json");
+  auto dir = std::make_shared<std::string>();
+  report->add_option("dir", *dir, "An experiment's output folder")->required()->check(CLI::ExistingDirectory);
+  report->callback([dir] {
+    const std::string path = *dir + "/summary.json";
+    std::ifstream in(path);
+    ACTLAB_CHECK(in.good(), "{}: not found; is {} the output folder of actlab compare?", path, *dir);
+    nlohmann::json json;
+    try {
+      json = nlohmann::json::parse(in);
+    } catch (const nlohmann::json::exception& e) {
+      fail("{}: not valid JSON ({})", path, e.what());
+    }
+    report::write_reports(*dir, experiment::summary_from_json(json));
+    std::cout << "wrote " << *dir << "/report.md and " << *dir << "/report.html\n";
+  });
+});
+
+}  // namespace
+}  // namespace actlab::cli
