@@ -16,6 +16,7 @@ namespace {
 
 struct CompareArgs {
   std::string config;
+  bool check = false;
   std::map<std::string, std::string> values;  // settings key -> text, for options given
 };
 
@@ -34,6 +35,13 @@ std::string option_name(const std::string& key) {
 void run_compare(const CompareArgs& args) {
   experiment::Experiment e = args.config.empty() ? experiment::Experiment{} : experiment::load_config(args.config);
   for (const auto& [key, value] : args.values) experiment::set_setting(e.base, key, value, option_name(key));
+  if (args.check) {
+    experiment::validate(e);
+    const auto arms = e.arms();
+    std::cout << "valid: " << arms.size() << " arm(s) x " << e.base.seeds.size() << " seed(s)\n";
+    for (const auto& arm : arms) std::cout << "  " << arm.label << '\n';
+    return;
+  }
   experiment::RunnerOptions options;
   options.fall_back_to_spirals = args.config.empty() && !args.values.contains("data");
   options.tty = experiment::is_terminal(2);
@@ -54,6 +62,7 @@ const CommandRegistration compare_registration([](CLI::App& app) {
   auto args = std::make_shared<CompareArgs>();
   compare->add_option("--config", args->config, "TOML file with fixed settings and a [sweep] table of axes")
       ->check(CLI::ExistingFile);
+  compare->add_flag("--check", args->check, "Validate the settings and list the arms, without training");
   for (const auto& key : experiment::setting_keys()) {
     const std::string name = key.key;
     compare->add_option_function<std::string>(
