@@ -261,11 +261,22 @@ std::vector<std::string> reading(const Summary& summary) {
                                     percent(target, 0), *best.epochs_to_target));
   if (!slow.empty())
     sentences.push_back(fmt::format("Slower to reach {}: {}.", percent(target, 0), fmt::join(slow, ", ")));
-  if (!never.empty())
-    sentences.push_back(fmt::format("Never reached {} within the budget: {}. Saturating activations (sigmoid, tanh) "
-                                    "pass smaller gradients back through each layer, so deep stacks of them learn "
-                                    "more slowly under the same learning rate and initialization.",
-                                    percent(target, 0), fmt::join(never, ", ")));
+  if (!never.empty()) {
+    std::string sentence = fmt::format("Never reached {} within the budget: {}.", percent(target, 0), fmt::join(never, ", "));
+    // Explain the gap when the arms left behind saturate and some other arm made it.
+    bool saturating = false;
+    for (const ArmSummary* a : evaluated) {
+      if (a->epochs_to_target) continue;
+      try {
+        saturating = saturating || make_activation(a->activation)->info().saturates.find("both") != std::string::npos;
+      } catch (const Error&) {
+      }
+    }
+    if (saturating && best.epochs_to_target)
+      sentence += " Activations that saturate on both sides (sigmoid, tanh) pass smaller gradients back through each "
+                  "layer, so deep stacks of them learn more slowly under the same learning rate and initialization.";
+    sentences.push_back(sentence);
+  }
   for (const ArmSummary* a : arms)
     if (a->diverged)
       sentences.push_back(fmt::format("{} diverged (non-finite loss) in {} of {} runs: lower the learning rate, clip "

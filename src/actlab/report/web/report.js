@@ -85,7 +85,7 @@
   function barChart(id) {
     const values = D.arms.map((a) => (a.test_acc_mean === null ? null : a.test_acc_mean * 100));
     const finite = values.filter((v) => v !== null);
-    const low = finite.length ? Math.max(0, Math.floor(Math.min(...finite) - 5)) : 0;
+    const low = finite.length ? Math.max(0, Math.floor((Math.min(...finite) - 5) / 10) * 10) : 0;
     make(id, {
       type: "bar",
       data: { labels: D.arms.map((a) => a.arm),
