@@ -89,8 +89,10 @@ class Family:
 
     def run_actlab(self, workload, threads, min_time):
         command = [str(self.executable), f"--benchmark_filter=^{re.escape(workload)}(/real_time)?$",
-                   "--benchmark_format=json", f"--benchmark_min_time={min_time}", f"--threads={threads}"]
-        stdout, rss = run_process(command, clean_env())
+                   "--benchmark_format=json", f"--benchmark_min_time={min_time}"]
+        # actlab uses every core by default: set the thread count only when asked for another.
+        env = {} if threads == len(os.sched_getaffinity(0)) else {"OMP_NUM_THREADS": str(threads)}
+        stdout, rss = run_process(command, clean_env(env))
         (result,) = json.loads(stdout)["benchmarks"]
         seconds = result["real_time"] * SECONDS_PER_UNIT[result["time_unit"]]
         rate = next(((result[key] * scale, unit) for key, unit, scale in RATES if key in result), None)
