@@ -62,6 +62,11 @@ def run_process(command, env):
         return out.read().decode(), usage.ru_maxrss / 1024
 
 
+def posix_escape(text):
+    """Escapes the characters special to Google Benchmark's (POSIX extended) filter regex."""
+    return "".join("\\" + c if c in ".[]()*+?{}|^$\\" else c for c in text)
+
+
 def clean_env(extra=None):
     env = {k: v for k, v in os.environ.items() if k not in TUNING_VARIABLES}
     env.update(extra or {})
@@ -71,7 +76,6 @@ def clean_env(extra=None):
 class Family:
     def __init__(self, name, build_dir):
         executable, peer = FAMILIES[name]
-        self.name = name
         self.executable = build_dir / executable
         self.peer = ROOT / "bench" / "peer" / peer
         if not self.executable.exists():
@@ -80,7 +84,7 @@ class Family:
     def workloads(self):
         listing = subprocess.run([self.executable, "--benchmark_list_tests"], capture_output=True, text=True,
                                  check=True).stdout
-        return [strip_suffix(line) for line in listing.split()]
+        return [line.removesuffix("/real_time") for line in listing.split()]
 
     def peer_workloads(self):
         if not self.peer.exists():
@@ -89,9 +93,11 @@ class Family:
         return set(listing.stdout.split())
 
     def run_actlab(self, workload, threads, min_time):
-        command = [str(self.executable), f"--benchmark_filter=^{re.escape(workload)}(/real_time)?$",
-                   "--benchmark_format=json", f"--benchmark_min_time={min_time}", f"--threads={threads}"]
-        stdout, rss = run_process(command, clean_env())
+        command = [str(self.executable), f"--benchmark_filter=^{posix_escape(workload)}(/real_time)?$",
+                   "--benchmark_format=json", f"--benchmark_min_time={min_time}"]
+        # actlab uses every core by default: set the thread count only when asked for another.
+        env = {} if threads == len(os.sched_getaffinity(0)) else {"OMP_NUM_THREADS": str(threads)}
+        stdout, rss = run_process(command, clean_env(env))
         (result,) = json.loads(stdout)["benchmarks"]
         seconds = result["real_time"] * SECONDS_PER_UNIT[result["time_unit"]]
         rate = next(((result[key] * scale, unit) for key, unit, scale in RATES if key in result), None)
@@ -105,12 +111,8 @@ class Family:
         return {"seconds": json.loads(stdout)["seconds"], "rss": rss}
 
 
-def strip_suffix(name):
-    return name.removesuffix("/real_time")
-
-
 def measure(families, pattern, threads, rounds, min_time):
-    """Returns {workload: {"family", "actlab", "best", "default", "limit": [runs]}}.
+    """Returns {workload: {"actlab", "best", "default", "limit": [runs]}}.
 
     A workload that names a limit is followed by a run of that limit, so the two are measured
     back to back, like actlab and its peer; every limit also runs once per round on its own.
@@ -125,7 +127,7 @@ def measure(families, pattern, threads, rounds, min_time):
                 continue
             if is_limit or re.search(pattern, workload):
                 plan.append((family, workload, workload in peers))
-    results = {w: {"family": f.name, "actlab": [], "best": [], "default": [], "limit": []} for f, w, _ in plan}
+    results = {w: {"actlab": [], "best": [], "default": [], "limit": []} for _, w, _ in plan}
     for round_index in range(rounds + 1):
         label = "warm-up" if round_index == 0 else f"round {round_index}/{rounds}"
         print(f"[{threads} thread(s)] {label}", file=sys.stderr, flush=True)
