@@ -27,12 +27,14 @@ class LocalServer {
     if (pid_ == 0) {
       ::dup2(out[1], STDOUT_FILENO);
       ::close(out[0]);
-      ::execlp("python3", "python3", "-u", "-c",
-               "import functools,http.server,sys\n"
-               "h=functools.partial(http.server.SimpleHTTPRequestHandler,directory=sys.argv[1])\n"
-               "h.log_message=lambda *a: None\n"
-               "s=http.server.ThreadingHTTPServer(('127.0.0.1',0),h)\n"
-               "print(s.server_address[1])\n"
+      ::execlp("python3", "python3", "-c",
+               "import http.server,os,sys\n"
+               "class Handler(http.server.SimpleHTTPRequestHandler):\n"
+               "  def __init__(self,*a,**k): super().__init__(*a,directory=sys.argv[1],**k)\n"
+               "  def log_message(self,*a): pass\n"
+               "s=http.server.ThreadingHTTPServer(('127.0.0.1',0),Handler)\n"
+               "os.write(1,b'%d\\n'%s.server_address[1])\n"
+               "os.close(1)\n"
                "s.serve_forever()\n",
                root.c_str(), static_cast<char*>(nullptr));
       ::_exit(127);

@@ -47,6 +47,9 @@ TEST(Idx, RejectsTruncatedRawAndGzipFiles) {
   const Bytes gz = test::gzip(file);
   const Bytes gz_cut(gz.begin(), gz.begin() + static_cast<std::ptrdiff_t>(gz.size() / 2));
   expect_error([&] { parse_idx(gz_cut, "cut.gz"); }, {"cut.gz", "ends early"});
+  // Found by fuzzing: an empty first dimension must not excuse huge other ones.
+  expect_error([] { parse_idx(test::idx_bytes({0, 0xe8000000u, 0xe8000000u}, {0}), "empty"); },
+               {"empty", "too large"});
   const Bytes header_only(file.begin(), file.begin() + 6);
   expect_error([&] { parse_idx(header_only, "short"); }, {"short", "expected 12 header bytes", "found 2"});
 }

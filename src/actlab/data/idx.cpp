@@ -122,9 +122,13 @@ Tensor parse_idx(std::span<const std::uint8_t> bytes, std::string_view source) {
                4 * rank, header_got, kRedownload);
   Shape shape;
   std::uint64_t total = 1;
+  std::uint64_t extent = 1;  // product of the non-zero sizes: bounds the strides even when total is 0
   for (int d = 0; d < rank; ++d) {
     shape.push_back(big_endian(header + 4 * d));
-    total *= static_cast<std::uint64_t>(shape.back());  // at most 4 factors below 2^32: checked below
+    total *= static_cast<std::uint64_t>(shape.back());  // below 2^64 while total stays bounded as checked below
+    extent *= std::max<std::uint64_t>(1, static_cast<std::uint64_t>(shape.back()));
+    ACTLAB_CHECK(extent <= (std::uint64_t{1} << 40), "{}: the header declares shape {}, too large for any dataset; {}",
+                 source, shape_str(shape), kRedownload);
     ACTLAB_CHECK(total <= stream.max_remaining(),
                  "{}: the header declares shape {} ({} bytes or more), but the file holds at most {} bytes of data; {}",
                  source, shape_str(shape), total, stream.max_remaining(), kRedownload);

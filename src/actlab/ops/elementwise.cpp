@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <tuple>
 
 #include "actlab/autograd/grad_mode.h"
 #include "actlab/autograd/node.h"
@@ -204,7 +205,8 @@ Tensor select_extremum(const Tensor& a0, const Tensor& b0, bool take_max) {
 
 template <typename Cmp>
 Tensor compare(const Tensor& a0, const Tensor& b0, std::string_view name, Cmp cmp) {
-  auto [a, b] = promoted(a0, b0);
+  Tensor a, b;  // not a structured binding: clang cannot capture those in OpenMP regions
+  std::tie(a, b) = promoted(a0, b0);
   Tensor out = Tensor::empty(broadcast_shapes(a.shape(), b.shape(), name), kUInt8);
   dispatch_all(a.dtype(), [&]<typename T>() {
     ops::for_each_row<3>(out.shape(), {&out, &a, &b}, [&](auto p, auto s, std::int64_t n) {
@@ -234,7 +236,8 @@ Tensor Tensor::ge(const Tensor& o) const { return compare(*this, o, "ge", [](aut
 Tensor where(const Tensor& condition, const Tensor& a0, const Tensor& b0) {
   ACTLAB_CHECK(condition.dtype() == kUInt8, "where: condition must be a uint8 mask (from a comparison), got {}",
                condition.dtype());
-  auto [a, b] = promoted(a0, b0);
+  Tensor a, b;
+  std::tie(a, b) = promoted(a0, b0);
   const Shape shape = broadcast_shapes(condition.shape(), broadcast_shapes(a.shape(), b.shape(), "where"), "where");
   Tensor out = Tensor::empty(shape, a.dtype());
   dispatch_all(a.dtype(), [&]<typename T>() {
