@@ -296,22 +296,8 @@ Tensor rational(const Tensor& x, const Tensor& numerator, const Tensor& denomina
   return apply_learnable(Rational{}, x, cat({as_columns(numerator, 6), as_columns(denominator, 4)}, 1));
 }
 
-namespace {
-
-// Calls fn(i, slope) for i in [begin, end): element i's slope comes from word i % 4 of Philox
-// block first_block + i / 4, so backward regenerates exactly the slopes forward drew.
-template <class T, class Fn>
-void for_each_slope(std::int64_t begin, std::int64_t end, const Generator& gen, std::uint64_t first_block, T lower,
-                    T upper, Fn fn) {
-  std::array<std::uint32_t, 4> words{};
-  for (std::int64_t i = begin; i < end; ++i) {
-    if (i % 4 == 0 || i == begin) words = gen.block(first_block + static_cast<std::uint64_t>(i / 4));
-    fn(i, lower + (upper - lower) * static_cast<T>(uniform_float(words[i % 4])));
-  }
-}
-
-}  // namespace
-
+// Element i's slope is word i % 4 of Philox block first_block + i / 4, so the draw does not depend
+// on the thread count. Forward keeps each element's local slope (1 where x >= 0) for backward.
 Tensor rrelu(const Tensor& input, double lower, double upper, bool training, Generator& gen) {
   ACTLAB_CHECK(lower <= upper, "rrelu: lower ({}) must not exceed upper ({})", lower, upper);
   if (!training) return leaky_relu(input, (lower + upper) / 2);
@@ -319,26 +305,28 @@ Tensor rrelu(const Tensor& input, double lower, double upper, bool training, Gen
   const std::int64_t n = x.numel();
   const std::uint64_t first_block = gen.reserve(static_cast<std::uint64_t>((n + 3) / 4));
   Tensor y = Tensor::empty(x.shape(), x.dtype());
+  Tensor slopes = Tensor::empty(x.shape(), x.dtype());
   dispatch_floating(x.dtype(), "rrelu", [&]<class T>() {
     const T* xp = x.data<T>();
     T* yp = y.data<T>();
+    T* sp = slopes.data<T>();
+    const T low = static_cast<T>(lower), width = static_cast<T>(upper - lower);
     parallel_for(0, n, kParallelGrain, [&](std::int64_t begin, std::int64_t end) {
-      for_each_slope<T>(begin, end, gen, first_block, T(lower), T(upper),
-                        [&](std::int64_t i, T slope) { yp[i] = xp[i] < 0 ? slope * xp[i] : xp[i]; });
+      std::array<std::uint32_t, 4> words{};
+      for (std::int64_t i = begin; i < end; ++i) {
+        if (i % 4 == 0 || i == begin) words = gen.block(first_block + static_cast<std::uint64_t>(i / 4));
+        sp[i] = xp[i] < 0 ? low + width * static_cast<T>(uniform_float(words[i % 4])) : T(1);
+        yp[i] = sp[i] * xp[i];
+      }
     });
   });
-  return autograd::record("rrelu", y, {input}, [x = x.detach(), gen, first_block, lower, upper](const Tensor& grad, auto&) {
+  return autograd::record("rrelu", y, {input}, [x = x.detach(), slopes](const Tensor& grad, auto&) {
     const Tensor g = grad.to(x.dtype()).contiguous();
     Tensor grad_x = Tensor::empty(x.shape(), x.dtype());
     dispatch_floating(x.dtype(), "rrelu", [&]<class T>() {
-      const T* xp = x.data<T>();
-      const T* gp = g.data<T>();
-      T* gxp = grad_x.data<T>();
-      parallel_for(0, x.numel(), kParallelGrain, [&](std::int64_t begin, std::int64_t end) {
-        for_each_slope<T>(begin, end, gen, first_block, T(lower), T(upper), [&](std::int64_t i, T slope) {
-          gxp[i] = std::isnan(xp[i]) ? xp[i] : xp[i] < 0 ? slope * gp[i] : gp[i];
-        });
-      });
+      activations::map_elements(x.numel(), grad_x.data<T>(), [](auto xv, auto gv, auto sv) {
+        return select(is_nan(xv), xv, gv * sv);
+      }, x.data<T>(), g.data<T>(), slopes.data<T>());
     });
     return std::vector<Tensor>{grad_x};
   });
