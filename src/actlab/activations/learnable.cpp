@@ -196,10 +196,14 @@ std::int64_t channel_count(const std::vector<double>& values, std::string_view n
   return static_cast<std::int64_t>(values[0]);
 }
 
-const ActivationParam kChannels{"channels", 1, "1 = one shared set; C = one set per channel (dim 1)", true};
+// A function, not a global: registrations from other object files may run before this file's
+// globals are initialized.
+ActivationParam channels_param() {
+  return {"channels", 1, "1 = one shared set; C = one set per channel (dim 1)", true};
+}
 
 ActivationDefinition prelu_definition() {
-  return {{.name = "prelu", .params = {kChannels, {"init", 0.25, "initial slope"}},
+  return {{.name = "prelu", .params = {channels_param(), {"init", 0.25, "initial slope"}},
            .formula = "x if x >= 0 else a_c x, a learned per channel", .latex = "\\max(0, x) + a_c \\min(0, x)",
            .derivative = "d/dx: 1 if x >= 0 else a_c;  d/da_c: 0 if x >= 0 else x", .output_range = "(-inf, inf)",
            .zero_centred = false, .monotonic = false, .smooth = false, .saturates = "no", .learnable = true,
@@ -214,7 +218,7 @@ ActivationDefinition prelu_definition() {
 }
 
 ActivationDefinition learnable_swish_definition() {
-  return {{.name = "learnable_swish", .aliases = {"swish_beta"}, .params = {kChannels, {"init", 1.0, "initial beta"}},
+  return {{.name = "learnable_swish", .aliases = {"swish_beta"}, .params = {channels_param(), {"init", 1.0, "initial beta"}},
            .formula = "x * sigmoid(beta_c x), beta learned", .latex = "x \\, \\sigma(\\beta_c x)",
            .derivative = "d/dx: s + beta x s (1 - s);  d/dbeta: x^2 s (1 - s), s = sigmoid(beta x)",
            .output_range = "[-0.28 / beta, inf)", .zero_centred = false, .monotonic = false, .smooth = true,
@@ -230,7 +234,7 @@ ActivationDefinition learnable_swish_definition() {
 }
 
 ActivationDefinition rational_definition() {
-  return {{.name = "rational", .aliases = {"pau"}, .params = {kChannels},
+  return {{.name = "rational", .aliases = {"pau"}, .params = {channels_param()},
            .formula = "(a0 + a1 x + ... + a5 x^5) / (1 + |b1 x + ... + b4 x^4|), a and b learned",
            .latex = "\\frac{\\sum_{j=0}^{5} a_j x^j}{1 + \\left|\\sum_{k=1}^{4} b_k x^k\\right|}",
            .derivative = "(P' - f sign(S) S') / Q", .output_range = "(-inf, inf)", .zero_centred = false,
