@@ -98,7 +98,10 @@ struct Silu {
             .note = "smooth, non-monotonic ReLU alternative (EfficientNet, many CNNs)"};
   }
   static Silu from(const std::vector<double>& p) { return {p[0]}; }
-  template <class V> V forward(V x) const { return mul_or_zero(x, sigmoid(V(beta) * x)); }
+  // x / (1 + e^-bx): one exp and one division; e^-bx = inf gives -0, and x = +-inf its limit.
+  template <class V> V forward(V x) const {
+    return select(abs(x) == V(INFINITY), select(V(beta) * x > V(0), x, V(0)), x / (V(1) + exp(V(-beta) * x)));
+  }
   template <class V> V derivative(V x) const {
     const V bx = V(beta) * x;
     const auto s = sigmoid_parts(bx);
