@@ -2,20 +2,25 @@
 # Activation kernels beside PyTorch and a memory copy, all on [256, 256, 256] float32 with 2 threads.
 # Alternates actlab and PyTorch runs (ROUNDS, default 3) on this shared machine and prints one
 # table of medians: ms, GB/s of required traffic, fraction of the copy bandwidth, speed-up over
-# PyTorch (>1: actlab faster). Usage: bench/activations.sh [build-dir]
+# PyTorch (>1: actlab faster). Usage: bench/activations.sh [build-dir [activation...]]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 build="${1:-build}"
+shift $(($# > 0 ? 1 : 0))
+filter="copy"
+for name in "$@"; do filter+="|/$name/"; done
+[[ $# -gt 0 ]] || filter="."
 rounds="${ROUNDS:-3}"
 out="$(mktemp -d)"
 trap 'rm -rf "$out"' EXIT
 export OMP_NUM_THREADS=2
 for round in $(seq "$rounds"); do
-  "$build/activations_bench" --benchmark_min_time=0.3 --benchmark_format=json >"$out/actlab_$round.json" 2>/dev/null
+  "$build/activations_bench" --benchmark_min_time=0.3 --benchmark_format=json \
+    --benchmark_filter="$filter" >"$out/actlab_$round.json" 2>/dev/null
   ATEN_CPU_CAPABILITY=avx512 \
   GLIBC_TUNABLES=glibc.malloc.mmap_max=0:glibc.malloc.trim_threshold=4294967295 \
   LD_LIBRARY_PATH=/usr/lib/x86_64-linux-gnu/openblas-openmp \
-    /usr/bin/python3 bench/peer/activations_peer.py >"$out/torch_$round.jsonl"
+    /usr/bin/python3 bench/peer/activations_peer.py "$@" >"$out/torch_$round.jsonl"
 done
 /usr/bin/python3 - "$out" "$rounds" <<'PY'
 import json, statistics, sys
