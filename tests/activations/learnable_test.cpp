@@ -120,7 +120,8 @@ TEST(Learnable, RreluTrainingVectorKernelDrawsTheReferenceSlopes) {
     ReferenceKernelsGuard reference;
     ref = rrelu(x, 0.1, 0.3, true, b);
   }
-  EXPECT_TRUE(allclose(vec, ref, 0, 0));
+  // The same draws; only a contracted multiply-add (FMA) may round the slope differently.
+  EXPECT_TRUE(allclose(vec, ref, 1e-6, 0));
   EXPECT_EQ(a.offset(), b.offset());
   }
 }
