@@ -11,7 +11,7 @@
 namespace actlab {
 
 // ---- classic ----
-Tensor identity(const Tensor& x);
+Tensor identity(const Tensor& x);  // returns x itself
 Tensor sigmoid(const Tensor& x);
 Tensor tanh(const Tensor& x);
 Tensor relu(const Tensor& x);

@@ -196,10 +196,14 @@ std::int64_t channel_count(const std::vector<double>& values, std::string_view n
   return static_cast<std::int64_t>(values[0]);
 }
 
-const ActivationParam kChannels{"channels", 1, "1 = one shared set; C = one set per channel (dim 1)", true};
+// A function, not a global: registrations from other object files may run before this file's
+// globals are initialized.
+ActivationParam channels_param() {
+  return {"channels", 1, "1 = one shared set; C = one set per channel (dim 1)", true};
+}
 
 ActivationDefinition prelu_definition() {
-  return {{.name = "prelu", .params = {kChannels, {"init", 0.25, "initial slope"}},
+  return {{.name = "prelu", .params = {channels_param(), {"init", 0.25, "initial slope"}},
            .formula = "x if x >= 0 else a_c x, a learned per channel", .latex = "\\max(0, x) + a_c \\min(0, x)",
            .derivative = "d/dx: 1 if x >= 0 else a_c;  d/da_c: 0 if x >= 0 else x", .output_range = "(-inf, inf)",
            .zero_centred = false, .monotonic = false, .smooth = false, .saturates = "no", .learnable = true,
@@ -214,7 +218,7 @@ ActivationDefinition prelu_definition() {
 }
 
 ActivationDefinition learnable_swish_definition() {
-  return {{.name = "learnable_swish", .aliases = {"swish_beta"}, .params = {kChannels, {"init", 1.0, "initial beta"}},
+  return {{.name = "learnable_swish", .aliases = {"swish_beta"}, .params = {channels_param(), {"init", 1.0, "initial beta"}},
            .formula = "x * sigmoid(beta_c x), beta learned", .latex = "x \\, \\sigma(\\beta_c x)",
            .derivative = "d/dx: s + beta x s (1 - s);  d/dbeta: x^2 s (1 - s), s = sigmoid(beta x)",
            .output_range = "[-0.28 / beta, inf)", .zero_centred = false, .monotonic = false, .smooth = true,
@@ -230,7 +234,7 @@ ActivationDefinition learnable_swish_definition() {
 }
 
 ActivationDefinition rational_definition() {
-  return {{.name = "rational", .aliases = {"pau"}, .params = {kChannels},
+  return {{.name = "rational", .aliases = {"pau"}, .params = {channels_param()},
            .formula = "(a0 + a1 x + ... + a5 x^5) / (1 + |b1 x + ... + b4 x^4|), a and b learned",
            .latex = "\\frac{\\sum_{j=0}^{5} a_j x^j}{1 + \\left|\\sum_{k=1}^{4} b_k x^k\\right|}",
            .derivative = "(P' - f sign(S) S') / Q", .output_range = "(-inf, inf)", .zero_centred = false,
@@ -296,11 +300,121 @@ Tensor rational(const Tensor& x, const Tensor& numerator, const Tensor& denomina
   return apply_learnable(Rational{}, x, cat({as_columns(numerator, 6), as_columns(denominator, 4)}, 1));
 }
 
-Tensor rrelu(const Tensor& x, double lower, double upper, bool training, Generator& gen) {
+namespace {
+
+// Element i draws word (i % 64) / 16 of Philox block first + 16 (i / 64) + i % 16: in each group
+// of 64 elements, one 16-lane Philox evaluation gives 16 consecutive elements per word. The draw
+// depends only on i, never on the thread count or the kernel (vector or scalar) that runs.
+constexpr std::int64_t kGroup = 64;
+
+std::uint64_t slope_block(std::uint64_t first, std::int64_t i) {
+  return first + static_cast<std::uint64_t>(i / kGroup * 16 + i % 16);
+}
+
+#if ACTLAB_HAVE_VEC16
+// Philox4x32-10 on 16 consecutive counters at once: Generator::block's stream (its constants),
+// 16 blocks per call.
+struct PhiloxWords {
+  __m512i word[4];
+};
+PhiloxWords philox16(std::uint64_t seed, std::uint64_t counter) {
+  constexpr std::uint32_t kMul0 = 0xD2511F53u, kMul1 = 0xCD9E8D57u, kWeyl0 = 0x9E3779B9u, kWeyl1 = 0xBB67AE85u;
+  alignas(64) std::uint32_t low[16], high[16];
+  for (int j = 0; j < 16; ++j) {
+    low[j] = static_cast<std::uint32_t>(counter + static_cast<std::uint64_t>(j));
+    high[j] = static_cast<std::uint32_t>((counter + static_cast<std::uint64_t>(j)) >> 32);
+  }
+  __m512i c0 = _mm512_load_si512(low), c1 = _mm512_load_si512(high);
+  __m512i c2 = _mm512_setzero_si512(), c3 = _mm512_setzero_si512();
+  // The high 32 bits of 16 32x32-bit products: even lanes from one 64-bit multiply, odd from
+  // another (the masked intrinsics: GCC 12's plain ones warn spuriously).
+  auto shift_right_32 = [](__m512i a) { return _mm512_mask_srli_epi64(a, 0xFF, a, 32); };
+  auto mulhi = [&](__m512i a, __m512i m) {
+    const __m512i even = shift_right_32(_mm512_mask_mul_epu32(a, 0xFF, a, m));
+    const __m512i odd = _mm512_mask_mul_epu32(a, 0xFF, shift_right_32(a), m);
+    return _mm512_mask_blend_epi32(0xAAAA, even, odd);
+  };
+  const __m512i m0 = _mm512_set1_epi32(static_cast<int>(kMul0)), m1 = _mm512_set1_epi32(static_cast<int>(kMul1));
+  std::uint32_t k0 = static_cast<std::uint32_t>(seed), k1 = static_cast<std::uint32_t>(seed >> 32);
+  for (int round = 0; round < 10; ++round) {
+    const __m512i hi0 = mulhi(c0, m0), lo0 = _mm512_mullo_epi32(c0, m0);
+    const __m512i hi1 = mulhi(c2, m1), lo1 = _mm512_mullo_epi32(c2, m1);
+    c0 = _mm512_xor_si512(_mm512_xor_si512(hi1, c1), _mm512_set1_epi32(static_cast<int>(k0)));
+    c1 = lo1;
+    c2 = _mm512_xor_si512(_mm512_xor_si512(hi0, c3), _mm512_set1_epi32(static_cast<int>(k1)));
+    c3 = lo0;
+    k0 += kWeyl0;
+    k1 += kWeyl1;
+  }
+  return {c0, c1, c2, c3};
+}
+#endif
+
+// Fills slopes[i] (1 where x >= 0, else lower + (upper - lower) u_i) and y[i] = slopes[i] x[i]
+// for i in [begin, end).
+template <class T>
+void rrelu_range(const T* x, T* y, T* slopes, std::int64_t begin, std::int64_t end, const Generator& gen,
+                 std::uint64_t first, T lower, T upper, bool vectorize) {
+#if ACTLAB_HAVE_VEC16
+  if constexpr (std::is_same_v<T, float>) {
+    if (vectorize) {
+      using simd::Vec16;
+      for (std::int64_t group = begin / kGroup * kGroup; group < end; group += kGroup) {
+        const auto words = philox16(gen.seed(), slope_block(first, group));
+        for (int w = 0; w < 4; ++w) {
+          const std::int64_t from = std::max(begin, group + 16 * w), to = std::min(end, group + 16 * (w + 1));
+          if (from >= to) continue;
+          const __m512i bits = _mm512_mask_srli_epi32(words.word[w], 0xFFFF, words.word[w], 8);
+          const __m512 u = _mm512_mul_ps(_mm512_mask_cvtepi32_ps(_mm512_setzero_ps(), 0xFFFF, bits), _mm512_set1_ps(0x1.0p-24f));
+          // Lane j of the word belongs to element group + 16 w + j; the range may start mid-vector.
+          const int skip = static_cast<int>(from - (group + 16 * w)), count = static_cast<int>(to - from);
+          const __mmask16 lanes = static_cast<__mmask16>(((1u << count) - 1u) << skip);
+          const std::int64_t base = group + 16 * w;
+          const Vec16 xv = _mm512_maskz_loadu_ps(lanes, x + base);
+          const Vec16 slope = simd::select(xv < Vec16(0.0f), Vec16(lower) + Vec16(upper - lower) * Vec16(u), Vec16(1.0f));
+          _mm512_mask_storeu_ps(slopes + base, lanes, slope.v);
+          _mm512_mask_storeu_ps(y + base, lanes, (slope * xv).v);
+        }
+      }
+      return;
+    }
+  }
+#endif
+  (void)vectorize;
+  for (std::int64_t i = begin; i < end; ++i) {
+    const std::uint32_t word = gen.block(slope_block(first, i))[static_cast<std::size_t>(i % kGroup / 16)];
+    slopes[i] = x[i] < 0 ? lower + (upper - lower) * static_cast<T>(uniform_float(word)) : T(1);
+    y[i] = slopes[i] * x[i];
+  }
+}
+
+}  // namespace
+
+Tensor rrelu(const Tensor& input, double lower, double upper, bool training, Generator& gen) {
   ACTLAB_CHECK(lower <= upper, "rrelu: lower ({}) must not exceed upper ({})", lower, upper);
-  if (!training) return leaky_relu(x, (lower + upper) / 2);
-  const Tensor slopes = rand(x.shape(), gen, x.dtype()) * (upper - lower) + lower;
-  return where(x.lt(zeros_like(x)), x * slopes, x);
+  if (!training) return leaky_relu(input, (lower + upper) / 2);
+  const Tensor x = input.contiguous();
+  const std::int64_t n = x.numel();
+  const std::uint64_t first = gen.reserve(static_cast<std::uint64_t>((n + kGroup - 1) / kGroup * 16));
+  const bool vectorize = !reference_kernels_enabled();
+  Tensor y = Tensor::empty(x.shape(), x.dtype());
+  Tensor slopes = Tensor::empty(x.shape(), x.dtype());
+  dispatch_floating(x.dtype(), "rrelu", [&]<class T>() {
+    parallel_for(0, n, kParallelGrain, [&](std::int64_t begin, std::int64_t end) {
+      rrelu_range<T>(x.data<T>(), y.data<T>(), slopes.data<T>(), begin, end, gen, first, static_cast<T>(lower),
+                     static_cast<T>(upper), vectorize);
+    });
+  });
+  return autograd::record("rrelu", y, {input}, [x = x.detach(), slopes](const Tensor& grad, auto&) {
+    const Tensor g = grad.to(x.dtype()).contiguous();
+    Tensor grad_x = Tensor::empty(x.shape(), x.dtype());
+    dispatch_floating(x.dtype(), "rrelu", [&]<class T>() {
+      activations::map_elements(x.numel(), grad_x.data<T>(), [](auto xv, auto gv, auto sv) {
+        return select(is_nan(xv), xv, gv * sv);
+      }, x.data<T>(), g.data<T>(), slopes.data<T>());
+    });
+    return std::vector<Tensor>{grad_x};
+  });
 }
 
 std::vector<ActivationDefinition> activations::learnable_activations() {
