@@ -5,4 +5,6 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 ACTLAB_WITH_BROWSER=1 scripts/build.sh "$@"
 if [[ -z "${ACTLAB_DATA:-}" && -d ../shared/datasets ]]; then export ACTLAB_DATA="$PWD/../shared/datasets"; fi
+# Parallel test processes share the cores: waiting threads sleep instead of spinning.
+export OMP_WAIT_POLICY="${OMP_WAIT_POLICY:-PASSIVE}"
 ctest --test-dir "${ACTLAB_BUILD_DIR:-build}" --output-on-failure -j"$(nproc)"

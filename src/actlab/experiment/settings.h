@@ -38,7 +38,7 @@ struct Settings {
   std::string optimizer = "adam";
   double lr = 1e-3;
   double momentum = 0.9;
-  std::string schedule = "none";
+  std::string schedule = "cosine";
   double weight_decay = 0;
   std::string init = "standard";
   std::string norm = "none";
