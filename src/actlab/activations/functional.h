@@ -11,7 +11,7 @@
 namespace actlab {
 
 // ---- classic ----
-Tensor identity(const Tensor& x);
+Tensor identity(const Tensor& x);  // returns x itself
 Tensor sigmoid(const Tensor& x);
 Tensor tanh(const Tensor& x);
 Tensor relu(const Tensor& x);
@@ -39,5 +39,18 @@ Tensor logsigmoid(const Tensor& x);
 Tensor softmax(const Tensor& x, std::int64_t dim = -1);
 // x - max - log(sum(exp(x - max))) along `dim`.
 Tensor log_softmax(const Tensor& x, std::int64_t dim = -1);
+
+// ---- random and learnable (parameters float32 or float64, used in x's dtype) ----
+// Slope for x < 0 drawn from U(lower, upper) per element while training, (lower + upper) / 2 in
+// evaluation. Requires lower <= upper.
+Tensor rrelu(const Tensor& x, double lower = 1.0 / 8, double upper = 1.0 / 3, bool training = false,
+             Generator& gen = default_generator());
+// x if x >= 0 else weight[c] x, c the channel (dim 1); weight has 1 element (shared) or x.size(1).
+Tensor prelu(const Tensor& x, const Tensor& weight);
+// x sigmoid(beta[c] x) with a learnable beta (1 element, or one per channel along dim 1).
+Tensor learnable_swish(const Tensor& x, const Tensor& beta);
+// The Pade activation unit P(x) / (1 + |b1 x + ... + b4 x^4|), P(x) = a0 + a1 x + ... + a5 x^5:
+// numerator [C, 6], denominator [C, 4], with C = 1 or x.size(1).
+Tensor rational(const Tensor& x, const Tensor& numerator, const Tensor& denominator);
 
 }  // namespace actlab

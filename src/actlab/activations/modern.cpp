@@ -98,7 +98,10 @@ struct Silu {
             .note = "smooth, non-monotonic ReLU alternative (EfficientNet, many CNNs)"};
   }
   static Silu from(const std::vector<double>& p) { return {p[0]}; }
-  template <class V> V forward(V x) const { return mul_or_zero(x, sigmoid(V(beta) * x)); }
+  // x / (1 + e^-bx): one exp and one division; e^-bx = inf gives -0, and x = +-inf its limit.
+  template <class V> V forward(V x) const {
+    return select(abs(x) == V(INFINITY), select(V(beta) * x > V(0), x, V(0)), x / (V(1) + exp(V(-beta) * x)));
+  }
   template <class V> V derivative(V x) const {
     const V bx = V(beta) * x;
     const auto s = sigmoid_parts(bx);
@@ -223,7 +226,8 @@ struct Hardsigmoid {
             .monotonic = true, .smooth = false, .saturates = "|x| >= 3",
             .note = "piecewise-linear sigmoid for gates in mobile nets (MobileNetV3)"};
   }
-  template <class V> V forward(V x) const { return max(V(0), min(V(1), x * V(1.0 / 6) + V(0.5))); }
+  // (x + 3) / 6 rounds once, and x + 3 is exact near -3, where x / 6 + 1/2 would cancel.
+  template <class V> V forward(V x) const { return max(V(0), min(V(1), (x + V(3)) / V(6))); }
   template <class V> V derivative(V x) const { return select((x > V(-3)) & (x < V(3)), V(1.0 / 6), V(0)); }
 };
 
@@ -236,10 +240,10 @@ struct Hardswish {
             .note = "piecewise-quadratic swish for mobile nets (MobileNetV3)"};
   }
   template <class V> V forward(V x) const {
-    return select(x <= V(-3), V(0), select(x >= V(3), x, x * (x + V(3)) * V(1.0 / 6)));
+    return select(x <= V(-3), V(0), select(x >= V(3), x, x * (x + V(3)) / V(6)));
   }
   template <class V> V derivative(V x) const {
-    return select(x < V(-3), V(0), select(x > V(3), V(1), x * V(1.0 / 3) + V(0.5)));
+    return select(x < V(-3), V(0), select(x > V(3), V(1), (V(2) * x + V(3)) / V(6)));
   }
 };
 

@@ -87,6 +87,19 @@ void map_elements(std::int64_t n, T* out, Fn fn, const In*... in) {
   });
 }
 
+// Calls fn.template operator()<V>() with V = simd::Vec16 for float (unless reference kernels are
+// on), else V = T: the one switch between the vector kernel and the scalar reference.
+template <class T, class Fn>
+void with_vector_type(bool vectorize, Fn fn) {
+#if ACTLAB_HAVE_VEC16
+  if constexpr (std::is_same_v<T, float>) {
+    if (vectorize) return fn.template operator()<simd::Vec16>();
+  }
+#endif
+  (void)vectorize;
+  fn.template operator()<T>();
+}
+
 template <class K>
 void check_kernel(const K& kernel) {
   if constexpr (requires { kernel.check(); }) kernel.check();

@@ -31,7 +31,7 @@ Registry& registry() {
   static Registry* instance = [] {
     auto* r = new Registry;  // never destroyed: registrations may run from other static objects
     for (auto family : {activations::classic_activations, activations::modern_activations,
-                        activations::softmax_activations})
+                        activations::softmax_activations, activations::learnable_activations})
       for (auto& d : family()) r->definitions.push_back(std::move(d));
     return r;
   }();

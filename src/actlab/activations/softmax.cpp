@@ -16,6 +16,7 @@ using simd::horizontal_sum;
 using simd::lanes;
 using simd::load_n;
 using simd::store_n;
+using activations::with_vector_type;
 
 template <class V, class T>
 void forward_row(const T* x, T* y, std::int64_t n, bool log) {
@@ -24,17 +25,24 @@ void forward_row(const T* x, T* y, std::int64_t n, bool log) {
   for (std::int64_t i = 0; i < n; i += lanes<V>) vmax = simd::max(vmax, load_n<V>(x + i, n - i, kMinusInf));
   T row_max = horizontal_max(vmax);
   if (std::isinf(row_max)) row_max = 0;  // all -inf (or a +inf): let exp give the limits
-  V vsum = V(0);
+  // The maxima contribute exactly 1 each; summing them apart (ties) from the rest keeps
+  // log(sum) = log(ties) + log1p(rest / ties) accurate when the rest is small.
+  V vties = V(0), vrest = V(0);
   for (std::int64_t i = 0; i < n; i += lanes<V>) {
-    const V e = simd::exp(load_n<V>(x + i, n - i, kMinusInf) - V(row_max));
-    vsum = vsum + e;
+    const V xv = load_n<V>(x + i, n - i, kMinusInf);
+    const V e = simd::exp(xv - V(row_max));
+    const auto is_max = xv == V(row_max);
+    vties = vties + simd::select(is_max, V(1), V(0));
+    vrest = vrest + simd::select(is_max, V(0), e);
     if (!log) store_n(y + i, e, n - i);
   }
-  const T sum = horizontal_sum(vsum);
-  const T scale = T(1) / sum;
-  const T shift = row_max + std::log(sum);
+  const T ties = horizontal_sum(vties), rest = horizontal_sum(vrest);
+  const T scale = T(1) / (ties + rest);
+  const T log_sum = std::log(ties) + std::log1p(rest / ties);
+  // (x - max) - log(sum): x - max is exact, so large logits keep their small differences.
   for (std::int64_t i = 0; i < n; i += lanes<V>)
-    store_n(y + i, log ? load_n<V>(x + i, n - i) - V(shift) : load_n<V>(y + i, n - i) * V(scale), n - i);
+    store_n(y + i, log ? (load_n<V>(x + i, n - i) - V(row_max)) - V(log_sum) : load_n<V>(y + i, n - i) * V(scale),
+            n - i);
 }
 
 // softmax: gx = y (g - sum(g y)); log_softmax: gx = g - exp(y) sum(g).
@@ -51,19 +59,6 @@ void backward_row(const T* y, const T* g, T* gx, std::int64_t n, bool log) {
     const V gv = load_n<V>(g + i, n - i);
     store_n(gx + i, log ? gv - simd::exp(yv) * dot : yv * (gv - dot), n - i);
   }
-}
-
-// Calls fn.template operator()<V>() with V = Vec16 for float (unless reference kernels are on),
-// else V = T.
-template <class T, class Fn>
-void with_vector_type(bool vectorize, Fn fn) {
-#if ACTLAB_HAVE_VEC16
-  if constexpr (std::is_same_v<T, float>) {
-    if (vectorize) return fn.template operator()<simd::Vec16>();
-  }
-#endif
-  (void)vectorize;
-  fn.template operator()<T>();
 }
 
 // Runs row_fn(row) for every row of `length` elements, in parallel over rows.

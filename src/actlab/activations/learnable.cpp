@@ -1,0 +1,424 @@
+// Activations with state: learnable parameters (prelu, learnable_swish, rational) and random
+// slopes (rrelu).
+//
+// A learnable kernel struct holds no parameter values; it is given theta, its kParams values for
+// the channel of the element, and returns grad_in while adding g * df/dtheta to grad_theta:
+//   template <class V> V forward(V x, const V* theta) const;
+//   template <class V> V backward(V x, V g, const V* theta, V* grad_theta) const;
+// apply_learnable runs it with theta of shape [C, kParams], C = 1 (shared) or x.size(1) (one set
+// per channel): forward in one pass, backward in one fused pass that also reduces grad_theta.
+#include <cmath>
+
+#include "actlab/activations/builtin.h"
+#include "actlab/activations/functional.h"
+#include "actlab/activations/pointwise.h"
+
+namespace actlab {
+namespace {
+
+using namespace simd;
+
+// Elements per backward block; partial parameter gradients are summed per block in a fixed
+// order, so results do not depend on the thread count.
+constexpr std::int64_t kBlock = 16384;
+
+// Calls segment(channel, begin, end) for the runs of [begin, end) inside one channel.
+template <class Fn>
+void for_channel_segments(std::int64_t begin, std::int64_t end, std::int64_t inner, std::int64_t channels, Fn segment) {
+  while (begin < end) {
+    const std::int64_t row = begin / inner;
+    const std::int64_t stop = std::min(end, (row + 1) * inner);
+    segment(row % channels, begin, stop);
+    begin = stop;
+  }
+}
+
+template <class K>
+Tensor apply_learnable(const K& kernel, const Tensor& input, const Tensor& theta_input) {
+  constexpr int P = K::kParams;
+  const std::string name(K::kName);
+  ACTLAB_CHECK(theta_input.dim() == 2 && theta_input.size(1) == P, "{}: parameters must have shape [C, {}], got {}",
+               name, P, shape_str(theta_input.shape()));
+  const std::int64_t channels = theta_input.size(0);
+  if (channels > 1)
+    ACTLAB_CHECK(input.dim() >= 2 && input.size(1) == channels,
+                 "{}: {} channels of parameters need an input of shape [N, {}, ...] (channels along dim 1), got {}",
+                 name, channels, channels, shape_str(input.shape()));
+  const Tensor x = input.contiguous();
+  const std::int64_t n = x.numel();
+  const std::int64_t inner = channels > 1 ? n / (x.size(0) * channels) : std::max<std::int64_t>(n, 1);
+  const Tensor theta = theta_input.detach().to(x.dtype()).contiguous();
+  const bool vectorize = !reference_kernels_enabled();
+  Tensor y = Tensor::empty(x.shape(), x.dtype());
+  dispatch_floating(x.dtype(), name, [&]<class T>() {
+    activations::with_vector_type<T>(vectorize, [&]<class V>() {
+      const T* xp = x.data<T>();
+      const T* tp = theta.data<T>();
+      T* yp = y.data<T>();
+      parallel_for(0, n, kParallelGrain, [&](std::int64_t begin, std::int64_t end) {
+        for_channel_segments(begin, end, inner, channels, [&](std::int64_t c, std::int64_t from, std::int64_t to) {
+          V th[P];
+          for (int j = 0; j < P; ++j) th[j] = V(tp[c * P + j]);
+          for (std::int64_t i = from; i < to; i += lanes<V>)
+            store_n(yp + i, kernel.forward(load_n<V>(xp + i, to - i), th), to - i);
+        });
+      });
+    });
+  });
+  return autograd::record(name, y, {input, theta_input},
+                          [kernel, x = x.detach(), theta, inner, channels, vectorize, name,
+                           theta_dtype = theta_input.dtype()](const Tensor& grad_output, auto&) {
+    const Tensor g = grad_output.to(x.dtype()).contiguous();
+    const std::int64_t n = x.numel();
+    const std::int64_t blocks = (n + kBlock - 1) / kBlock;
+    std::vector<double> partial(static_cast<std::size_t>(blocks * channels * P), 0.0);
+    Tensor grad_x = Tensor::empty(x.shape(), x.dtype());
+    dispatch_floating(x.dtype(), name, [&]<class T>() {
+      activations::with_vector_type<T>(vectorize, [&]<class V>() {
+        const T* xp = x.data<T>();
+        const T* gp = g.data<T>();
+        const T* tp = theta.data<T>();
+        T* gxp = grad_x.data<T>();
+        parallel_for(0, blocks, std::max<std::int64_t>(1, kParallelGrain / kBlock), [&](std::int64_t b0, std::int64_t b1) {
+          for (std::int64_t b = b0; b < b1; ++b) {
+            double* block_sums = partial.data() + b * channels * P;
+            for_channel_segments(b * kBlock, std::min(n, (b + 1) * kBlock), inner, channels,
+                                 [&](std::int64_t c, std::int64_t from, std::int64_t to) {
+              V th[P], acc[P];
+              for (int j = 0; j < P; ++j) {
+                th[j] = V(tp[c * P + j]);
+                acc[j] = V(0);
+              }
+              for (std::int64_t i = from; i < to; i += lanes<V>) {
+                const V xv = load_n<V>(xp + i, to - i);
+                const V gx = kernel.backward(xv, load_n<V>(gp + i, to - i), th, acc);
+                store_n(gxp + i, select(is_nan(xv), xv, gx), to - i);
+              }
+              for (int j = 0; j < P; ++j) block_sums[c * P + j] += horizontal_sum(acc[j]);
+            });
+          }
+        });
+      });
+    });
+    std::vector<double> total(static_cast<std::size_t>(channels * P), 0.0);
+    for (std::int64_t b = 0; b < blocks; ++b)
+      for (std::size_t k = 0; k < total.size(); ++k) total[k] += partial[b * channels * P + k];
+    return std::vector<Tensor>{grad_x, from_vector(total, {channels, P}).to(theta_dtype)};
+  });
+}
+
+struct Prelu {
+  static constexpr std::string_view kName = "prelu";
+  static constexpr int kParams = 1;
+  template <class V> V forward(V x, const V* w) const { return select(x < V(0), w[0] * x, x); }
+  template <class V> V backward(V x, V g, const V* w, V* grad_w) const {
+    const auto negative = x < V(0);
+    grad_w[0] = grad_w[0] + select(negative, g * x, V(0));
+    return select(negative, w[0] * g, g);
+  }
+};
+
+struct LearnableSwish {
+  static constexpr std::string_view kName = "learnable_swish";
+  static constexpr int kParams = 1;
+  template <class V> V forward(V x, const V* beta) const { return mul_or_zero(x, sigmoid(beta[0] * x)); }
+  // d/dx = s + beta x s', d/dbeta = x^2 s', with s = sigmoid(beta x) and s' its derivative.
+  template <class V> V backward(V x, V g, const V* beta, V* grad_beta) const {
+    const V bx = beta[0] * x;
+    const auto s = sigmoid_parts(bx);
+    grad_beta[0] = grad_beta[0] + mul_or_zero(g * x * x, s.derivative);
+    return g * (s.value + mul_or_zero(bx, s.derivative));
+  }
+};
+
+// The safe Pade activation unit of degree (5, 4): P(x) / Q(x), Q = 1 + |S(x)|,
+// S(x) = b1 x + b2 x^2 + b3 x^3 + b4 x^4 (theta = a0..a5, b1..b4).
+struct Rational {
+  static constexpr std::string_view kName = "rational";
+  static constexpr int kParams = 10;
+  template <class V> V forward(V x, const V* t) const {
+    const V p = t[0] + x * (t[1] + x * (t[2] + x * (t[3] + x * (t[4] + x * t[5]))));
+    const V s = x * (t[6] + x * (t[7] + x * (t[8] + x * t[9])));
+    return p / (V(1) + abs(s));
+  }
+  // df/dx = (P' - f sign(S) S') / Q; df/da_j = x^j / Q; df/db_k = -f sign(S) x^k / Q.
+  template <class V> V backward(V x, V g, const V* t, V* grad) const {
+    const V p = t[0] + x * (t[1] + x * (t[2] + x * (t[3] + x * (t[4] + x * t[5]))));
+    const V dp = t[1] + x * (V(2) * t[2] + x * (V(3) * t[3] + x * (V(4) * t[4] + x * V(5) * t[5])));
+    const V s = x * (t[6] + x * (t[7] + x * (t[8] + x * t[9])));
+    const V ds = t[6] + x * (V(2) * t[7] + x * (V(3) * t[8] + x * V(4) * t[9]));
+    const V inv_q = V(1) / (V(1) + abs(s));
+    const V f = p * inv_q;
+    const V sign = select(s < V(0), V(-1), V(1));
+    const V g_over_q = g * inv_q;
+    const V g_b = -g_over_q * f * sign;
+    V power = V(1);
+    for (int j = 0; j < 6; ++j) {
+      grad[j] = grad[j] + g_over_q * power;
+      if (j >= 1 && j <= 4) grad[5 + j] = grad[5 + j] + g_b * power;
+      power = power * x;
+    }
+    return g_over_q * (dp - f * sign * ds);
+  }
+};
+
+// Coefficients of the least-squares fit of P / (1 + |S|) to leaky_relu(x, 0.01) on [-3, 3]
+// (RMS error 0.0085), the initialisation the Pade activation unit paper recommends.
+constexpr double kRationalInit[10] = {0.0380201644, 0.906490488, 3.16384406, 3.83883820, 1.79431694,
+                                      0.291027975,  3.97394499,  1.95954933, 2.98213965, 0.0664747733};
+
+// The shape [C, P] parameters take inside apply_learnable.
+Tensor as_columns(const Tensor& t, std::int64_t params) { return t.reshape({-1, params}); }
+
+// A learnable activation: its named parameter tensors and how forward uses them.
+class LearnableActivation final : public ActivationBase {
+ public:
+  using Forward = std::function<Tensor(const Tensor& x, const std::vector<Tensor>& params)>;
+  LearnableActivation(const ActivationInfo& info, std::vector<double> values,
+                      std::vector<std::pair<std::string, Tensor>> params, Forward forward)
+      : ActivationBase(info, std::move(values)), params_(std::move(params)), forward_(std::move(forward)) {
+    for (auto& [name, p] : params_) p.requires_grad_();
+  }
+  Tensor forward(const Tensor& x) override {
+    std::vector<Tensor> tensors;
+    for (const auto& [name, p] : params_) tensors.push_back(p);
+    return forward_(x, tensors);
+  }
+  std::vector<std::pair<std::string, Tensor>> named_parameters() override { return params_; }
+
+ private:
+  std::vector<std::pair<std::string, Tensor>> params_;
+  Forward forward_;
+};
+
+std::int64_t channel_count(const std::vector<double>& values, std::string_view name) {
+  ACTLAB_CHECK(values[0] >= 1, "{}: channels must be >= 1, got {}", name, values[0]);
+  return static_cast<std::int64_t>(values[0]);
+}
+
+// A function, not a global: registrations from other object files may run before this file's
+// globals are initialized.
+ActivationParam channels_param() {
+  return {"channels", 1, "1 = one shared set; C = one set per channel (dim 1)", true};
+}
+
+ActivationDefinition prelu_definition() {
+  return {{.name = "prelu", .params = {channels_param(), {"init", 0.25, "initial slope"}},
+           .formula = "x if x >= 0 else a_c x, a learned per channel", .latex = "\\max(0, x) + a_c \\min(0, x)",
+           .derivative = "d/dx: 1 if x >= 0 else a_c;  d/da_c: 0 if x >= 0 else x", .output_range = "(-inf, inf)",
+           .zero_centred = false, .monotonic = false, .smooth = false, .saturates = "no", .learnable = true,
+           .note = "leaky ReLU whose slope is learned (He et al. 2015), shared or per channel"},
+          [](const ActivationInfo& info, std::vector<double> values) -> std::unique_ptr<ActivationFunction> {
+            const std::int64_t channels = channel_count(values, "prelu");
+            Tensor weight = full({channels}, values[1]);
+            return std::make_unique<LearnableActivation>(info, std::move(values),
+                                                         std::vector<std::pair<std::string, Tensor>>{{"weight", weight}},
+                                                         [](const Tensor& x, const auto& p) { return prelu(x, p[0]); });
+          }};
+}
+
+ActivationDefinition learnable_swish_definition() {
+  return {{.name = "learnable_swish", .aliases = {"swish_beta"}, .params = {channels_param(), {"init", 1.0, "initial beta"}},
+           .formula = "x * sigmoid(beta_c x), beta learned", .latex = "x \\, \\sigma(\\beta_c x)",
+           .derivative = "d/dx: s + beta x s (1 - s);  d/dbeta: x^2 s (1 - s), s = sigmoid(beta x)",
+           .output_range = "[-0.28 / beta, inf)", .zero_centred = false, .monotonic = false, .smooth = true,
+           .saturates = "x -> -inf", .learnable = true,
+           .note = "swish whose sharpness is learned: near-linear (beta -> 0) to near-ReLU (beta large)"},
+          [](const ActivationInfo& info, std::vector<double> values) -> std::unique_ptr<ActivationFunction> {
+            const std::int64_t channels = channel_count(values, "learnable_swish");
+            Tensor beta = full({channels}, values[1]);
+            return std::make_unique<LearnableActivation>(
+                info, std::move(values), std::vector<std::pair<std::string, Tensor>>{{"beta", beta}},
+                [](const Tensor& x, const auto& p) { return learnable_swish(x, p[0]); });
+          }};
+}
+
+ActivationDefinition rational_definition() {
+  return {{.name = "rational", .aliases = {"pau"}, .params = {channels_param()},
+           .formula = "(a0 + a1 x + ... + a5 x^5) / (1 + |b1 x + ... + b4 x^4|), a and b learned",
+           .latex = "\\frac{\\sum_{j=0}^{5} a_j x^j}{1 + \\left|\\sum_{k=1}^{4} b_k x^k\\right|}",
+           .derivative = "(P' - f sign(S) S') / Q", .output_range = "(-inf, inf)", .zero_centred = false,
+           .monotonic = false, .smooth = false, .saturates = "no", .learnable = true,
+           .note = "Pade activation unit: the shape itself is learned, starting from leaky ReLU"},
+          [](const ActivationInfo& info, std::vector<double> values) -> std::unique_ptr<ActivationFunction> {
+            const std::int64_t channels = channel_count(values, "rational");
+            const std::vector<double> a(kRationalInit, kRationalInit + 6), b(kRationalInit + 6, kRationalInit + 10);
+            Tensor numerator = from_vector(a, {1, 6}).to(kFloat32).expand({channels, 6}).contiguous();
+            Tensor denominator = from_vector(b, {1, 4}).to(kFloat32).expand({channels, 4}).contiguous();
+            return std::make_unique<LearnableActivation>(
+                info, std::move(values),
+                std::vector<std::pair<std::string, Tensor>>{{"numerator", numerator}, {"denominator", denominator}},
+                [](const Tensor& x, const auto& p) { return rational(x, p[0], p[1]); });
+          }};
+}
+
+// RReLU: a fresh random slope per element while training (a regularizer), the mean slope in eval.
+class RreluActivation final : public ActivationBase {
+ public:
+  RreluActivation(const ActivationInfo& info, std::vector<double> values)
+      : ActivationBase(info, values), lower_(values[0]), upper_(values[1]),
+        generator_(static_cast<std::uint64_t>(values[2])) {
+    ACTLAB_CHECK(lower_ <= upper_, "rrelu: lower ({}) must not exceed upper ({})", lower_, upper_);
+  }
+  Tensor forward(const Tensor& x) override { return rrelu(x, lower_, upper_, training_, generator_); }
+  void set_training(bool training) override { training_ = training; }
+  double gain() const override {
+    const double slope = (lower_ + upper_) / 2;
+    return std::sqrt(2.0 / (1.0 + slope * slope));
+  }
+
+ private:
+  double lower_, upper_;
+  Generator generator_;
+  bool training_ = true;
+};
+
+ActivationDefinition rrelu_definition() {
+  return {{.name = "rrelu",
+           .params = {{"lower", 1.0 / 8, "smallest slope"}, {"upper", 1.0 / 3, "largest slope"},
+                      {"seed", 0, "seed of the slope generator", true}},
+           .formula = "x if x >= 0 else a x; a ~ U(lower, upper) in training, (lower + upper) / 2 in eval",
+           .latex = "x \\ge 0 ? x : a x,\\ a \\sim U(l, u)", .derivative = "1 if x >= 0 else a",
+           .output_range = "(-inf, inf)", .zero_centred = false, .monotonic = true, .smooth = false,
+           .saturates = "no", .note = "leaky ReLU with a random slope as a regularizer (small data sets)"},
+          [](const ActivationInfo& info, std::vector<double> values) -> std::unique_ptr<ActivationFunction> {
+            return std::make_unique<RreluActivation>(info, std::move(values));
+          }};
+}
+
+}  // namespace
+
+Tensor prelu(const Tensor& x, const Tensor& weight) { return apply_learnable(Prelu{}, x, as_columns(weight, 1)); }
+Tensor learnable_swish(const Tensor& x, const Tensor& beta) {
+  return apply_learnable(LearnableSwish{}, x, as_columns(beta, 1));
+}
+Tensor rational(const Tensor& x, const Tensor& numerator, const Tensor& denominator) {
+  ACTLAB_CHECK(numerator.numel() % 6 == 0 && denominator.numel() % 4 == 0 &&
+                   numerator.numel() / 6 == denominator.numel() / 4,
+               "rational: numerator must be [C, 6] and denominator [C, 4], got {} and {}",
+               shape_str(numerator.shape()), shape_str(denominator.shape()));
+  return apply_learnable(Rational{}, x, cat({as_columns(numerator, 6), as_columns(denominator, 4)}, 1));
+}
+
+namespace {
+
+// Element i draws word (i % 64) / 16 of Philox block first + 16 (i / 64) + i % 16: in each group
+// of 64 elements, one 16-lane Philox evaluation gives 16 consecutive elements per word. The draw
+// depends only on i, never on the thread count or the kernel (vector or scalar) that runs.
+constexpr std::int64_t kGroup = 64;
+
+std::uint64_t slope_block(std::uint64_t first, std::int64_t i) {
+  return first + static_cast<std::uint64_t>(i / kGroup * 16 + i % 16);
+}
+
+#if ACTLAB_HAVE_VEC16
+// Philox4x32-10 on 16 consecutive counters at once: Generator::block's stream (its constants),
+// 16 blocks per call.
+struct PhiloxWords {
+  __m512i word[4];
+};
+PhiloxWords philox16(std::uint64_t seed, std::uint64_t counter) {
+  constexpr std::uint32_t kMul0 = 0xD2511F53u, kMul1 = 0xCD9E8D57u, kWeyl0 = 0x9E3779B9u, kWeyl1 = 0xBB67AE85u;
+  alignas(64) std::uint32_t low[16], high[16];
+  for (int j = 0; j < 16; ++j) {
+    low[j] = static_cast<std::uint32_t>(counter + static_cast<std::uint64_t>(j));
+    high[j] = static_cast<std::uint32_t>((counter + static_cast<std::uint64_t>(j)) >> 32);
+  }
+  __m512i c0 = _mm512_load_si512(low), c1 = _mm512_load_si512(high);
+  __m512i c2 = _mm512_setzero_si512(), c3 = _mm512_setzero_si512();
+  // The high 32 bits of 16 32x32-bit products: even lanes from one 64-bit multiply, odd from
+  // another (the masked intrinsics: GCC 12's plain ones warn spuriously).
+  auto shift_right_32 = [](__m512i a) { return _mm512_mask_srli_epi64(a, 0xFF, a, 32); };
+  auto mulhi = [&](__m512i a, __m512i m) {
+    const __m512i even = shift_right_32(_mm512_mask_mul_epu32(a, 0xFF, a, m));
+    const __m512i odd = _mm512_mask_mul_epu32(a, 0xFF, shift_right_32(a), m);
+    return _mm512_mask_blend_epi32(0xAAAA, even, odd);
+  };
+  const __m512i m0 = _mm512_set1_epi32(static_cast<int>(kMul0)), m1 = _mm512_set1_epi32(static_cast<int>(kMul1));
+  std::uint32_t k0 = static_cast<std::uint32_t>(seed), k1 = static_cast<std::uint32_t>(seed >> 32);
+  for (int round = 0; round < 10; ++round) {
+    const __m512i hi0 = mulhi(c0, m0), lo0 = _mm512_mullo_epi32(c0, m0);
+    const __m512i hi1 = mulhi(c2, m1), lo1 = _mm512_mullo_epi32(c2, m1);
+    c0 = _mm512_xor_si512(_mm512_xor_si512(hi1, c1), _mm512_set1_epi32(static_cast<int>(k0)));
+    c1 = lo1;
+    c2 = _mm512_xor_si512(_mm512_xor_si512(hi0, c3), _mm512_set1_epi32(static_cast<int>(k1)));
+    c3 = lo0;
+    k0 += kWeyl0;
+    k1 += kWeyl1;
+  }
+  return {c0, c1, c2, c3};
+}
+#endif
+
+// Fills slopes[i] (1 where x >= 0, else lower + (upper - lower) u_i) and y[i] = slopes[i] x[i]
+// for i in [begin, end).
+template <class T>
+void rrelu_range(const T* x, T* y, T* slopes, std::int64_t begin, std::int64_t end, const Generator& gen,
+                 std::uint64_t first, T lower, T upper, bool vectorize) {
+#if ACTLAB_HAVE_VEC16
+  if constexpr (std::is_same_v<T, float>) {
+    if (vectorize) {
+      using simd::Vec16;
+      for (std::int64_t group = begin / kGroup * kGroup; group < end; group += kGroup) {
+        const auto words = philox16(gen.seed(), slope_block(first, group));
+        for (int w = 0; w < 4; ++w) {
+          const std::int64_t from = std::max(begin, group + 16 * w), to = std::min(end, group + 16 * (w + 1));
+          if (from >= to) continue;
+          const __m512i bits = _mm512_mask_srli_epi32(words.word[w], 0xFFFF, words.word[w], 8);
+          const __m512 u = _mm512_mul_ps(_mm512_mask_cvtepi32_ps(_mm512_setzero_ps(), 0xFFFF, bits), _mm512_set1_ps(0x1.0p-24f));
+          // Lane j of the word belongs to element group + 16 w + j; the range may start mid-vector.
+          const int skip = static_cast<int>(from - (group + 16 * w)), count = static_cast<int>(to - from);
+          const __mmask16 lanes = static_cast<__mmask16>(((1u << count) - 1u) << skip);
+          const std::int64_t base = group + 16 * w;
+          const Vec16 xv = _mm512_maskz_loadu_ps(lanes, x + base);
+          const Vec16 slope = simd::select(xv < Vec16(0.0f), Vec16(lower) + Vec16(upper - lower) * Vec16(u), Vec16(1.0f));
+          _mm512_mask_storeu_ps(slopes + base, lanes, slope.v);
+          _mm512_mask_storeu_ps(y + base, lanes, (slope * xv).v);
+        }
+      }
+      return;
+    }
+  }
+#endif
+  (void)vectorize;
+  for (std::int64_t i = begin; i < end; ++i) {
+    const std::uint32_t word = gen.block(slope_block(first, i))[static_cast<std::size_t>(i % kGroup / 16)];
+    slopes[i] = x[i] < 0 ? lower + (upper - lower) * static_cast<T>(uniform_float(word)) : T(1);
+    y[i] = slopes[i] * x[i];
+  }
+}
+
+}  // namespace
+
+Tensor rrelu(const Tensor& input, double lower, double upper, bool training, Generator& gen) {
+  ACTLAB_CHECK(lower <= upper, "rrelu: lower ({}) must not exceed upper ({})", lower, upper);
+  if (!training) return leaky_relu(input, (lower + upper) / 2);
+  const Tensor x = input.contiguous();
+  const std::int64_t n = x.numel();
+  const std::uint64_t first = gen.reserve(static_cast<std::uint64_t>((n + kGroup - 1) / kGroup * 16));
+  const bool vectorize = !reference_kernels_enabled();
+  Tensor y = Tensor::empty(x.shape(), x.dtype());
+  Tensor slopes = Tensor::empty(x.shape(), x.dtype());
+  dispatch_floating(x.dtype(), "rrelu", [&]<class T>() {
+    parallel_for(0, n, kParallelGrain, [&](std::int64_t begin, std::int64_t end) {
+      rrelu_range<T>(x.data<T>(), y.data<T>(), slopes.data<T>(), begin, end, gen, first, static_cast<T>(lower),
+                     static_cast<T>(upper), vectorize);
+    });
+  });
+  return autograd::record("rrelu", y, {input}, [x = x.detach(), slopes](const Tensor& grad, auto&) {
+    const Tensor g = grad.to(x.dtype()).contiguous();
+    Tensor grad_x = Tensor::empty(x.shape(), x.dtype());
+    dispatch_floating(x.dtype(), "rrelu", [&]<class T>() {
+      activations::map_elements(x.numel(), grad_x.data<T>(), [](auto xv, auto gv, auto sv) {
+        return select(is_nan(xv), xv, gv * sv);
+      }, x.data<T>(), g.data<T>(), slopes.data<T>());
+    });
+    return std::vector<Tensor>{grad_x};
+  });
+}
+
+std::vector<ActivationDefinition> activations::learnable_activations() {
+  return {rrelu_definition(), prelu_definition(), learnable_swish_definition(), rational_definition()};
+}
+
+}  // namespace actlab
