@@ -9,7 +9,7 @@
 #include <string>
 
 #include "actlab/actlab.h"
-#include "bench_main.h"
+#include "bench_counters.h"
 
 namespace {
 
@@ -133,4 +133,4 @@ BENCHMARK(add_small)->Name("add/100")->UseRealTime();
 
 }  // namespace
 
-int main(int argc, char** argv) { return actlab::bench::run_benchmarks(argc, argv); }
+BENCHMARK_MAIN();

@@ -7,8 +7,9 @@ of the box; round 0 is a warm-up and is discarded, the table shows medians of th
 The ratio is PyTorch's time over actlab's (above 1: actlab is faster), taken per round, and its
 median is shown with its range over the rounds, which says how noisy the machine was.
 
-The machine limits (limit/... in core_bench) run in every round beside the workloads, and a
-workload's throughput is shown as a fraction of the limit its benchmark names.
+The machine limits (limit/... in core_bench) run in every round, and right after each workload
+that names one; the workload's throughput is shown as a fraction of that limit (median over
+rounds of the back-to-back ratio).
 
 A family is a Google Benchmark executable (bench/<family>_bench.cpp) and a peer script
 (bench/peer/<family>_peer.py) that share workload names; add it to FAMILIES below.
@@ -61,6 +62,11 @@ def run_process(command, env):
         return out.read().decode(), usage.ru_maxrss / 1024
 
 
+def posix_escape(text):
+    """Escapes the characters special to Google Benchmark's (POSIX extended) filter regex."""
+    return "".join("\\" + c if c in ".[]()*+?{}|^$\\" else c for c in text)
+
+
 def clean_env(extra=None):
     env = {k: v for k, v in os.environ.items() if k not in TUNING_VARIABLES}
     env.update(extra or {})
@@ -70,7 +76,6 @@ def clean_env(extra=None):
 class Family:
     def __init__(self, name, build_dir):
         executable, peer = FAMILIES[name]
-        self.name = name
         self.executable = build_dir / executable
         self.peer = ROOT / "bench" / "peer" / peer
         if not self.executable.exists():
@@ -79,7 +84,7 @@ class Family:
     def workloads(self):
         listing = subprocess.run([self.executable, "--benchmark_list_tests"], capture_output=True, text=True,
                                  check=True).stdout
-        return [strip_suffix(line) for line in listing.split()]
+        return [line.removesuffix("/real_time") for line in listing.split()]
 
     def peer_workloads(self):
         if not self.peer.exists():
@@ -88,9 +93,11 @@ class Family:
         return set(listing.stdout.split())
 
     def run_actlab(self, workload, threads, min_time):
-        command = [str(self.executable), f"--benchmark_filter=^{re.escape(workload)}(/real_time)?$",
-                   "--benchmark_format=json", f"--benchmark_min_time={min_time}", f"--threads={threads}"]
-        stdout, rss = run_process(command, clean_env())
+        command = [str(self.executable), f"--benchmark_filter=^{posix_escape(workload)}(/real_time)?$",
+                   "--benchmark_format=json", f"--benchmark_min_time={min_time}"]
+        # actlab uses every core by default: set the thread count only when asked for another.
+        env = {} if threads == len(os.sched_getaffinity(0)) else {"OMP_NUM_THREADS": str(threads)}
+        stdout, rss = run_process(command, clean_env(env))
         (result,) = json.loads(stdout)["benchmarks"]
         seconds = result["real_time"] * SECONDS_PER_UNIT[result["time_unit"]]
         rate = next(((result[key] * scale, unit) for key, unit, scale in RATES if key in result), None)
@@ -104,33 +111,39 @@ class Family:
         return {"seconds": json.loads(stdout)["seconds"], "rss": rss}
 
 
-def strip_suffix(name):
-    return name.removesuffix("/real_time")
-
-
 def measure(families, pattern, threads, rounds, min_time):
-    """Returns {workload: {"actlab": [runs], "best": [runs], "default": [runs], "family": name}}."""
+    """Returns {workload: {"actlab", "best", "default", "limit": [runs]}}.
+
+    A workload that names a limit is followed by a run of that limit, so the two are measured
+    back to back, like actlab and its peer; every limit also runs once per round on its own.
+    """
+    limits_family = families[0]
     plan = []
     for family in families:
         peers = family.peer_workloads()
         for workload in family.workloads():
             is_limit = workload.startswith("limit/")
-            if is_limit and family.name != LIMITS_FAMILY:
+            if is_limit and family is not limits_family:
                 continue
             if is_limit or re.search(pattern, workload):
                 plan.append((family, workload, workload in peers))
-    results = {w: {"actlab": [], "best": [], "default": [], "family": f.name} for f, w, _ in plan}
+    results = {w: {"actlab": [], "best": [], "default": [], "limit": []} for _, w, _ in plan}
     for round_index in range(rounds + 1):
         label = "warm-up" if round_index == 0 else f"round {round_index}/{rounds}"
         print(f"[{threads} thread(s)] {label}", file=sys.stderr, flush=True)
         for family, workload, has_peer in plan:
             runs = {"actlab": family.run_actlab(workload, threads, min_time)}
+            limit = runs["actlab"]["limit"]
+            if limit in results:
+                runs["limit"] = limits_family.run_actlab(limit, threads, min_time)
             if has_peer:
                 runs["best"] = family.run_peer(workload, threads, min_time, best=True)
                 runs["default"] = family.run_peer(workload, threads, min_time, best=False)
             if round_index > 0:
                 for key, run in runs.items():
                     results[workload][key].append(run)
+                if "limit" in runs:
+                    results[limit]["actlab"].append(runs["limit"])
     return results
 
 
@@ -199,9 +212,11 @@ def workloads_table(results):
                     median_rss(actlab), median_rss(best)]
         else:
             row += ["-", "-", "-", median_rss(actlab), "-"]
-        limit = actlab[0]["limit"]
-        limit_rate = median_rate(results[limit]["actlab"]) if limit in results else None
-        row.append(f"{rate[0] / limit_rate[0]:.2f} of {limit}" if rate and limit_rate else "-")
+        if rate and runs["limit"]:
+            fraction = statistics.median(a["rate"][0] / b["rate"][0] for a, b in zip(actlab, runs["limit"]))
+            row.append(f"{fraction:.2f} of {actlab[0]['limit']}")
+        else:
+            row.append("-")
         rows.append(row)
     return markdown(header, rows)
 
