@@ -12,6 +12,22 @@ TEST(ActivationLayer, WrapsTheRegistry) {
   EXPECT_THROW(nn::Activation("no_such_activation"), Error);
 }
 
+TEST(ActivationLayer, RegistersLearnableParametersAndTrainsThem) {
+  auto prelu = std::make_shared<nn::Activation>("prelu:channels=3");
+  ASSERT_EQ(prelu->named_parameters().size(), 1u);
+  const Tensor slope = prelu->parameters()[0];
+  EXPECT_EQ(slope.numel(), 3);
+  nn::Sequential net{std::make_shared<nn::Linear>(4, 3), prelu};
+  EXPECT_EQ(net.named_parameters().back().first, "1." + prelu->named_parameters()[0].first);
+  const std::vector<float> before = slope.to_vector<float>();
+  optim::SGD sgd(net.parameters(), {.lr = 0.5});
+  (net(randn({8, 4})) * -1.0).sum().backward();
+  sgd.step();
+  EXPECT_NE(slope.to_vector<float>(), before);  // the slope received a gradient and moved
+  net.to(kFloat64);
+  EXPECT_EQ(net(randn({2, 4}, default_generator(), kFloat64)).dtype(), kFloat64);
+}
+
 TEST(Models, ShapesAndParameterCounts) {
   auto net = nn::mlp(784, {256, 256}, 10);
   EXPECT_EQ((*net)(zeros({2, 1, 28, 28})).shape(), (Shape{2, 10}));
