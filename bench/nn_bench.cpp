@@ -2,7 +2,7 @@
 // bench/peer/nn_peer.py. GEMM-shaped layers report FLOP/s against the sgemm limit; the rest report
 // samples/s or bytes moved.
 #include "actlab/actlab.h"
-#include "bench_main.h"
+#include "bench_counters.h"
 
 namespace {
 
@@ -114,4 +114,4 @@ BENCHMARK_CAPTURE(train_step, cifar_cnn, nn::cifar_cnn(), Shape{32, 3, 32, 32})
 
 }  // namespace
 
-int main(int argc, char** argv) { return actlab::bench::run_benchmarks(argc, argv); }
+BENCHMARK_MAIN();

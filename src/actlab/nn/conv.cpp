@@ -30,53 +30,46 @@ struct ConvGeometry {
   }
 };
 
-// cols[(c kh + i) kw + j][oh OW + ow] = x[c][oh sh - ph + i dh][ow sw - pw + j dw] (0 outside).
-template <typename T>
-void im2col(const ConvGeometry& g, const T* x, T* cols) {
+// im2col and its adjoint in one walk over the column matrix:
+//   cols[(c kh + i) kw + j][oh OW + ow] = x[c][oh sh - ph + i dh][ow sw - pw + j dw] (0 outside).
+// Gather fills cols from x; otherwise cols are accumulated back into x (which starts zeroed).
+template <bool Gather, typename X, typename C>
+void walk_columns(const ConvGeometry& g, X* x, C* cols) {
   const auto [sh, sw] = g.p.stride;
   const auto [ph, pw] = g.p.padding;
   const auto [dh, dw] = g.p.dilation;
   for (std::int64_t c = 0; c < g.group_in(); ++c)
     for (std::int64_t i = 0; i < g.kh; ++i)
       for (std::int64_t j = 0; j < g.kw; ++j) {
-        T* row = cols + ((c * g.kh + i) * g.kw + j) * g.pixels();
+        C* row = cols + ((c * g.kh + i) * g.kw + j) * g.pixels();
         for (std::int64_t oh = 0; oh < g.out_h; ++oh) {
           const std::int64_t ih = oh * sh - ph + i * dh;
-          T* dst = row + oh * g.out_w;
+          C* col = row + oh * g.out_w;
           if (ih < 0 || ih >= g.height) {
-            std::fill_n(dst, g.out_w, T(0));
+            if constexpr (Gather) std::fill_n(col, g.out_w, C(0));
             continue;
           }
-          const T* src = x + (c * g.height + ih) * g.width;
+          X* image = x + (c * g.height + ih) * g.width;
           for (std::int64_t ow = 0; ow < g.out_w; ++ow) {
             const std::int64_t iw = ow * sw - pw + j * dw;
-            dst[ow] = iw >= 0 && iw < g.width ? src[iw] : T(0);
+            const bool inside = iw >= 0 && iw < g.width;
+            if constexpr (Gather)
+              col[ow] = inside ? image[iw] : C(0);
+            else if (inside)
+              image[iw] += col[ow];
           }
         }
       }
 }
 
-// The adjoint of im2col: accumulates cols back into dx (which must start zeroed).
+template <typename T>
+void im2col(const ConvGeometry& g, const T* x, T* cols) {
+  walk_columns<true>(g, x, cols);
+}
+
 template <typename T>
 void col2im(const ConvGeometry& g, const T* cols, T* dx) {
-  const auto [sh, sw] = g.p.stride;
-  const auto [ph, pw] = g.p.padding;
-  const auto [dh, dw] = g.p.dilation;
-  for (std::int64_t c = 0; c < g.group_in(); ++c)
-    for (std::int64_t i = 0; i < g.kh; ++i)
-      for (std::int64_t j = 0; j < g.kw; ++j) {
-        const T* row = cols + ((c * g.kh + i) * g.kw + j) * g.pixels();
-        for (std::int64_t oh = 0; oh < g.out_h; ++oh) {
-          const std::int64_t ih = oh * sh - ph + i * dh;
-          if (ih < 0 || ih >= g.height) continue;
-          T* dst = dx + (c * g.height + ih) * g.width;
-          const T* src = row + oh * g.out_w;
-          for (std::int64_t ow = 0; ow < g.out_w; ++ow) {
-            const std::int64_t iw = ow * sw - pw + j * dw;
-            if (iw >= 0 && iw < g.width) dst[iw] += src[ow];
-          }
-        }
-      }
+  walk_columns<false>(g, dx, cols);
 }
 
 // Splits the batch into one contiguous range per thread; fn(chunk, first, last).

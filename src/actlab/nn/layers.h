@@ -61,22 +61,31 @@ struct Pool2dOptions {
   std::int64_t padding = 0;
 };
 
+// Max or average pooling over k x k windows (average: padding counts in the divisor).
 // No parameters.
-class MaxPool2d : public Module {
+class Pool2d : public Module {
  public:
-  explicit MaxPool2d(std::int64_t kernel_size, Pool2dOptions options = {});
   Tensor forward(const Tensor& x) override;
   std::string extra_repr() const override;
   functional::Pool2dParams params;
+
+ protected:
+  Pool2d(std::string type_name, std::int64_t kernel_size, Pool2dOptions options, bool max);
+
+ private:
+  bool max_;
 };
 
-// No parameters; padding counts in the divisor.
-class AvgPool2d : public Module {
+class MaxPool2d : public Pool2d {
  public:
-  explicit AvgPool2d(std::int64_t kernel_size, Pool2dOptions options = {});
-  Tensor forward(const Tensor& x) override;
-  std::string extra_repr() const override;
-  functional::Pool2dParams params;
+  explicit MaxPool2d(std::int64_t kernel_size, Pool2dOptions options = {})
+      : Pool2d("MaxPool2d", kernel_size, options, true) {}
+};
+
+class AvgPool2d : public Pool2d {
+ public:
+  explicit AvgPool2d(std::int64_t kernel_size, Pool2dOptions options = {})
+      : Pool2d("AvgPool2d", kernel_size, options, false) {}
 };
 
 // Mean over adaptive windows giving [N, C, oh, ow]; AdaptiveAvgPool2d({1, 1}) is global average

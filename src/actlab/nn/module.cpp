@@ -96,7 +96,10 @@ std::int64_t Module::num_parameters() const {
 }
 
 NamedModules Module::named_modules() {
-  NamedModules out{{"", shared_from_this()}};
+  auto self = weak_from_this().lock();
+  ACTLAB_CHECK(self != nullptr, "{}: named_modules() and summary() need the module to be held by a std::shared_ptr "
+               "(create it with std::make_shared)", type_name_);
+  NamedModules out{{"", std::move(self)}};
   for (const auto& [name, child] : children_)
     for (auto& [sub, module] : child->named_modules()) out.emplace_back(sub.empty() ? name : name + "." + sub, module);
   return out;
@@ -168,23 +171,19 @@ void Module::load_state_dict(const StateDict& state, bool strict) {
     if (auto found = lookup.find(name); found != lookup.end()) Tensor(t).copy_(found->second);
 }
 
-HookHandle Module::register_forward_hook(ForwardHook hook) {
+template <typename Hook>
+HookHandle Module::add_hook(std::vector<std::pair<std::int64_t, Hook>> Hooks::*list, Hook hook) {
   const std::int64_t id = hooks_->next_id++;
-  hooks_->forward.emplace_back(id, std::move(hook));
+  ((*hooks_).*list).emplace_back(id, std::move(hook));
   std::weak_ptr<Hooks> weak = hooks_;
-  return HookHandle(hooks_, [weak, id] {
-    if (auto hooks = weak.lock()) std::erase_if(hooks->forward, [id](const auto& entry) { return entry.first == id; });
+  return HookHandle(hooks_, [weak, id, list] {
+    if (auto hooks = weak.lock()) std::erase_if((*hooks).*list, [id](const auto& entry) { return entry.first == id; });
   });
 }
 
-HookHandle Module::register_backward_hook(BackwardHook hook) {
-  const std::int64_t id = hooks_->next_id++;
-  hooks_->backward.emplace_back(id, std::move(hook));
-  std::weak_ptr<Hooks> weak = hooks_;
-  return HookHandle(hooks_, [weak, id] {
-    if (auto hooks = weak.lock()) std::erase_if(hooks->backward, [id](const auto& entry) { return entry.first == id; });
-  });
-}
+HookHandle Module::register_forward_hook(ForwardHook hook) { return add_hook(&Hooks::forward, std::move(hook)); }
+
+HookHandle Module::register_backward_hook(BackwardHook hook) { return add_hook(&Hooks::backward, std::move(hook)); }
 
 namespace {
 

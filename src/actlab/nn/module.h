@@ -122,6 +122,8 @@ class Module : public std::enable_shared_from_this<Module> {
     std::vector<std::pair<std::int64_t, BackwardHook>> backward;
   };
 
+  template <typename Hook>
+  HookHandle add_hook(std::vector<std::pair<std::int64_t, Hook>> Hooks::*list, Hook hook);
   void add_child(std::string name, std::shared_ptr<Module> module);
   void check_new_name(const std::string& name) const;
   void collect(const std::string& prefix, bool buffers, StateDict& out) const;

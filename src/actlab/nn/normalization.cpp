@@ -108,6 +108,9 @@ Tensor batch_norm(const Tensor& x, const Tensor& running_mean, const Tensor& run
                "batch_norm: training needs more than one value per channel, got input shape {} (use a batch of at "
                "least 2, or eval())",
                shape_str(x.shape()));
+  // [N, C] as [1, C, N]: each channel's values become one contiguous row the kernels vectorize.
+  if (x.dim() == 2)
+    return batch_norm(x.t().unsqueeze(0), running_mean, running_var, weight, bias, training, momentum, eps).squeeze(0).t();
   const Tensor xc = x.detach().contiguous();
   const Tensor w = weight.defined() ? weight.detach().contiguous() : Tensor();
   const Tensor b = bias.defined() ? bias.detach().contiguous() : Tensor();

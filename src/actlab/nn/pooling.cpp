@@ -178,29 +178,21 @@ Tensor adaptive_avg_pool2d(const Tensor& x, std::array<std::int64_t, 2> output_s
 
 }  // namespace functional
 
-namespace {
-functional::Pool2dParams pool_params(std::int64_t kernel, const Pool2dOptions& o) {
-  const std::int64_t stride = o.stride == 0 ? kernel : o.stride;
-  return {{kernel, kernel}, {stride, stride}, {o.padding, o.padding}};
+Pool2d::Pool2d(std::string type_name, std::int64_t kernel, Pool2dOptions options, bool max)
+    : Module(std::move(type_name)), max_(max) {
+  const std::int64_t stride = options.stride == 0 ? kernel : options.stride;
+  params = {{kernel, kernel}, {stride, stride}, {options.padding, options.padding}};
+  check_pool_params(params, this->type_name());
 }
-std::string pool_repr(const functional::Pool2dParams& p) {
-  return fmt::format("k={}, stride={}{}", p.kernel[0], p.stride[0], p.padding[0] ? fmt::format(", padding={}", p.padding[0]) : "");
-}
-}  // namespace
 
-MaxPool2d::MaxPool2d(std::int64_t kernel_size, Pool2dOptions options)
-    : Module("MaxPool2d"), params(pool_params(kernel_size, options)) {
-  check_pool_params(params, "MaxPool2d");
+Tensor Pool2d::forward(const Tensor& x) {
+  return max_ ? functional::max_pool2d(x, params) : functional::avg_pool2d(x, params);
 }
-Tensor MaxPool2d::forward(const Tensor& x) { return functional::max_pool2d(x, params); }
-std::string MaxPool2d::extra_repr() const { return pool_repr(params); }
 
-AvgPool2d::AvgPool2d(std::int64_t kernel_size, Pool2dOptions options)
-    : Module("AvgPool2d"), params(pool_params(kernel_size, options)) {
-  check_pool_params(params, "AvgPool2d");
+std::string Pool2d::extra_repr() const {
+  return fmt::format("k={}, stride={}{}", params.kernel[0], params.stride[0],
+                     params.padding[0] ? fmt::format(", padding={}", params.padding[0]) : "");
 }
-Tensor AvgPool2d::forward(const Tensor& x) { return functional::avg_pool2d(x, params); }
-std::string AvgPool2d::extra_repr() const { return pool_repr(params); }
 
 AdaptiveAvgPool2d::AdaptiveAvgPool2d(std::array<std::int64_t, 2> size) : Module("AdaptiveAvgPool2d"), output_size(size) {}
 Tensor AdaptiveAvgPool2d::forward(const Tensor& x) { return functional::adaptive_avg_pool2d(x, output_size); }

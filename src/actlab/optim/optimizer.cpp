@@ -143,13 +143,17 @@ void SGD::update(std::size_t group, const Tensor& param, const Tensor& grad, Par
     T* b = buf.defined() ? ptr<T>(buf) : nullptr;
     const T lr = static_cast<T>(o.lr), wd = static_cast<T>(o.weight_decay), mom = static_cast<T>(o.momentum),
             keep = static_cast<T>(1 - o.dampening);
+    if (b == nullptr) {
+#pragma omp simd
+      for (std::int64_t i = i0; i < i1; ++i) p[i] -= lr * (g[i] + wd * p[i]);
+      return;
+    }
+    const T fresh = first ? T(0) : mom, incoming = first ? T(1) : keep, lookahead = o.nesterov ? mom : T(0);
+#pragma omp simd
     for (std::int64_t i = i0; i < i1; ++i) {
-      T d = g[i] + wd * p[i];
-      if (b != nullptr) {
-        b[i] = first ? d : mom * b[i] + keep * d;
-        d = o.nesterov ? d + mom * b[i] : b[i];
-      }
-      p[i] -= lr * d;
+      const T d = g[i] + wd * p[i];
+      b[i] = fresh * b[i] + incoming * d;
+      p[i] -= lr * (o.nesterov ? d + lookahead * b[i] : b[i]);
     }
   });
 }
@@ -241,15 +245,23 @@ void adam_update(const Options& o, bool decoupled, const Tensor& param, const Te
     const T step_size = static_cast<T>(o.lr / correction1), c2 = static_cast<T>(correction2_sqrt);
     const T decay = static_cast<T>(decoupled ? 1 - o.lr * o.weight_decay : 1);
     const T wd = static_cast<T>(decoupled ? 0 : o.weight_decay);
-    for (std::int64_t i = i0; i < i1; ++i) {
-      p[i] *= decay;
-      const T d = g[i] + wd * p[i];
-      mp[i] = b1 * mp[i] + (1 - b1) * d;
-      vp[i] = b2 * vp[i] + (1 - b2) * d * d;
-      T second = vp[i];
-      if (vm != nullptr) second = vm[i] = std::max(vm[i], vp[i]);
-      p[i] -= step_size * mp[i] / (std::sqrt(second) / c2 + eps);
-    }
+    // One vectorizable loop per variant, without a branch inside.
+    auto sweep = [&]<bool Amsgrad>() {
+#pragma omp simd
+      for (std::int64_t i = i0; i < i1; ++i) {
+        p[i] *= decay;
+        const T d = g[i] + wd * p[i];
+        mp[i] = b1 * mp[i] + (1 - b1) * d;
+        vp[i] = b2 * vp[i] + (1 - b2) * d * d;
+        T second = vp[i];
+        if constexpr (Amsgrad) second = vm[i] = std::max(vm[i], vp[i]);
+        p[i] -= step_size * mp[i] / (std::sqrt(second) / c2 + eps);
+      }
+    };
+    if (vm != nullptr)
+      sweep.template operator()<true>();
+    else
+      sweep.template operator()<false>();
   });
 }
 
