@@ -8,9 +8,9 @@
 #include <string_view>
 #include <vector>
 
-namespace actlab::cli {
+#include "actlab/core/version.h"
 
-inline constexpr std::string_view kVersion = "0.1.0";
+namespace actlab::cli {
 
 using RegisterCommand = std::function<void(CLI::App&)>;
 

@@ -1,7 +1,6 @@
 // `actlab info`: version, CPU, threads and BLAS, for bug reports and benchmark tables.
 #include <cblas.h>
 
-#include <fstream>
 #include <iostream>
 #include <string>
 
@@ -10,14 +9,6 @@
 
 namespace actlab::cli {
 namespace {
-
-std::string cpu_model() {
-  std::ifstream cpuinfo("/proc/cpuinfo");
-  std::string line;
-  while (std::getline(cpuinfo, line))
-    if (line.rfind("model name", 0) == 0) return line.substr(line.find(':') + 2);
-  return "unknown";
-}
 
 const CommandRegistration registration([](CLI::App& app) {
   auto* info = app.add_subcommand("info", "Print version, CPU, thread count and BLAS configuration");

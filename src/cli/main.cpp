@@ -10,7 +10,7 @@
 int main(int argc, char** argv) {
   CLI::App app{"actlab: a laboratory for activation functions and gradient flow"};
   app.require_subcommand(1);
-  app.set_version_flag("--version", std::string(actlab::cli::kVersion));
+  app.set_version_flag("--version", std::string(actlab::kVersion));
   for (const auto& register_command : actlab::cli::command_registry()) register_command(app);
   try {
     app.parse(argc, argv);

@@ -1,21 +1,14 @@
 // Autograd semantics: accumulation, shared subexpressions, views, graph freeing, grad mode, hooks.
 #include <gtest/gtest.h>
 
+#include "test_util.h"
+
 #include "actlab/actlab.h"
 
 namespace actlab {
 namespace {
 
-template <typename Fn>
-std::string error_of(Fn&& fn) {
-  try {
-    fn();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  ADD_FAILURE() << "expected actlab::Error";
-  return "";
-}
+using testing::error_of;
 
 TEST(Autograd, ChainRuleThroughSharedSubexpression) {
   // y = x * x + x: dy/dx = 2x + 1, with x used three times.

@@ -1,6 +1,8 @@
 // Values of elementwise ops, reductions and matmul against straightforward loops.
 #include <gtest/gtest.h>
 
+#include "test_util.h"
+
 #include <cmath>
 #include <limits>
 
@@ -11,16 +13,7 @@ namespace {
 
 constexpr double kInf = std::numeric_limits<double>::infinity();
 
-template <typename Fn>
-std::string error_of(Fn&& fn) {
-  try {
-    fn();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  ADD_FAILURE() << "expected actlab::Error";
-  return "";
-}
+using testing::error_of;
 
 TEST(Elementwise, BroadcastsLikeNumPy) {
   const Tensor a = from_vector<float>({1, 2, 3}, {3, 1});

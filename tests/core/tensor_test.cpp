@@ -1,6 +1,8 @@
 // Tensor creation, views, element access, printing, errors and random numbers.
 #include <gtest/gtest.h>
 
+#include "test_util.h"
+
 #include <cmath>
 #include <sstream>
 
@@ -9,17 +11,7 @@
 namespace actlab {
 namespace {
 
-// The message of the Error that `fn` throws (fails the test when none is thrown).
-template <typename Fn>
-std::string error_of(Fn&& fn) {
-  try {
-    fn();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  ADD_FAILURE() << "expected actlab::Error";
-  return "";
-}
+using testing::error_of;
 
 TEST(Creation, FillsAndShapes) {
   EXPECT_EQ(zeros({2, 3}).to_vector<float>(), std::vector<float>(6, 0.0f));

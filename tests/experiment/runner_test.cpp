@@ -3,6 +3,8 @@
 
 #include <gtest/gtest.h>
 
+#include "test_util.h"
+
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -102,16 +104,7 @@ TEST(Runner, DivergedArmIsMarkedAndTheSweepGoesOn) {
   EXPECT_NE(fs::file_size(fs::path(out) / "report.md"), 0u);
 }
 
-template <typename Fn>
-std::string error_of(Fn&& fn) {
-  try {
-    fn();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  ADD_FAILURE() << "expected actlab::Error";
-  return "";
-}
+using testing::error_of;
 
 TEST(Runner, BadSettingsAreRejectedBeforeTraining) {
   const std::string out = fresh_dir("invalid");

@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include "test_util.h"
+
 #include <filesystem>
 #include <fstream>
 
@@ -16,16 +18,7 @@ std::string write_config(const std::string& name, const std::string& text) {
   return path.string();
 }
 
-template <typename Fn>
-std::string error_of(Fn&& fn) {
-  try {
-    fn();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  ADD_FAILURE() << "expected actlab::Error";
-  return "";
-}
+using testing::error_of;
 
 TEST(Settings, TextFormsRoundTrip) {
   Settings s;

@@ -9,6 +9,7 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <string>
 
 namespace actlab {
 
@@ -19,6 +20,9 @@ inline constexpr std::int64_t kParallelGrain = 32768;
 int num_threads();
 // Sets the thread count for actlab kernels and BLAS together. Requires n >= 1.
 void set_num_threads(int n);
+
+// The CPU's model name (from /proc/cpuinfo), for reports and benchmark tables.
+std::string cpu_model();
 
 // Calls fn(begin, end) on disjoint chunks covering [begin, end), in parallel when the range
 // holds more than `grain` items and we are not already inside a parallel region.

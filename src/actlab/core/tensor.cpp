@@ -99,62 +99,57 @@ Tensor tensor(std::initializer_list<double> values, DType dtype) {
   return from_vector(std::vector<double>(values)).to(dtype);
 }
 
-Tensor rand(const Shape& shape, Generator& gen, DType dtype) {
+namespace {
+
+// Fills a float tensor from consecutive Philox blocks, `per_block` values each (4 for float32, 2
+// for float64, which needs two words per value); block_values(words, out) computes them. Block
+// b always feeds elements [b * per_block, (b + 1) * per_block), whatever the thread count.
+template <typename BlockFn>
+Tensor from_blocks(const Shape& shape, Generator& gen, DType dtype, std::string_view op, BlockFn block_values) {
   Tensor t = Tensor::empty(shape, dtype);
   const std::int64_t n = t.numel();
-  dispatch_floating(dtype, "rand", [&]<typename T>() {
-    constexpr std::int64_t per_block = std::is_same_v<T, float> ? 4 : 2;
+  dispatch_floating(dtype, op, [&]<typename T>() {
+    constexpr bool single = std::is_same_v<T, float>;
+    constexpr std::int64_t per_block = single ? 4 : 2;
     const std::int64_t blocks = (n + per_block - 1) / per_block;
     const std::uint64_t first = gen.reserve(static_cast<std::uint64_t>(blocks));
     T* p = t.data<T>();
     parallel_for(0, blocks, kParallelGrain / 4, [&](std::int64_t b0, std::int64_t b1) {
+      double values[4];
       for (std::int64_t b = b0; b < b1; ++b) {
-        const auto w = gen.block(first + static_cast<std::uint64_t>(b));
-        for (std::int64_t j = 0; j < per_block && b * per_block + j < n; ++j) {
-          if constexpr (std::is_same_v<T, float>)
-            p[b * 4 + j] = uniform_float(w[static_cast<std::size_t>(j)]);
-          else
-            p[b * 2 + j] = uniform_double(w[static_cast<std::size_t>(2 * j)], w[static_cast<std::size_t>(2 * j + 1)]);
-        }
+        block_values(gen.block(first + static_cast<std::uint64_t>(b)), single, values);
+        for (std::int64_t j = 0; j < per_block && b * per_block + j < n; ++j) p[b * per_block + j] = static_cast<T>(values[j]);
       }
     });
   });
   return t;
 }
 
-Tensor randn(const Shape& shape, Generator& gen, DType dtype) {
-  Tensor t = Tensor::empty(shape, dtype);
-  const std::int64_t n = t.numel();
-  dispatch_floating(dtype, "randn", [&]<typename T>() {
-    // Box-Muller: each block yields two pairs (float) or one pair (double) of normals.
-    constexpr std::int64_t per_block = std::is_same_v<T, float> ? 4 : 2;
-    const std::int64_t blocks = (n + per_block - 1) / per_block;
-    const std::uint64_t first = gen.reserve(static_cast<std::uint64_t>(blocks));
-    T* p = t.data<T>();
-    parallel_for(0, blocks, kParallelGrain / 4, [&](std::int64_t b0, std::int64_t b1) {
-      for (std::int64_t b = b0; b < b1; ++b) {
-        const auto w = gen.block(first + static_cast<std::uint64_t>(b));
-        double values[4];
-        const int pairs = std::is_same_v<T, float> ? 2 : 1;
-        for (int k = 0; k < pairs; ++k) {
-          double u1, u2;
-          if constexpr (std::is_same_v<T, float>) {
-            u1 = 1.0 - uniform_float(w[2 * k]);
-            u2 = uniform_float(w[2 * k + 1]);
-          } else {
-            u1 = 1.0 - uniform_double(w[0], w[1]);
-            u2 = uniform_double(w[2], w[3]);
-          }
-          const double radius = std::sqrt(-2.0 * std::log(u1));
-          values[2 * k] = radius * std::cos(2.0 * M_PI * u2);
-          values[2 * k + 1] = radius * std::sin(2.0 * M_PI * u2);
-        }
-        for (std::int64_t j = 0; j < per_block && b * per_block + j < n; ++j)
-          p[b * per_block + j] = static_cast<T>(values[j]);
-      }
-    });
+}  // namespace
+
+Tensor rand(const Shape& shape, Generator& gen, DType dtype) {
+  return from_blocks(shape, gen, dtype, "rand", [](const std::array<std::uint32_t, 4>& w, bool single, double* out) {
+    if (single) {
+      for (int j = 0; j < 4; ++j) out[j] = uniform_float(w[j]);
+    } else {
+      out[0] = uniform_double(w[0], w[1]);
+      out[1] = uniform_double(w[2], w[3]);
+    }
   });
-  return t;
+}
+
+Tensor randn(const Shape& shape, Generator& gen, DType dtype) {
+  // Box-Muller: a block yields two pairs of normals (float32) or one pair (float64).
+  return from_blocks(shape, gen, dtype, "randn", [](const std::array<std::uint32_t, 4>& w, bool single, double* out) {
+    const int pairs = single ? 2 : 1;
+    for (int k = 0; k < pairs; ++k) {
+      const double u1 = 1.0 - (single ? uniform_float(w[2 * k]) : uniform_double(w[0], w[1]));
+      const double u2 = single ? uniform_float(w[2 * k + 1]) : uniform_double(w[2], w[3]);
+      const double radius = std::sqrt(-2.0 * std::log(u1));
+      out[2 * k] = radius * std::cos(2.0 * M_PI * u2);
+      out[2 * k + 1] = radius * std::sin(2.0 * M_PI * u2);
+    }
+  });
 }
 
 Tensor randint(std::int64_t low, std::int64_t high, const Shape& shape, Generator& gen) {

@@ -13,6 +13,7 @@
 #include "actlab/activations/activation.h"
 #include "actlab/autograd/grad_mode.h"
 #include "actlab/core/parallel.h"
+#include "actlab/core/version.h"
 #include "actlab/data/fetch.h"
 #include "actlab/data/loader.h"
 #include "actlab/data/registry.h"
@@ -30,7 +31,6 @@ std::atomic<bool> stop_requested{false};
 using Clock = std::chrono::steady_clock;
 double seconds_since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
 
-constexpr std::string_view kVersion = "0.1.0";
 constexpr std::int64_t kSyntheticTrain = 4000;
 constexpr std::int64_t kEvalBatch = 1000;
 
@@ -40,14 +40,6 @@ struct Data {
   data::Dataset test;
   data::Normalization normalization;
 };
-
-std::string cpu_model() {
-  std::ifstream cpuinfo("/proc/cpuinfo");
-  std::string line;
-  while (std::getline(cpuinfo, line))
-    if (line.rfind("model name", 0) == 0) return line.substr(line.find(':') + 2);
-  return "unknown";
-}
 
 data::LoadOptions load_options(const Settings& s) {
   data::LoadOptions options;

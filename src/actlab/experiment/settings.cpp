@@ -15,27 +15,15 @@
 namespace actlab::experiment {
 namespace {
 
-std::vector<std::string> split(const std::string& text, char separator) {
-  std::vector<std::string> parts;
-  std::string part;
-  std::istringstream in(text);
-  while (std::getline(in, part, separator)) {
-    part.erase(0, part.find_first_not_of(" \t"));
-    part.erase(part.find_last_not_of(" \t") + 1);
-    if (!part.empty()) parts.push_back(part);
-  }
-  return parts;
-}
-
 // Splits "relu,softplus:beta=2,threshold=20,elu" into specs: a part that is only a parameter
 // ("threshold=20" or "0.5") continues the spec before it.
 std::vector<std::string> split_specs(const std::string& text) {
   std::vector<std::string> specs;
-  for (auto& part : split(text, ',')) {
+  for (auto& part : split_list(text, ',')) {
     const auto colon = part.find(':');
     const auto equals = part.find('=');
-    const bool parameter_only = (equals != std::string::npos && (colon == std::string::npos || equals < colon)) ||
-                                std::isdigit(static_cast<unsigned char>(part[0])) || part[0] == '-' || part[0] == '.';
+    const bool parameter_only = !part.empty() && ((equals != std::string::npos && (colon == std::string::npos || equals < colon)) ||
+                                std::isdigit(static_cast<unsigned char>(part[0])) || part[0] == '-' || part[0] == '.');
     if (parameter_only && !specs.empty())
       specs.back() += "," + part;
     else
@@ -188,7 +176,7 @@ std::string toml_value(const SettingInfo& info, const std::string& text) {
   if (info.key == "seeds") return fmt::format("[{}]", text);
   if (info.type == "list") {
     std::vector<std::string> quoted;
-    for (const auto& v : split(text, ',')) quoted.push_back(fmt::format("\"{}\"", v));
+    for (const auto& v : split_list(text, ',')) quoted.push_back(fmt::format("\"{}\"", v));
     return fmt::format("[{}]", fmt::join(quoted, ", "));
   }
   std::string escaped;
@@ -200,6 +188,18 @@ std::string toml_value(const SettingInfo& info, const std::string& text) {
 }
 
 }  // namespace
+
+std::vector<std::string> split_list(const std::string& text, char separator) {
+  std::vector<std::string> parts;
+  std::string part;
+  std::istringstream in(text);
+  while (std::getline(in, part, separator)) {
+    part.erase(0, part.find_first_not_of(" \t"));
+    part.erase(part.find_last_not_of(" \t") + 1);
+    parts.push_back(part);
+  }
+  return parts;
+}
 
 const std::vector<SettingInfo>& setting_keys() {
   static const std::vector<SettingInfo> infos = [] {
@@ -217,7 +217,7 @@ void set_setting(Settings& settings, const std::string& key, const std::string& 
 std::string get_setting(const Settings& settings, const std::string& key) { return find_key(key, key).get(settings); }
 
 std::vector<std::uint64_t> parse_seeds(const std::string& text, const std::string& origin) {
-  const auto parts = split(text, ',');
+  const auto parts = split_list(text, ',');
   ACTLAB_CHECK(!parts.empty(), "{}: seeds is empty", origin);
   std::vector<std::uint64_t> seeds;
   if (parts.size() == 1 && text.find(',') == std::string::npos) {

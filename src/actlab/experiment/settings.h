@@ -92,6 +92,9 @@ Experiment load_config(const std::string& path);
 // The fully resolved experiment as TOML (written to config.toml; loads back to the same).
 std::string to_toml(const Experiment& experiment);
 
+// Splits "a, b,c" at `separator` into trimmed parts (empty parts kept, so "a,,b" has three).
+std::vector<std::string> split_list(const std::string& text, char separator);
+
 // Parses "3" (seeds 1..3) or "1,5,9" (those seeds).
 std::vector<std::uint64_t> parse_seeds(const std::string& text, const std::string& origin);
 

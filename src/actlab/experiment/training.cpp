@@ -10,14 +10,6 @@
 namespace actlab::experiment {
 namespace {
 
-std::vector<std::string> split_on(const std::string& text, char separator) {
-  std::vector<std::string> parts;
-  std::string part;
-  std::istringstream in(text);
-  while (std::getline(in, part, separator)) parts.push_back(part);
-  return parts;
-}
-
 std::int64_t positive_int(const std::string& text, const std::string& what) {
   std::size_t used = 0;
   std::int64_t v = 0;
@@ -46,7 +38,7 @@ double number(const std::string& text, const std::string& what) {
 std::vector<std::int64_t> hidden_widths(const std::string& spec, const std::string& model) {
   std::vector<std::int64_t> widths;
   const std::string what = fmt::format("model '{}'", model);
-  for (const auto& part : split_on(spec, ',')) {
+  for (const auto& part : split_list(spec, ',')) {
     const auto x = part.find('x');
     const std::int64_t width = positive_int(part.substr(0, x), what);
     const std::int64_t repeat = x == std::string::npos ? 1 : positive_int(part.substr(x + 1), what);
@@ -119,45 +111,36 @@ std::shared_ptr<nn::Module> make_model(const Settings& settings, const Shape& sa
        model);
 }
 
+namespace {
+
+// An optimizer whose options take the settings' learning rate and weight decay.
+template <typename Optimizer, typename Options>
+std::unique_ptr<optim::Optimizer> with_lr_and_decay(const Settings& s, const std::vector<Tensor>& parameters,
+                                                    Options options = {}) {
+  options.lr = s.lr;
+  options.weight_decay = s.weight_decay;
+  return std::make_unique<Optimizer>(parameters, options);
+}
+
+}  // namespace
+
 std::unique_ptr<optim::Optimizer> make_optimizer(const Settings& s, const std::vector<Tensor>& parameters) {
   const std::string& name = s.optimizer;
   if (name == "sgd" || name == "momentum" || name == "nesterov") {
     optim::SGDOptions o;
-    o.lr = s.lr;
     o.momentum = name == "sgd" ? 0.0 : s.momentum;
     o.nesterov = name == "nesterov";
-    o.weight_decay = s.weight_decay;
-    return std::make_unique<optim::SGD>(parameters, o);
+    return with_lr_and_decay<optim::SGD>(s, parameters, o);
   }
-  if (name == "rmsprop") {
-    optim::RMSPropOptions o;
-    o.lr = s.lr;
-    o.weight_decay = s.weight_decay;
-    return std::make_unique<optim::RMSProp>(parameters, o);
-  }
-  if (name == "adagrad") {
-    optim::AdagradOptions o;
-    o.lr = s.lr;
-    o.weight_decay = s.weight_decay;
-    return std::make_unique<optim::Adagrad>(parameters, o);
-  }
-  if (name == "adam") {
-    optim::AdamOptions o;
-    o.lr = s.lr;
-    o.weight_decay = s.weight_decay;
-    return std::make_unique<optim::Adam>(parameters, o);
-  }
-  if (name == "adamw") {
-    optim::AdamWOptions o;
-    o.lr = s.lr;
-    o.weight_decay = s.weight_decay;
-    return std::make_unique<optim::AdamW>(parameters, o);
-  }
+  if (name == "rmsprop") return with_lr_and_decay<optim::RMSProp, optim::RMSPropOptions>(s, parameters);
+  if (name == "adagrad") return with_lr_and_decay<optim::Adagrad, optim::AdagradOptions>(s, parameters);
+  if (name == "adam") return with_lr_and_decay<optim::Adam, optim::AdamOptions>(s, parameters);
+  if (name == "adamw") return with_lr_and_decay<optim::AdamW, optim::AdamWOptions>(s, parameters);
   fail("unknown optimizer '{}'", name);
 }
 
 void check_schedule(const std::string& spec, std::int64_t epochs, const std::string& origin) {
-  const auto parts = split_on(spec, ':');
+  const auto parts = split_list(spec, ':');
   const std::string& kind = parts.front();
   const std::string what = origin + ": schedule '" + spec + "'";
   auto arity = [&](std::size_t low, std::size_t high) {
@@ -195,7 +178,7 @@ void check_schedule(const std::string& spec, std::int64_t epochs, const std::str
 
 Schedule::Schedule(const Settings& s, optim::Optimizer& optimizer) {
   check_schedule(s.schedule, s.epochs, "schedule");
-  const auto parts = split_on(s.schedule, ':');
+  const auto parts = split_list(s.schedule, ':');
   const std::string& kind = parts.front();
   if (kind == "step")
     scheduler_ = std::make_unique<optim::StepLR>(optimizer, std::stoll(parts[1]), parts.size() > 2 ? std::stod(parts[2]) : 0.1);
