@@ -284,7 +284,7 @@ std::string gradient_flow_section(const Summary& summary, const nlohmann::json& 
   html += "</div>\n";
   const std::vector<std::pair<std::string, std::string>> rows = {
       {"Gradient flow: gradient norm per layer at initialization and at the end", "diag-flow"},
-      {"Gradient norm at each layer's output (log10), layer x step", "diag-grad"},
+      {"Gradient norm at each weighted layer's output (log10), layer x step", "diag-grad"},
       {"Dead units (zero for every probe sample), layer x step", "diag-dead"},
       {"Saturated values (|f'(x)| < 1% of its maximum), layer x step", "diag-sat"},
       {"Activation histograms over time", "diag-hist"}};

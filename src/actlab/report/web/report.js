@@ -213,7 +213,7 @@
       const diag = arm.diagnostics;
       if (!diag || !diag.snapshots || !diag.snapshots.length) return;
       gradientFlow("diag-flow-" + i, diag);
-      heatmap("diag-grad-" + i, diag, indices(diag, () => true), (l) => log10(l.grad_norm), (v) => "1e" + v.toFixed(1));
+      heatmap("diag-grad-" + i, diag, indices(diag, (l) => l.weighted), (l) => log10(l.grad_norm), (v) => "1e" + v.toFixed(1));
       heatmap("diag-dead-" + i, diag, indices(diag, (l) => l.activation), (l) => l.dead_fraction, percentLegend);
       heatmap("diag-sat-" + i, diag, indices(diag, (l) => l.activation), (l) => l.saturated_fraction, percentLegend);
       histograms("diag-hist-" + i, diag);
