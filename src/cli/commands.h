@@ -5,10 +5,14 @@
 #include <CLI/CLI.hpp>
 
 #include <functional>
+#include <map>
+#include <memory>
+#include <string>
 #include <string_view>
 #include <vector>
 
 #include "actlab/core/version.h"
+#include "actlab/experiment/settings.h"
 
 namespace actlab::cli {
 
@@ -23,5 +27,24 @@ inline std::vector<RegisterCommand>& command_registry() {
 struct CommandRegistration {
   explicit CommandRegistration(RegisterCommand fn) { command_registry().push_back(std::move(fn)); }
 };
+
+// "--clip-norm" for the settings key "clip_norm".
+inline std::string option_name(const std::string& key) {
+  std::string name = "--" + key;
+  for (char& c : name)
+    if (c == '_') c = '-';
+  return name;
+}
+
+// Adds one option per settings key; given values land in `values` (key -> text).
+inline void add_setting_options(CLI::App& command, const std::shared_ptr<std::map<std::string, std::string>>& values) {
+  for (const auto& key : experiment::setting_keys()) {
+    const std::string name = key.key;
+    command
+        .add_option_function<std::string>(
+            option_name(name), [values, name](const std::string& value) { (*values)[name] = value; }, key.help)
+        ->type_name(key.type == "int" ? "INT" : key.type == "float" ? "FLOAT" : key.type == "list" ? "LIST" : "TEXT");
+  }
+}
 
 }  // namespace actlab::cli

@@ -17,7 +17,7 @@ namespace {
 struct CompareArgs {
   std::string config;
   bool check = false;
-  std::map<std::string, std::string> values;  // settings key -> text, for options given
+  std::shared_ptr<std::map<std::string, std::string>> values = std::make_shared<std::map<std::string, std::string>>();
 };
 
 void on_interrupt(int) {
@@ -25,16 +25,9 @@ void on_interrupt(int) {
   std::signal(SIGINT, SIG_DFL);  // a second Ctrl-C ends the program at once
 }
 
-std::string option_name(const std::string& key) {
-  std::string name = "--" + key;
-  for (char& c : name)
-    if (c == '_') c = '-';
-  return name;
-}
-
 void run_compare(const CompareArgs& args) {
   experiment::Experiment e = args.config.empty() ? experiment::Experiment{} : experiment::load_config(args.config);
-  for (const auto& [key, value] : args.values) experiment::set_setting(e.base, key, value, option_name(key));
+  for (const auto& [key, value] : *args.values) experiment::set_setting(e.base, key, value, option_name(key));
   if (args.check) {
     experiment::validate(e);
     const auto arms = e.arms();
@@ -43,7 +36,7 @@ void run_compare(const CompareArgs& args) {
     return;
   }
   experiment::RunnerOptions options;
-  options.fall_back_to_spirals = args.config.empty() && !args.values.contains("data");
+  options.fall_back_to_spirals = args.config.empty() && !args.values->contains("data");
   options.tty = experiment::is_terminal(2);
   std::signal(SIGINT, on_interrupt);
   const experiment::Outcome outcome = experiment::run_experiment(e, options);
@@ -63,12 +56,7 @@ const CommandRegistration compare_registration([](CLI::App& app) {
   compare->add_option("--config", args->config, "TOML file with fixed settings and a [sweep] table of axes")
       ->check(CLI::ExistingFile);
   compare->add_flag("--check", args->check, "Validate the settings and list the arms, without training");
-  for (const auto& key : experiment::setting_keys()) {
-    const std::string name = key.key;
-    compare->add_option_function<std::string>(
-        option_name(name), [args, name](const std::string& value) { args->values[name] = value; }, key.help)
-        ->type_name(key.type == "int" ? "INT" : key.type == "float" ? "FLOAT" : key.type == "list" ? "LIST" : "TEXT");
-  }
+  add_setting_options(*compare, args->values);
   compare->callback([args] { run_compare(*args); });
   compare->footer(
       "With no options this runs the default experiment: MNIST, an MLP with 4 hidden layers of 256, seven "

@@ -11,12 +11,25 @@
 #include <memory>
 #include <regex>
 
+#include "actlab/diagnostics/verdicts.h"
+#include "actlab/nn/models.h"
+
 namespace actlab::report {
 namespace {
 
 using experiment::EpochMetrics;
 using experiment::RunResult;
 using experiment::Summary;
+
+// Diagnostics recorded on a small MLP of `activation`, at init and after nothing changed.
+nlohmann::json sample_diagnostics(const std::string& activation) {
+  auto model = nn::mlp(4, {8, 8, 8}, 3, {.activation = activation, .seed = 2});
+  Generator gen(3);
+  diagnostics::Recorder recorder(model, {randn({32, 4}, gen), randint(0, 3, {32}, gen)});
+  recorder.record(0);
+  recorder.record(10);
+  return diagnostics::to_json(recorder, {});
+}
 
 Summary sample_summary() {
   Summary s;
@@ -43,6 +56,7 @@ Summary sample_summary() {
         r.steps.push_back({e * 10, e - 0.5, 1.2 / e});
       }
       r.wall_seconds = 1.5;
+      r.diagnostics = sample_diagnostics(activation);
       s.runs.push_back(r);
     }
   }
@@ -58,6 +72,8 @@ TEST(Report, MarkdownRanksAndReads) {
   EXPECT_NE(md.find("relu beats sigmoid by more than seed-to-seed noise"), std::string::npos) << md;
   EXPECT_NE(md.find("| data | spirals |"), std::string::npos);
   EXPECT_EQ(md.find("| activations |"), std::string::npos);  // swept, so not a shared setting
+  EXPECT_NE(md.find("## Gradient flow"), std::string::npos) << md;
+  EXPECT_NE(md.find("- **sigmoid** (seed 1)"), std::string::npos) << md;
 }
 
 TEST(Report, HtmlIsSelfContained) {
@@ -92,11 +108,13 @@ TEST(Report, HtmlDrawsEveryChartInHeadlessChromium) {
   std::smatch match;
   ASSERT_TRUE(std::regex_search(output, match, std::regex("<body data-charts=\"(\\d+)\"")))
       << "report.js did not finish; chromium printed:\n" << output.substr(0, 4000);
-  EXPECT_EQ(match[1], "8");  // 6 training charts + f(x) + f'(x)
+  // 6 training charts + f(x) + f'(x), and per arm the gradient-flow bars, heatmaps of gradient norm and dead
+  // units, histograms; saturation only for sigmoid (ReLU cannot saturate above 0).
+  EXPECT_EQ(match[1], "17");
   EXPECT_EQ(output.find("data-error"), std::string::npos);
   EXPECT_EQ(output.find("Uncaught"), std::string::npos) << output.substr(0, 4000);
   const std::regex drawn_canvas("<canvas[^>]*data-drawn=\"1\"");
-  EXPECT_EQ(std::distance(std::sregex_iterator(output.begin(), output.end(), drawn_canvas), std::sregex_iterator()), 8);
+  EXPECT_EQ(std::distance(std::sregex_iterator(output.begin(), output.end(), drawn_canvas), std::sregex_iterator()), 17);
   std::filesystem::remove_all(dir);
 }
 

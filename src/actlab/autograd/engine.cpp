@@ -1,3 +1,5 @@
+#include <bit>
+#include <cstdint>
 #include <unordered_map>
 #include <unordered_set>
 
@@ -7,12 +9,35 @@
 namespace actlab {
 namespace {
 thread_local bool grad_mode_enabled = true;
+thread_local bool anomaly_detection_enabled = false;
 }
 
 bool grad_enabled() { return grad_mode_enabled; }
 void set_grad_enabled(bool enabled) { grad_mode_enabled = enabled; }
 
 namespace autograd {
+
+void set_anomaly_detection(bool enabled) { anomaly_detection_enabled = enabled; }
+bool anomaly_detection() { return anomaly_detection_enabled; }
+
+namespace {
+
+// A branch-free scan of the exponent bits, so the compiler vectorizes it.
+template <typename Bits, typename T>
+bool exponents_finite(const T* data, std::int64_t n, Bits exponent) {
+  Bits bad = 0;
+  for (std::int64_t i = 0; i < n; ++i) bad |= static_cast<Bits>((std::bit_cast<Bits>(data[i]) & exponent) == exponent);
+  return bad == 0;
+}
+
+}  // namespace
+
+bool all_finite(const Tensor& t) {
+  if (!is_floating(t.dtype())) return true;
+  const Tensor c = t.contiguous();
+  return c.dtype() == kFloat32 ? exponents_finite<std::uint32_t>(c.data<float>(), c.numel(), 0x7f800000u)
+                               : exponents_finite<std::uint64_t>(c.data<double>(), c.numel(), 0x7ff0000000000000ull);
+}
 
 Node::~Node() {
   std::vector<std::shared_ptr<TensorImpl>> pending = std::move(inputs);
@@ -127,6 +152,11 @@ void run_backward(const Tensor& root, const Tensor& grad, bool retain_graph) {
     for (std::size_t i = 0; i < node->inputs.size(); ++i) needs_grad[i] = node->inputs[i] != nullptr;
     std::vector<Tensor> input_grads = node->backward(grad_output, needs_grad);
     if (!retain_graph) node->backward = nullptr;
+    if (anomaly_detection_enabled)
+      for (std::size_t i = 0; i < input_grads.size() && i < node->inputs.size(); ++i)
+        if (input_grads[i].defined() && !all_finite(input_grads[i]))
+          throw NonFiniteGradient(fmt::format("backward of '{}' produced a non-finite gradient for its input {}", node->op, i),
+                                  node->op, grad_output, Tensor(node->inputs[i]));
     for (std::size_t i = 0; i < node->inputs.size(); ++i) {
       const auto& input = node->inputs[i];
       if (input == nullptr || i >= input_grads.size() || !input_grads[i].defined()) continue;

@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "actlab/core/error.h"
 #include "actlab/core/tensor.h"
 
 namespace actlab::autograd {
@@ -37,5 +38,21 @@ Tensor record(std::string op, Tensor output, const std::vector<Tensor>& inputs, 
 
 // Runs backward from `root` with seed gradient `grad` (see Tensor::backward).
 void run_backward(const Tensor& root, const Tensor& grad, bool retain_graph);
+
+// Anomaly detection (off by default, per thread): backward() checks every gradient an op
+// produces and throws NonFiniteGradient at the first NaN or infinity, naming the op.
+void set_anomaly_detection(bool enabled);
+bool anomaly_detection();
+
+struct NonFiniteGradient : Error {
+  NonFiniteGradient(const std::string& message, std::string op, Tensor grad_output, Tensor input)
+      : Error(message), op(std::move(op)), grad_output(std::move(grad_output)), input(std::move(input)) {}
+  std::string op;      // the op whose backward produced it
+  Tensor grad_output;  // the gradient that op received
+  Tensor input;        // the op's input whose gradient is not finite
+};
+
+// True when no element of a floating tensor is NaN or infinite (other dtypes: always true).
+bool all_finite(const Tensor& t);
 
 }  // namespace actlab::autograd

@@ -17,6 +17,7 @@
 #include "actlab/data/fetch.h"
 #include "actlab/data/loader.h"
 #include "actlab/data/registry.h"
+#include "actlab/diagnostics/verdicts.h"
 #include "actlab/experiment/progress.h"
 #include "actlab/experiment/training.h"
 #include "actlab/nn/loss.h"
@@ -98,6 +99,15 @@ Data load_or_fall_back(Experiment& experiment, const RunnerOptions& options, std
   }
 }
 
+// The fixed probe batch of the diagnostics: the first validation samples (training ones without).
+data::Batch probe_of(const Data& d) {
+  return diagnostics::probe_batch(d.validation ? *d.validation : d.train, d.normalization);
+}
+
+diagnostics::Thresholds thresholds_of(const Settings& s) {
+  return {s.vanishing_ratio, s.exploding_ratio, s.dead_threshold, s.saturation_threshold};
+}
+
 struct Evaluation {
   double loss = 0, accuracy = 0;
 };
@@ -170,6 +180,13 @@ RunResult train_run(const Arm& arm, std::uint64_t seed, const Data& data, Metric
   data::DataLoader loader(data.train,
                           data::LoaderOptions().batch_size(s.batch).seed(seed).normalize(data.normalization));
   progress.start_run(fmt::format("{} · seed {}", arm.label, seed), s.epochs, loader.batches_per_epoch());
+  diagnostics::Locator locator(model);
+  std::optional<diagnostics::Anomaly> anomaly;
+  std::optional<diagnostics::Recorder> recorder;
+  if (s.diagnostics_every > 0) {
+    recorder.emplace(model, probe_of(data));
+    recorder->record(0);
+  }
 
   const auto start = Clock::now();
   double train_seconds = 0;
@@ -186,21 +203,33 @@ RunResult train_run(const Arm& arm, std::uint64_t seed, const Data& data, Metric
         run.status = "interrupted";
         break;
       }
-      const Tensor logits = (*model)(batch.images);
-      const Tensor loss = nn::cross_entropy(logits, batch.labels);
-      const double loss_value = loss.item();
       ++step;
       ++step_in_epoch;
-      if (!std::isfinite(loss_value)) {
+      Tensor logits;
+      double loss_value = NAN;
+      try {
+        logits = locator.forward(step, batch.images);
+        const Tensor loss = nn::cross_entropy(logits, batch.labels);
+        loss_value = loss.item();
+        if (std::isfinite(loss_value)) {
+          optimizer->zero_grad();
+          locator.backward(step, loss);
+        }
+      } catch (const diagnostics::AnomalyError& e) {
+        anomaly = e.anomaly;
+      }
+      if (anomaly || !std::isfinite(loss_value)) {
         run.status = "diverged";
         run.diverged_at_step = step;
-        progress.print(fmt::format("  diverged at step {} (epoch {}): the loss became {}", step, epoch, loss_value));
+        progress.print(fmt::format("  diverged at step {} (epoch {}): {}", step, epoch,
+                                   anomaly ? anomaly->describe() : fmt::format("the loss became {}", loss_value)));
         break;
       }
-      optimizer->zero_grad();
-      loss.backward();
       if (s.clip_norm > 0) optim::clip_grad_norm_(parameters, s.clip_norm);
+      const bool snapshot = recorder && step % s.diagnostics_every == 0;
+      if (snapshot) recorder->before_update();
       optimizer->step();
+      if (snapshot) recorder->record(step);
 
       const std::int64_t n = batch.labels.numel();
       seen += n;
@@ -247,6 +276,15 @@ RunResult train_run(const Arm& arm, std::uint64_t seed, const Data& data, Metric
     schedule.epoch_end(e.val_loss.value_or(e.test_loss));
   }
   run.wall_seconds = seconds_since(start);
+  if (recorder) {
+    if (run.status != "diverged" && recorder->snapshots().back().step != step) recorder->record(step);
+    run.diagnostics = diagnostics::to_json(*recorder, thresholds_of(s), anomaly);
+    std::string verdicts = diagnostics::format_verdicts(run.diagnostics);
+    verdicts.pop_back();  // print adds the line end
+    progress.print("  diagnostics:\n" + verdicts);
+  } else if (anomaly) {
+    run.diagnostics = {{"anomaly", diagnostics::to_json(*anomaly)}};
+  }
   run.samples_per_second = train_seconds > 0 ? static_cast<double>(samples) / train_seconds : 0;
   return run;
 }
@@ -280,6 +318,18 @@ nlohmann::json settings_json(const Experiment& e) {
 }  // namespace
 
 void request_stop() { stop_requested.store(true); }
+
+nlohmann::json diagnose_at_init(const Experiment& experiment) {
+  validate(experiment);
+  const auto arms = experiment.arms();
+  ACTLAB_CHECK(arms.size() == 1, "diagnose: needs one model, but the settings describe {} arms", arms.size());
+  const Settings& s = arms.front().settings;
+  const Data data = load_data(s);
+  auto model = make_model(s, data.train.sample_shape(), data.train.num_classes(), s.seeds.front());
+  diagnostics::Recorder recorder(model, probe_of(data));
+  recorder.record(0);
+  return diagnostics::to_json(recorder, thresholds_of(s));
+}
 
 void validate(const Experiment& experiment) {
   const Settings& s = experiment.base;

@@ -47,6 +47,11 @@ void validate(const Experiment& experiment);
 
 Outcome run_experiment(Experiment experiment, const RunnerOptions& options);
 
+// The gradient-flow diagnostics (diagnostics/verdicts.h JSON) of the experiment's single arm at
+// initialization, on the probe batch a run would use, without training. Throws Error when the
+// experiment has more than one arm.
+nlohmann::json diagnose_at_init(const Experiment& experiment);
+
 // Asks a running experiment to stop at the next step (async-signal-safe).
 void request_stop();
 

@@ -125,6 +125,15 @@ const std::vector<Key>& keys() {
       int_key("val_size", &Settings::val_size, 0, "training samples held out for validation (the last N)"),
       float_key("target_acc", &Settings::target_acc, 0, 1, "accuracy for the epochs-to-reach column"),
       int_key("log_every", &Settings::log_every, 1, "steps between logged training losses"),
+      int_key("diagnostics_every", &Settings::diagnostics_every, 0,
+              "steps between gradient-flow snapshots on a fixed probe batch, besides init and the end (0: off)"),
+      float_key("vanishing_ratio", &Settings::vanishing_ratio, 0, 1,
+                "vanishing verdict: first/last layer gradient norm below this"),
+      float_key("exploding_ratio", &Settings::exploding_ratio, 1, 1e30,
+                "exploding verdict: gradient norm growth across layers or since init above this"),
+      float_key("dead_threshold", &Settings::dead_threshold, 0, 1, "dead-units verdict: dead fraction of a layer above this"),
+      float_key("saturation_threshold", &Settings::saturation_threshold, 0, 1,
+                "saturation verdict: saturated fraction of a layer above this"),
       string_key("out", &Settings::out, {}, "output folder (default runs/<timestamp>-<name>)"),
   };
   return table;

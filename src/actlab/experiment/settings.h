@@ -50,6 +50,11 @@ struct Settings {
   std::int64_t val_size = 5000;
   double target_acc = 0.97;      // for "epochs to reach"
   std::int64_t log_every = 50;   // steps between logged training losses
+  std::int64_t diagnostics_every = 100;  // steps between gradient-flow snapshots (0: off)
+  double vanishing_ratio = 1e-2;         // see diagnostics/verdicts.h
+  double exploding_ratio = 1e2;
+  double dead_threshold = 0.2;
+  double saturation_threshold = 0.5;
   std::string out;               // empty: runs/<timestamp>-<name>
 };
 

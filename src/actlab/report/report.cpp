@@ -156,13 +156,50 @@ nlohmann::json activation_curves(const Summary& summary) {
   return curves;
 }
 
+// The first run of an arm with recorded snapshots: its diagnostics stand for the arm.
+const RunResult* recorded(const std::vector<const RunResult*>& runs) {
+  for (const RunResult* r : runs)
+    if (r->diagnostics.contains("snapshots") && !r->diagnostics["snapshots"].empty()) return r;
+  return nullptr;
+}
+
+std::map<std::string, std::vector<const RunResult*>> runs_by_arm(const Summary& summary) {
+  std::map<std::string, std::vector<const RunResult*>> out;
+  for (const auto& run : summary.runs) out[run.arm].push_back(&run);
+  return out;
+}
+
+// Verdicts of each arm's recorded run, and where a run diverged, what the locator found.
+struct ArmVerdicts {
+  std::string arm;
+  std::uint64_t seed = 0;
+  std::vector<std::string> lines;  // "kind: evidence" or "healthy ..."
+  std::vector<std::string> remedies;
+};
+
+std::vector<ArmVerdicts> arm_verdicts(const Summary& summary) {
+  auto by_arm = runs_by_arm(summary);
+  std::vector<ArmVerdicts> out;
+  for (const auto& arm : summary.by_activation) {
+    const RunResult* run = recorded(by_arm[arm.arm]);
+    if (!run) continue;
+    ArmVerdicts v{arm.arm, run->seed, {}, {}};
+    for (const auto& verdict : run->diagnostics["verdicts"]) {
+      v.lines.push_back(verdict.value("kind", "") + ": " + verdict.value("evidence", ""));
+      v.remedies.push_back(fmt::format("{}", fmt::join(verdict.value("remedies", std::vector<std::string>{}), "; ")));
+    }
+    if (v.lines.empty()) v.lines.push_back("healthy: no vanishing or exploding gradients, dead units or saturation");
+    out.push_back(std::move(v));
+  }
+  return out;
+}
+
 nlohmann::json chart_data(const Summary& summary) {
-  std::map<std::string, std::vector<const RunResult*>> runs_by_arm;
-  for (const auto& run : summary.runs) runs_by_arm[run.arm].push_back(&run);
+  auto by_arm = runs_by_arm(summary);
   bool has_val = false;
   nlohmann::json arms = nlohmann::json::array();
   for (const auto& arm : summary.by_activation) {
-    const auto& runs = runs_by_arm[arm.arm];
+    const auto& runs = by_arm[arm.arm];
     std::int64_t epochs = 0;
     for (const RunResult* r : runs) {
       epochs = std::max<std::int64_t>(epochs, static_cast<std::int64_t>(r->epochs.size()));
@@ -197,6 +234,7 @@ nlohmann::json chart_data(const Summary& summary) {
         {"steps", {{"x", step_x}, {"mean", step_mean}}},
         {"test_acc_mean", arm.test_acc_mean ? nlohmann::json(*arm.test_acc_mean) : nlohmann::json()},
         {"ci", arm.test_acc_ci95 ? nlohmann::json{arm.test_acc_ci95->first, arm.test_acc_ci95->second} : nlohmann::json()},
+        {"diagnostics", recorded(runs) ? recorded(runs)->diagnostics : nlohmann::json()},
     });
   }
   return {{"experiment", summary.experiment},
@@ -214,6 +252,59 @@ std::string script_safe(const std::string& json) {
     if (json[i] == '<' && i + 1 < json.size() && json[i + 1] == '/') out += "\\";
   }
   return out;
+}
+
+bool measures_saturation(const nlohmann::json& diagnostics) {
+  for (const auto& snapshot : diagnostics["snapshots"])
+    for (const auto& layer : snapshot["layers"])
+      if (layer["saturated_fraction"].is_number()) return true;
+  return false;
+}
+
+// Verdicts, then one row per chart kind with a card for every recorded arm side by side.
+std::string gradient_flow_section(const Summary& summary, const nlohmann::json& data) {
+  const auto verdicts = arm_verdicts(summary);
+  if (verdicts.empty()) return "";
+  std::string html =
+      "<h2>Gradient flow</h2>\n<p class=\"note\">Per-layer statistics on a fixed probe batch, recorded at "
+      "initialization, every <code>diagnostics_every</code> steps and at the end (one seed per arm). Layers run from "
+      "the input (top) to the output (bottom). A gradient norm that fades towards the top is vanishing; one that "
+      "grows towards the top or over time is exploding. See docs/DIAGNOSTICS.md.</p>\n<div class=\"arms\">\n";
+  for (const auto& v : verdicts) {
+    html += fmt::format("<div class=\"card\"><h3>{} <span class=\"note\">(seed {})</span></h3>\n", escape_html(v.arm), v.seed);
+    for (std::size_t i = 0; i < v.lines.size(); ++i) {
+      const auto colon = v.lines[i].find(':');
+      html += fmt::format("<p class=\"verdict\"><b>{}</b>{}", escape_html(v.lines[i].substr(0, colon)),
+                          escape_html(v.lines[i].substr(colon)));
+      if (i < v.remedies.size()) html += "<br><span class=\"note\">try: " + escape_html(v.remedies[i]) + "</span>";
+      html += "</p>\n";
+    }
+    html += "</div>\n";
+  }
+  html += "</div>\n";
+  const std::vector<std::pair<std::string, std::string>> rows = {
+      {"Gradient flow: gradient norm per layer at initialization and at the end", "diag-flow"},
+      {"Gradient norm at each weighted layer's output (log10), layer x step", "diag-grad"},
+      {"Dead units (zero for every probe sample), layer x step", "diag-dead"},
+      {"Saturated values (|f'(x)| < 1% of its maximum), layer x step", "diag-sat"},
+      {"Activation histograms over time", "diag-hist"}};
+  for (const auto& [title, prefix] : rows) {
+    html += fmt::format("<h3>{}</h3>\n<div class=\"arms\">\n", title);
+    for (std::size_t i = 0; i < data["arms"].size(); ++i) {
+      const auto& arm = data["arms"][i];
+      if (arm["diagnostics"].is_null()) continue;
+      const std::string name = escape_html(arm["arm"].get<std::string>());
+      if (prefix == "diag-sat" && !measures_saturation(arm["diagnostics"]))
+        html += fmt::format("<div class=\"card\"><h3>{}</h3><p class=\"note\">Not measured: this activation keeps "
+                            "a slope in at least one tail, so it cannot saturate there (see dead units).</p></div>\n",
+                            name);
+      else
+        html += fmt::format("<div class=\"card\"><h3>{}</h3><div class=\"chart\"><canvas id=\"{}-{}\"></canvas></div></div>\n",
+                            name, prefix, i);
+    }
+    html += "</div>\n";
+  }
+  return html;
 }
 
 }  // namespace
@@ -299,6 +390,14 @@ std::string render_markdown(const Summary& summary) {
                       r.train_loss, r.to_target, r.seconds, r.status);
   md += "\n## Reading\n\n";
   for (const auto& s : reading(summary)) md += "- " + s + "\n";
+  if (const auto verdicts = arm_verdicts(summary); !verdicts.empty()) {
+    md += "\n## Gradient flow\n\nVerdicts from per-layer statistics on a fixed probe batch (see docs/DIAGNOSTICS.md).\n\n";
+    for (const auto& v : verdicts) {
+      md += fmt::format("- **{}** (seed {})\n", v.arm, v.seed);
+      for (std::size_t i = 0; i < v.lines.size(); ++i)
+        md += fmt::format("  - {}{}\n", v.lines[i], i < v.remedies.size() ? " — try: " + v.remedies[i] : "");
+    }
+  }
   md += "\n## Shared settings\n\nEvery arm saw the same data in the same order, started from the same initial "
         "weights where shapes allow (same seed), and used the same hyper-parameters; only the swept settings "
         "differ.\n\n| setting | value |\n|---|---|\n";
@@ -342,7 +441,7 @@ std::string render_html(const Summary& summary) {
       "<th>test loss</th><th>final train loss</th><th>epochs to {target}</th><th>seconds per run</th><th>status</th></tr>\n"
       "{rows}</table>\n<h2>Reading</h2>\n<ul class=\"reading\">\n{sentences}</ul>\n"
       "<h2>Training curves</h2>\n<p class=\"note\">Lines are means over seeds; shaded bands are ± one standard "
-      "deviation.</p>\n<div class=\"grid\">\n{charts}</div>\n{activations}"
+      "deviation.</p>\n<div class=\"grid\">\n{charts}</div>\n{activations}{gradient_flow}"
       "<h2>Shared settings</h2>\n<p class=\"note\">Every arm saw the same data in the same order, started from the same "
       "initial weights where shapes allow (same seed), and used the same hyper-parameters; only the swept settings "
       "differ.</p>\n<table>\n<tr><th>setting</th><th>value</th></tr>\n{settings}</table>\n"
@@ -352,7 +451,8 @@ std::string render_html(const Summary& summary) {
       fmt::arg("version", escape_html(summary.environment.version)), fmt::arg("cpu", escape_html(summary.environment.cpu)),
       fmt::arg("threads", summary.environment.threads), fmt::arg("target", percent(target_of(summary), 0)),
       fmt::arg("rows", rows), fmt::arg("sentences", sentences), fmt::arg("charts", charts),
-      fmt::arg("activations", activation_section), fmt::arg("settings", settings), fmt::arg("chartjs", assets::k_chart_js),
+      fmt::arg("activations", activation_section), fmt::arg("gradient_flow", gradient_flow_section(summary, data)),
+      fmt::arg("settings", settings), fmt::arg("chartjs", assets::k_chart_js),
       fmt::arg("data", script_safe(data.dump())), fmt::arg("reportjs", assets::k_report_js));
 }
 

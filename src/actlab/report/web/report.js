@@ -104,6 +104,122 @@
     make(id, { type: "line", data: { datasets }, options: { scales: axes("x", yTitle) } });
   }
 
+
+  // ---- gradient flow (per-layer diagnostics) ----
+
+  // Viridis-like colour for t in [0, 1].
+  const stops = [[68, 1, 84], [59, 82, 139], [33, 145, 140], [94, 201, 98], [253, 231, 37]];
+  function viridis(t) {
+    const x = Math.min(Math.max(t, 0), 1) * (stops.length - 1);
+    const k = Math.min(Math.floor(x), stops.length - 2), f = x - k;
+    const c = stops[k].map((v, j) => Math.round(v + f * (stops[k + 1][j] - v)));
+    return `rgb(${c[0]}, ${c[1]}, ${c[2]})`;
+  }
+
+  // Layers (rows, input at the top) x snapshots (columns), drawn on the canvas directly.
+  function heatmap(id, diag, rows, value, legend) {
+    const canvas = document.getElementById(id);
+    if (!canvas) return;
+    const box = canvas.parentElement, ratio = window.devicePixelRatio || 1;
+    const width = box.clientWidth || 480, height = box.clientHeight || 320;
+    canvas.width = width * ratio;
+    canvas.height = height * ratio;
+    canvas.style.width = width + "px";
+    canvas.style.height = height + "px";
+    const ctx = canvas.getContext("2d");
+    ctx.scale(ratio, ratio);
+    const left = 90, right = 60, top = 6, bottom = 34;
+    const cols = diag.snapshots.length, cellW = (width - left - right) / cols, cellH = (height - top - bottom) / rows.length;
+    const grid = rows.map((r) => diag.snapshots.map((s) => value(s.layers[r])));
+    const finite = grid.flat().filter((v) => v !== null && Number.isFinite(v));
+    const lo = finite.length ? Math.min(...finite) : 0, hi = finite.length ? Math.max(...finite) : 1;
+    const span = hi > lo ? hi - lo : 1;
+    ctx.font = "11px system-ui, sans-serif";
+    ctx.textBaseline = "middle";
+    grid.forEach((row, r) => {
+      ctx.fillStyle = "#333";
+      ctx.textAlign = "right";
+      if (cellH >= 9 || r % Math.ceil(9 / cellH) === 0) ctx.fillText(diag.layers[rows[r]].name, left - 4, top + (r + 0.5) * cellH);
+      row.forEach((v, c) => {
+        ctx.fillStyle = v === null || !Number.isFinite(v) ? "#ddd" : viridis((v - lo) / span);
+        ctx.fillRect(left + c * cellW, top + r * cellH, Math.ceil(cellW), Math.ceil(cellH));
+      });
+    });
+    ctx.fillStyle = "#333";
+    ctx.textAlign = "center";
+    const every = Math.ceil(cols / Math.max(1, Math.floor((width - left - right) / 50)));
+    diag.snapshots.forEach((s, c) => {
+      if (c % every === 0 || c === cols - 1) ctx.fillText(String(s.step), left + (c + 0.5) * cellW, height - bottom + 10);
+    });
+    ctx.fillText("step", left + (width - left - right) / 2, height - 8);
+    for (let k = 0; k < 50; ++k) {
+      ctx.fillStyle = viridis(1 - k / 49);
+      ctx.fillRect(width - right + 12, top + k * (height - top - bottom) / 50, 12, Math.ceil((height - top - bottom) / 50));
+    }
+    ctx.fillStyle = "#333";
+    ctx.textAlign = "left";
+    ctx.fillText(legend(hi), width - right + 26, top + 6);
+    ctx.fillText(legend(lo), width - right + 26, height - bottom - 6);
+    canvas.dataset.drawn = "1";
+    drawn += 1;
+  }
+
+  const indices = (diag, keep) => diag.layers.map((l, i) => i).filter((i) => keep(diag.layers[i]));
+  const log10 = (v) => (v !== null && v > 0 ? Math.log10(v) : null);
+  const percentLegend = (v) => (v * 100).toFixed(0) + "%";
+
+  function gradientFlow(id, diag) {
+    const rows = indices(diag, (l) => l.weighted);
+    const first = diag.snapshots[0], last = diag.snapshots[diag.snapshots.length - 1];
+    const norms = (s) => rows.map((r) => (s.layers[r].grad_norm > 0 ? s.layers[r].grad_norm : null));
+    make(id, { type: "bar",
+               data: { labels: rows.map((r) => diag.layers[r].name),
+                       datasets: [{ label: "at init (step " + first.step + ")", data: norms(first), backgroundColor: color(0, 0.7) },
+                                  { label: "at the end (step " + last.step + ")", data: norms(last), backgroundColor: color(1, 0.7) }] },
+               options: { scales: { x: { title: { display: true, text: "layer (input → output)" } },
+                                    y: { type: "logarithmic", title: { display: true, text: "gradient norm at the layer's output" } } } } });
+  }
+
+  // Histograms of a chosen layer's output at up to six snapshots spread over training.
+  function histograms(id, diag) {
+    const canvas = document.getElementById(id);
+    if (!canvas) return;
+    const bins = diag.histogram.bins, range = diag.histogram.range, width = (2 * range) / bins;
+    const centres = Array.from({ length: bins }, (_, k) => -range + (k + 0.5) * width);
+    const n = Math.min(6, diag.snapshots.length), last = diag.snapshots.length - 1;
+    const picks = [...new Set(Array.from({ length: n }, (_, k) => Math.round((k * last) / Math.max(1, n - 1))))];
+    const datasets = (layer) => picks.map((p, k) => {
+      const h = diag.snapshots[p].layers[layer].histogram, total = h.reduce((a, b) => a + b, 0) || 1;
+      const shade = viridis(picks.length > 1 ? k / (picks.length - 1) : 0);
+      return { label: "step " + diag.snapshots[p].step, data: centres.map((x, j) => ({ x, y: h[j] / total })),
+               borderColor: shade, backgroundColor: shade, pointRadius: 0, borderWidth: 1.5, fill: false };
+    });
+    const choices = indices(diag, (l) => l.activation);
+    const layers = choices.length ? choices : indices(diag, () => true);
+    const select = document.createElement("select");
+    layers.forEach((i) => select.add(new Option(diag.layers[i].name + " " + diag.layers[i].type, String(i))));
+    canvas.parentElement.appendChild(select);
+    make(id, { type: "line", data: { datasets: datasets(layers[0]) },
+               options: { scales: axes("output value", "fraction of values") } });
+    const chart = Chart.getChart(canvas);
+    select.addEventListener("change", () => {
+      chart.data.datasets = datasets(Number(select.value));
+      chart.update();
+    });
+  }
+
+  function diagnosticsCharts() {
+    D.arms.forEach((arm, i) => {
+      const diag = arm.diagnostics;
+      if (!diag || !diag.snapshots || !diag.snapshots.length) return;
+      gradientFlow("diag-flow-" + i, diag);
+      heatmap("diag-grad-" + i, diag, indices(diag, (l) => l.weighted), (l) => log10(l.grad_norm), (v) => "1e" + v.toFixed(1));
+      heatmap("diag-dead-" + i, diag, indices(diag, (l) => l.activation), (l) => l.dead_fraction, percentLegend);
+      heatmap("diag-sat-" + i, diag, indices(diag, (l) => l.activation), (l) => l.saturated_fraction, percentLegend);
+      histograms("diag-hist-" + i, diag);
+    });
+  }
+
   try {
     stepChart("chart-train-steps");
     curveChart("chart-train-loss", "train_loss", "training loss (epoch mean)", { type: "logarithmic" });
@@ -116,6 +232,7 @@
       activationChart("chart-act-f", "f", "f(x)");
       activationChart("chart-act-df", "df", "f'(x)");
     }
+    diagnosticsCharts();
   } catch (error) {
     document.body.dataset.error = String(error && error.stack ? error.stack : error);
     throw error;
