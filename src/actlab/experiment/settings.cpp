@@ -137,6 +137,8 @@ const std::vector<Key>& keys() {
       int_key("val_size", &Settings::val_size, 0, "training samples held out for validation (the last N)"),
       float_key("target_acc", &Settings::target_acc, 0, 1, "accuracy for the epochs-to-reach column"),
       int_key("log_every", &Settings::log_every, 1, "steps between logged training losses"),
+      int_key("checkpoint_every", &Settings::checkpoint_every, 0,
+              "steps between checkpoints for --resume (0: only at epoch ends)"),
       string_key("out", &Settings::out, {}, "output folder (default runs/<timestamp>-<name>)"),
   };
   return table;

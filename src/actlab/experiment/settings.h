@@ -50,6 +50,7 @@ struct Settings {
   std::int64_t val_size = 5000;
   double target_acc = 0.97;      // for "epochs to reach"
   std::int64_t log_every = 50;   // steps between logged training losses
+  std::int64_t checkpoint_every = 500;  // steps between checkpoints (0: only at epoch ends)
   std::string out;               // empty: runs/<timestamp>-<name>
 };
 
