@@ -12,16 +12,20 @@ build="${ACTLAB_FUZZ_BUILD_DIR:-build-fuzz}"
 CC=clang-16 CXX=clang++-16 cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
   -DACTLAB_BUILD_FUZZERS=ON -DACTLAB_SANITIZE=ON -DACTLAB_NATIVE=OFF \
   -DACTLAB_BUILD_TESTS=OFF -DACTLAB_BUILD_BENCHMARKS=OFF >/dev/null
-cmake --build "$build" -j"$(nproc)" --target idx_fuzz cifar_fuzz
+cmake --build "$build" -j"$(nproc)" --target idx_fuzz cifar_fuzz safetensors_fuzz
 
-# Seeds: a valid gzip IDX file, a raw one, and one CIFAR-10 record.
-mkdir -p "$build/corpus/idx" "$build/corpus/cifar"
+# Seeds: a valid gzip IDX file, a raw one, one CIFAR-10 record and a small safetensors file.
+mkdir -p "$build/corpus/idx" "$build/corpus/cifar" "$build/corpus/safetensors"
 printf '\x00\x00\x08\x03\x00\x00\x00\x02\x00\x00\x00\x02\x00\x00\x00\x02\x01\x02\x03\x04\x05\x06\x07\x08' \
   >"$build/corpus/idx/images.idx"
 gzip -c "$build/corpus/idx/images.idx" >"$build/corpus/idx/images.idx.gz"
 { printf '\x00\x07'; head -c 3072 /dev/zero; } >"$build/corpus/cifar/record.bin"
 
-for target in idx_fuzz cifar_fuzz; do
+header='{"__metadata__":{"step":"1"},"b":{"dtype":"U8","shape":[2],"data_offsets":[16,18]},"w":{"dtype":"F32","shape":[2,2],"data_offsets":[0,16]}}     '
+{ printf "\\x$(printf %02x "${#header}")\\0\\0\\0\\0\\0\\0\\0"; printf '%s' "$header"; head -c 18 /dev/zero; } \
+  >"$build/corpus/safetensors/model.safetensors"
+
+for target in idx_fuzz cifar_fuzz safetensors_fuzz; do
   echo "fuzz: running $target for ${seconds}s"
   (cd "$build" && "./$target" -max_total_time="$seconds" -rss_limit_mb=2048 -max_len=65536 \
     -print_final_stats=1 "corpus/${target%_fuzz}") >"$build/$target.log" 2>&1 ||

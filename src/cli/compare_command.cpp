@@ -16,6 +16,7 @@ namespace {
 
 struct CompareArgs {
   std::string config;
+  std::string resume;  // an interrupted experiment's output folder
   bool check = false;
   std::shared_ptr<std::map<std::string, std::string>> values = std::make_shared<std::map<std::string, std::string>>();
 };
@@ -26,7 +27,13 @@ void on_interrupt(int) {
 }
 
 void run_compare(const CompareArgs& args) {
-  experiment::Experiment e = args.config.empty() ? experiment::Experiment{} : experiment::load_config(args.config);
+  if (!args.resume.empty()) {
+    ACTLAB_CHECK(args.config.empty() && (args.values->empty() || (args.values->size() == 1 && args.values->contains("threads"))),
+                 "--resume continues {} with its own config.toml; only --threads may be given with it", args.resume);
+  }
+  const std::string config = args.resume.empty() ? args.config : args.resume + "/config.toml";
+  experiment::Experiment e = config.empty() ? experiment::Experiment{} : experiment::load_config(config);
+  if (!args.resume.empty()) e.base.out = args.resume;
   for (const auto& [key, value] : *args.values) experiment::set_setting(e.base, key, value, option_name(key));
   if (args.check) {
     experiment::validate(e);
@@ -36,15 +43,17 @@ void run_compare(const CompareArgs& args) {
     return;
   }
   experiment::RunnerOptions options;
-  options.fall_back_to_spirals = args.config.empty() && !args.values->contains("data");
+  options.fall_back_to_spirals = config.empty() && !args.values->contains("data");
+  options.resume = !args.resume.empty();
   options.tty = experiment::is_terminal(2);
   std::signal(SIGINT, on_interrupt);
   const experiment::Outcome outcome = experiment::run_experiment(e, options);
   std::signal(SIGINT, SIG_DFL);
   std::cout << "\n" << report::render_markdown(outcome.summary) << "\nwrote " << outcome.out_dir
-            << "/{report.html, report.md, summary.json, metrics.jsonl, metrics.csv, config.toml}\n";
+            << "/{report.html, report.md, summary.json, metrics.jsonl, metrics.csv, config.toml, models/}\n";
   if (outcome.interrupted) {
-    std::cerr << "actlab: interrupted; the finished runs are saved in " << outcome.out_dir << '\n';
+    std::cerr << "actlab: interrupted; the finished runs are saved in " << outcome.out_dir
+              << "; continue with: actlab compare --resume " << outcome.out_dir << '\n';
     std::exit(130);
   }
 }
@@ -56,6 +65,11 @@ const CommandRegistration compare_registration([](CLI::App& app) {
   compare->add_option("--config", args->config, "TOML file with fixed settings and a [sweep] table of axes")
       ->check(CLI::ExistingFile);
   compare->add_flag("--check", args->check, "Validate the settings and list the arms, without training");
+  compare->add_option("--resume", args->resume,
+                      "Continue the interrupted experiment in DIR: keep its finished runs, resume the others from "
+                      "their last checkpoint")
+      ->check(CLI::ExistingDirectory)
+      ->type_name("DIR");
   add_setting_options(*compare, args->values);
   compare->callback([args] { run_compare(*args); });
   compare->footer(

@@ -1,16 +1,11 @@
 #include "actlab/experiment/results.h"
 
-#include <fcntl.h>
-#include <unistd.h>
-
-#include <cerrno>
 #include <cmath>
-#include <cstring>
 #include <cstdio>
-#include <filesystem>
 #include <numeric>
 
 #include "actlab/core/error.h"
+#include "actlab/io/safetensors.h"
 
 namespace actlab::experiment {
 namespace {
@@ -202,23 +197,6 @@ Summary summary_from_json(const nlohmann::json& json) {
   return s;
 }
 
-void write_file_atomically(const std::string& path, const std::string& text) {
-  const std::string temporary = path + ".tmp";
-  const int fd = ::open(temporary.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  ACTLAB_CHECK(fd >= 0, "cannot write {}: {}", temporary, std::strerror(errno));
-  std::size_t written = 0;
-  while (written < text.size()) {
-    const ssize_t n = ::write(fd, text.data() + written, text.size() - written);
-    if (n < 0) {
-      ::close(fd);
-      fail("cannot write {}: {}", temporary, std::strerror(errno));
-    }
-    written += static_cast<std::size_t>(n);
-  }
-  const bool synced = ::fsync(fd) == 0;
-  ::close(fd);
-  ACTLAB_CHECK(synced, "cannot write {}: fsync failed", temporary);
-  std::filesystem::rename(temporary, path);
-}
+void write_file_atomically(const std::string& path, const std::string& text) { io::write_file_atomically(path, text); }
 
 }  // namespace actlab::experiment

@@ -18,6 +18,7 @@
 #include "actlab/data/loader.h"
 #include "actlab/data/registry.h"
 #include "actlab/diagnostics/verdicts.h"
+#include "actlab/experiment/checkpoint.h"
 #include "actlab/experiment/progress.h"
 #include "actlab/experiment/training.h"
 #include "actlab/nn/loss.h"
@@ -42,6 +43,8 @@ struct Data {
   data::Normalization normalization;
 };
 
+}  // namespace
+
 data::LoadOptions load_options(const Settings& s) {
   data::LoadOptions options;
   if (!s.data_dir.empty()) options.data_dir = s.data_dir;
@@ -50,6 +53,8 @@ data::LoadOptions load_options(const Settings& s) {
   options.synthetic.noise = s.data == "spirals" ? 0.05 : 0.1;
   return options;
 }
+
+namespace {
 
 Data load_data(const Settings& s) {
   const auto options = load_options(s);
@@ -166,7 +171,8 @@ class MetricsFiles {
   std::ofstream jsonl_, csv_;
 };
 
-RunResult train_run(const Arm& arm, std::uint64_t seed, const Data& data, MetricsFiles& metrics, Progress& progress) {
+RunResult train_run(const Arm& arm, std::uint64_t seed, const Data& data, MetricsFiles& metrics, Progress& progress,
+                    const std::string& out_dir) {
   const Settings& s = arm.settings;
   RunResult run;
   run.arm = arm.label;
@@ -180,26 +186,41 @@ RunResult train_run(const Arm& arm, std::uint64_t seed, const Data& data, Metric
   data::DataLoader loader(data.train,
                           data::LoaderOptions().batch_size(s.batch).seed(seed).normalize(data.normalization));
   progress.start_run(fmt::format("{} · seed {}", arm.label, seed), s.epochs, loader.batches_per_epoch());
+  const RunCheckpoint checkpoint(out_dir, arm, seed, data.train.sample_shape(), data.train.class_names,
+                                 data.normalization);
+  const auto restored = checkpoint.restore(*model, *optimizer, schedule, loader, run);
+  const LoopState resume = restored.value_or(LoopState{});
+  if (restored)
+    progress.print(fmt::format("  resumed from {} at step {}", checkpoint.checkpoint_path().string(), resume.step));
+  else
+    checkpoint.save(*model, *optimizer, run, resume);  // so a rerun drops this run's partial metrics
   diagnostics::Locator locator(model);
   std::optional<diagnostics::Anomaly> anomaly;
   std::optional<diagnostics::Recorder> recorder;
   if (s.diagnostics_every > 0) {
     recorder.emplace(model, probe_of(data));
-    recorder->record(0);
+    if (!restored) recorder->record(0);  // a resumed run keeps only the snapshots from here on
   }
 
   const auto start = Clock::now();
-  double train_seconds = 0;
-  std::int64_t step = 0, samples = 0;
-  double interval_loss = 0;
-  std::int64_t interval_steps = 0;
-  for (std::int64_t epoch = 1; epoch <= s.epochs && run.status == "ok"; ++epoch) {
+  double train_seconds = resume.train_seconds;
+  std::int64_t step = resume.step, samples = resume.samples;
+  double interval_loss = resume.interval_loss;
+  std::int64_t interval_steps = resume.interval_steps;
+  for (std::int64_t epoch = resume.epoch; epoch <= s.epochs && run.status == "ok"; ++epoch) {
     const auto epoch_start = Clock::now();
-    double loss_sum = 0;
-    std::int64_t correct = 0, seen = 0, step_in_epoch = 0;
+    const bool resumed_epoch = epoch == resume.epoch;
+    double loss_sum = resumed_epoch ? resume.loss_sum : 0;
+    std::int64_t correct = resumed_epoch ? resume.correct : 0, seen = resumed_epoch ? resume.seen : 0,
+                 step_in_epoch = resumed_epoch ? resume.step_in_epoch : 0;
     const double lr = optimizer->lr();
+    auto loop_state = [&](std::int64_t at_epoch, data::LoaderPosition position) {
+      return LoopState{at_epoch, step, samples, interval_loss, interval_steps, loss_sum, correct, seen, step_in_epoch,
+                       train_seconds, position};
+    };
     for (data::Batch& batch : loader) {
       if (stop_requested.load()) {
+        checkpoint.save(*model, *optimizer, run, loop_state(epoch, {loader.position().epoch, step_in_epoch}));
         run.status = "interrupted";
         break;
       }
@@ -250,6 +271,8 @@ RunResult train_run(const Arm& arm, std::uint64_t seed, const Data& data, Metric
       const double elapsed = train_seconds + seconds_since(epoch_start);
       progress.step(epoch, step_in_epoch, loss_sum / static_cast<double>(seen),
                     static_cast<double>(correct) / static_cast<double>(seen), static_cast<double>(samples) / elapsed);
+      if (checkpoint.due(step))
+        checkpoint.save(*model, *optimizer, run, loop_state(epoch, {loader.position().epoch, step_in_epoch}));
     }
     train_seconds += seconds_since(epoch_start);
     if (run.status == "interrupted" || seen == 0) break;
@@ -274,7 +297,13 @@ RunResult train_run(const Arm& arm, std::uint64_t seed, const Data& data, Metric
                                e.val_acc ? fmt::format("val loss {:.4f} acc {:.2f}%", *e.val_loss, *e.val_acc * 100) : "",
                                e.test_loss, e.test_acc * 100, e.seconds));
     schedule.epoch_end(e.val_loss.value_or(e.test_loss));
+    if (run.status == "ok") {
+      loss_sum = 0;
+      correct = seen = step_in_epoch = 0;
+      checkpoint.save(*model, *optimizer, run, loop_state(epoch + 1, loader.position()));
+    }
   }
+  if (run.status != "interrupted") checkpoint.finish(*model, step);
   run.wall_seconds = seconds_since(start);
   if (recorder) {
     if (run.status != "diverged" && recorder->snapshots().back().step != step) recorder->record(step);
@@ -364,10 +393,12 @@ Outcome run_experiment(Experiment experiment, const RunnerOptions& options) {
   Outcome outcome;
   outcome.out_dir = experiment.base.out.empty() ? default_out_dir(experiment.base) : experiment.base.out;
   std::filesystem::create_directories(outcome.out_dir);
+  if (!options.resume) std::filesystem::remove_all(std::filesystem::path(outcome.out_dir) / "checkpoints");
   write_file_atomically((std::filesystem::path(outcome.out_dir) / "config.toml").string(), to_toml(experiment));
   MetricsFiles metrics(outcome.out_dir);
 
   Summary& summary = outcome.summary;
+  if (options.resume) summary.runs = finished_runs(outcome.out_dir);
   summary.experiment = experiment.base.name;
   summary.settings = settings_json(experiment);
   summary.environment = {cpu_model(), num_threads(), std::string(kVersion)};
@@ -385,7 +416,10 @@ Outcome run_experiment(Experiment experiment, const RunnerOptions& options) {
                        steps_per_epoch);
   for (const auto& arm : arms) {
     for (std::uint64_t seed : experiment.base.seeds) {
-      summary.runs.push_back(train_run(arm, seed, data, metrics, progress));
+      if (std::any_of(summary.runs.begin(), summary.runs.end(),
+                      [&](const RunResult& r) { return r.arm == arm.label && r.seed == seed; }))
+        continue;
+      summary.runs.push_back(train_run(arm, seed, data, metrics, progress, outcome.out_dir));
       summary.by_activation = summarize(summary.runs, experiment.base.target_acc);
       const auto dir = std::filesystem::path(outcome.out_dir);
       write_file_atomically((dir / "summary.json").string(), to_json(summary).dump(2));

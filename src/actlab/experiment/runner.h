@@ -22,6 +22,7 @@
 #include <ostream>
 #include <string>
 
+#include "actlab/data/registry.h"
 #include "actlab/experiment/results.h"
 #include "actlab/experiment/settings.h"
 
@@ -33,6 +34,9 @@ struct RunnerOptions {
   bool fall_back_to_spirals = false;
   std::ostream* log = nullptr;  // progress and messages (default std::cerr)
   bool tty = false;             // draw progress bars instead of log lines
+  // Continue the sweep in experiment.base.out: keep its finished runs, resume the others from
+  // their checkpoints (see checkpoint.h).
+  bool resume = false;
 };
 
 struct Outcome {
@@ -40,6 +44,9 @@ struct Outcome {
   Summary summary;
   bool interrupted = false;
 };
+
+// How the settings' dataset is loaded (folder, and the shape of the generated sets).
+data::LoadOptions load_options(const Settings& settings);
 
 // Checks what the settings' own checks cannot: activation specs, init names, schedules, and that
 // the model fits the dataset's sample shape. Throws Error naming the option and the choices.

@@ -134,6 +134,8 @@ const std::vector<Key>& keys() {
       float_key("dead_threshold", &Settings::dead_threshold, 0, 1, "dead-units verdict: dead fraction of a layer above this"),
       float_key("saturation_threshold", &Settings::saturation_threshold, 0, 1,
                 "saturation verdict: saturated fraction of a layer above this"),
+      int_key("checkpoint_every", &Settings::checkpoint_every, 0,
+              "steps between checkpoints for --resume (0: only at epoch ends)"),
       string_key("out", &Settings::out, {}, "output folder (default runs/<timestamp>-<name>)"),
   };
   return table;

@@ -55,6 +55,7 @@ struct Settings {
   double exploding_ratio = 1e2;
   double dead_threshold = 0.2;
   double saturation_threshold = 0.5;
+  std::int64_t checkpoint_every = 500;  // steps between checkpoints (0: only at epoch ends)
   std::string out;               // empty: runs/<timestamp>-<name>
 };
 

@@ -1,0 +1,235 @@
+#include "actlab/core/version.h"
+#include "actlab/experiment/checkpoint.h"
+
+#include <fmt/format.h>
+
+#include <cctype>
+#include <fstream>
+
+#include <nlohmann/json.hpp>
+
+#include "actlab/io/state.h"
+#include "actlab/nn/layers.h"
+
+namespace actlab::experiment {
+namespace {
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+
+
+std::string file_name(const std::string& arm, std::uint64_t seed) {
+  std::string name;
+  for (char c : arm) {
+    const bool keep = std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '_' || c == '-';
+    if (keep)
+      name += c;
+    else if (!name.empty() && name.back() != '-')
+      name += '-';
+  }
+  return fmt::format("{}-seed{}.safetensors", name, seed);
+}
+
+const std::string& required(const io::Metadata& metadata, const std::string& key, const std::string& path) {
+  const auto it = metadata.find(key);
+  ACTLAB_CHECK(it != metadata.end(), "{}: the metadata has no '{}'; it was not written by actlab compare", path, key);
+  return it->second;
+}
+
+json parse_json(const std::string& text, const std::string& key, const std::string& path) {
+  try {
+    return json::parse(text);
+  } catch (const json::exception& e) {
+    fail("{}: metadata '{}' is not valid JSON ({})", path, key, e.what());
+  }
+}
+
+// Every Dropout's generator by module name, and the default generator under "".
+json generator_states(nn::Module& model) {
+  json states = json::object();
+  for (const auto& [name, module] : model.named_modules())
+    if (const auto* dropout = dynamic_cast<const nn::Dropout*>(module.get()))
+      states[name] = {dropout->generator.seed(), dropout->generator.offset()};
+  states[""] = {default_generator().seed(), default_generator().offset()};
+  return states;
+}
+
+void restore_generators(nn::Module& model, const json& states) {
+  auto apply = [&](Generator& generator, const std::string& name) {
+    const auto& state = states.at(name);
+    generator.set_state(state.at(0).get<std::uint64_t>(), state.at(1).get<std::uint64_t>());
+  };
+  for (const auto& [name, module] : model.named_modules())
+    if (auto* dropout = dynamic_cast<nn::Dropout*>(module.get())) apply(dropout->generator, name);
+  apply(default_generator(), "");
+}
+
+}  // namespace
+
+SavedModel load_model(const std::string& path) {
+  io::SafetensorsContents contents = io::load_safetensors(path);
+  const io::Metadata& m = contents.metadata;
+  SavedModel saved;
+  Settings& s = saved.settings;
+  s.data = required(m, "data", path);
+  s.model = required(m, "model", path);
+  s.activations = {required(m, "activation", path)};
+  s.init = required(m, "init", path);
+  s.norm = required(m, "norm", path);
+  try {
+    s.dropout = std::stod(required(m, "dropout", path));
+    saved.sample_shape = parse_json(required(m, "sample_shape", path), "sample_shape", path).get<Shape>();
+    saved.class_names = parse_json(required(m, "class_names", path), "class_names", path).get<std::vector<std::string>>();
+    const json normalization = parse_json(required(m, "normalization", path), "normalization", path);
+    saved.normalization.mean = normalization.at("mean").get<std::vector<float>>();
+    saved.normalization.std = normalization.at("std").get<std::vector<float>>();
+  } catch (const json::exception& e) {
+    fail("{}: malformed metadata ({})", path, e.what());
+  } catch (const std::logic_error& e) {
+    fail("{}: malformed metadata ({})", path, e.what());
+  }
+  ACTLAB_CHECK(!saved.class_names.empty(), "{}: metadata 'class_names' is empty", path);
+  try {
+    saved.model = make_model(s, saved.sample_shape, static_cast<std::int64_t>(saved.class_names.size()), 0);
+  } catch (const Error& e) {
+    fail("{}: cannot rebuild the model: {}", path, e.what());
+  }
+  io::load_state(contents, path, *saved.model);
+  saved.model->eval();
+  saved.metadata = std::move(contents.metadata);
+  return saved;
+}
+
+RunCheckpoint::RunCheckpoint(const fs::path& out_dir, const Arm& arm, std::uint64_t seed, const Shape& sample_shape,
+                             std::vector<std::string> class_names, data::Normalization normalization)
+    : out_dir_(out_dir),
+      arm_(arm),
+      seed_(seed),
+      sample_shape_(sample_shape),
+      class_names_(std::move(class_names)),
+      normalization_(std::move(normalization)),
+      file_name_(file_name(arm.label, seed)) {}
+
+fs::path RunCheckpoint::checkpoint_path() const { return out_dir_ / "checkpoints" / file_name_; }
+fs::path RunCheckpoint::model_path() const { return out_dir_ / "models" / file_name_; }
+
+bool RunCheckpoint::due(std::int64_t step) const {
+  const std::int64_t every = arm_.settings.checkpoint_every;
+  return every > 0 && step % every == 0;
+}
+
+io::Metadata RunCheckpoint::model_metadata(std::int64_t step) const {
+  const Settings& s = arm_.settings;
+  return {{"actlab_version", std::string(kVersion)},
+          {"arm", arm_.label},
+          {"data", s.data},
+          {"model", s.model},
+          {"activation", s.activations.front()},
+          {"init", s.init},
+          {"norm", s.norm},
+          {"dropout", fmt::format("{}", s.dropout)},
+          {"sample_shape", json(sample_shape_).dump()},
+          {"class_names", json(class_names_).dump()},
+          {"normalization", json{{"mean", normalization_.mean}, {"std", normalization_.std}}.dump()},
+          {"seed", std::to_string(seed_)},
+          {"step", std::to_string(step)}};
+}
+
+void RunCheckpoint::save(nn::Module& model, const optim::Optimizer& optimizer, const RunResult& run,
+                         const LoopState& state) const {
+  Summary progress;
+  progress.runs = {run};
+  io::Metadata metadata = model_metadata(state.step);
+  metadata["training"] =
+      json{{"epoch", state.epoch},
+           {"step", state.step},
+           {"samples", state.samples},
+           {"interval_loss", state.interval_loss},
+           {"interval_steps", state.interval_steps},
+           {"loss_sum", state.loss_sum},
+           {"correct", state.correct},
+           {"seen", state.seen},
+           {"step_in_epoch", state.step_in_epoch},
+           {"train_seconds", state.train_seconds},
+           {"loader", {state.loader.epoch, state.loader.batch}},
+           {"generators", generator_states(model)},
+           {"run", to_json(progress).at("runs").at(0)},
+           {"metrics_bytes", {fs::file_size(out_dir_ / "metrics.jsonl"), fs::file_size(out_dir_ / "metrics.csv")}}}
+          .dump();
+  fs::create_directories(checkpoint_path().parent_path());
+  io::save_state(checkpoint_path().string(), model, metadata, &optimizer);
+}
+
+std::optional<LoopState> RunCheckpoint::restore(nn::Module& model, optim::Optimizer& optimizer, Schedule& schedule,
+                                                data::DataLoader& loader, RunResult& run) const {
+  const std::string path = checkpoint_path().string();
+  if (!fs::exists(path)) return std::nullopt;
+  io::SafetensorsContents contents = io::load_safetensors(path);
+  const io::Metadata& m = contents.metadata;
+  const io::Metadata expected = model_metadata(0);
+  for (const char* key : {"arm", "data", "model", "activation", "init", "norm", "dropout", "seed", "sample_shape"})
+    ACTLAB_CHECK(required(m, key, path) == expected.at(key),
+                 "{}: the checkpoint has {} '{}' but this run has '{}'; it belongs to another experiment (delete it to "
+                 "start this run afresh)", path, key, m.at(key), expected.at(key));
+  const json training = parse_json(required(m, "training", path), "training", path);
+
+  LoopState state;
+  try {
+    state.epoch = training.at("epoch").get<std::int64_t>();
+    state.step = training.at("step").get<std::int64_t>();
+    state.samples = training.at("samples").get<std::int64_t>();
+    state.interval_loss = training.at("interval_loss").get<double>();
+    state.interval_steps = training.at("interval_steps").get<std::int64_t>();
+    state.loss_sum = training.at("loss_sum").get<double>();
+    state.correct = training.at("correct").get<std::int64_t>();
+    state.seen = training.at("seen").get<std::int64_t>();
+    state.step_in_epoch = training.at("step_in_epoch").get<std::int64_t>();
+    state.train_seconds = training.at("train_seconds").get<double>();
+    state.loader = {training.at("loader").at(0).get<std::int64_t>(), training.at("loader").at(1).get<std::int64_t>()};
+    restore_generators(model, training.at("generators"));
+    const RunResult saved = summary_from_json({{"experiment", ""}, {"runs", {training.at("run")}}}).runs.at(0);
+    run.epochs = saved.epochs;
+    run.steps = saved.steps;
+    // The schedule's state (epoch counter, plateau's best and patience) follows from the
+    // monitored losses of the finished epochs; the optimizer's state, loaded next, holds the
+    // same rates.
+    for (const EpochMetrics& e : run.epochs) schedule.epoch_end(e.val_loss.value_or(e.test_loss));
+    io::load_state(contents, path, model, &optimizer);
+    const auto& sizes = training.at("metrics_bytes");
+    fs::resize_file(out_dir_ / "metrics.jsonl", sizes.at(0).get<std::uintmax_t>());
+    fs::resize_file(out_dir_ / "metrics.csv", sizes.at(1).get<std::uintmax_t>());
+  } catch (const json::exception& e) {
+    fail("{}: malformed training state ({})", path, e.what());
+  } catch (const fs::filesystem_error& e) {
+    fail("{}: cannot restore the metrics files ({})", path, e.what());
+  }
+  loader.set_position(state.loader);
+  return state;
+}
+
+void RunCheckpoint::finish(const nn::Module& model, std::int64_t step) const {
+  fs::create_directories(model_path().parent_path());
+  io::save_state(model_path().string(), model, model_metadata(step));
+  fs::remove(checkpoint_path());
+  std::error_code not_empty;
+  fs::remove(checkpoint_path().parent_path(), not_empty);  // only once no run is left to resume
+}
+
+std::vector<RunResult> finished_runs(const fs::path& out_dir) {
+  const fs::path path = out_dir / "summary.json";
+  if (!fs::exists(path)) return {};
+  std::ifstream in(path);
+  json summary;
+  try {
+    summary = json::parse(in);
+  } catch (const json::exception& e) {
+    fail("{}: not valid JSON ({}); cannot tell which runs finished", path.string(), e.what());
+  }
+  std::vector<RunResult> runs;
+  for (RunResult& run : summary_from_json(summary).runs)
+    if (run.status != "interrupted") runs.push_back(std::move(run));
+  return runs;
+}
+
+}  // namespace actlab::experiment

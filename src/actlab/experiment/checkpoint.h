@@ -1,0 +1,100 @@
+// Saved models and resumable runs for `actlab compare`, `actlab eval` and `actlab predict`.
+//
+// Files in an experiment's output folder OUT (safetensors, see io/state.h):
+//   OUT/models/<arm>-seed<k>.safetensors       the final model of each finished run
+//   OUT/checkpoints/<arm>-seed<k>.safetensors  the state of each unfinished run
+//
+// A model file's metadata says how to rebuild the model: actlab_version, model, activation,
+// init, norm, dropout, data, sample_shape and class_names (JSON), normalization (JSON: per-channel
+// mean and std of the training images), seed and step. A checkpoint is a model file plus the
+// optimizer's state and, in "training" (JSON), everything else the run depends on: the loop's
+// counters, the data loader's position, every Dropout generator and the default generator, the
+// metrics recorded so far and the sizes of the metrics files. Restoring it and training on gives
+// bit-for-bit the run that was not interrupted (with the same thread count; see
+// docs/CHECKPOINTS.md).
+//
+// Errors: a file that does not fit (another model, another run, a malformed header) throws Error
+// naming the file and what differs.
+#pragma once
+
+#include <filesystem>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "actlab/data/dataset.h"
+#include "actlab/data/loader.h"
+#include "actlab/experiment/results.h"
+#include "actlab/experiment/settings.h"
+#include "actlab/experiment/training.h"
+#include "actlab/io/safetensors.h"
+#include "actlab/nn/module.h"
+
+namespace actlab::experiment {
+
+// Where a run's training loop stands, besides the model, optimizer and generators.
+struct LoopState {
+  std::int64_t epoch = 1;  // the epoch in progress, or the next one to start
+  std::int64_t step = 0, samples = 0;
+  double interval_loss = 0;  // losses since the last logged step
+  std::int64_t interval_steps = 0;
+  // Of the epoch in progress:
+  double loss_sum = 0;
+  std::int64_t correct = 0, seen = 0, step_in_epoch = 0;
+  double train_seconds = 0;  // of the finished epochs
+  data::LoaderPosition loader;
+};
+
+// What a model file describes: the rebuilt model with its weights, and how its inputs were made.
+struct SavedModel {
+  std::shared_ptr<nn::Module> model;
+  Settings settings;  // data, model, activations (one), init, norm, dropout
+  Shape sample_shape;
+  std::vector<std::string> class_names;
+  data::Normalization normalization;
+  io::Metadata metadata;
+};
+
+// Rebuilds the model a model file (or checkpoint) describes and loads its weights; the model is
+// in eval mode. Throws Error when the metadata is missing or the weights do not fit.
+SavedModel load_model(const std::string& path);
+
+// The checkpoints and final model of one run (arm, seed) of the experiment in `out_dir`.
+class RunCheckpoint {
+ public:
+  RunCheckpoint(const std::filesystem::path& out_dir, const Arm& arm, std::uint64_t seed, const Shape& sample_shape,
+                std::vector<std::string> class_names, data::Normalization normalization);
+
+  std::filesystem::path checkpoint_path() const;
+  std::filesystem::path model_path() const;
+  // True when a checkpoint is due after `step` (every `checkpoint_every` steps).
+  bool due(std::int64_t step) const;
+
+  // Writes the checkpoint atomically.
+  void save(nn::Module& model, const optim::Optimizer& optimizer, const RunResult& run, const LoopState& state) const;
+  // Loads the checkpoint, if there is one, into the freshly built model, optimizer and loader;
+  // replays the schedule over the finished epochs, restores `run`'s metrics and truncates the
+  // metrics files to their size at the checkpoint (dropping lines written after it).
+  std::optional<LoopState> restore(nn::Module& model, optim::Optimizer& optimizer, Schedule& schedule,
+                                   data::DataLoader& loader, RunResult& run) const;
+  // Writes the final model and removes the checkpoint.
+  void finish(const nn::Module& model, std::int64_t step) const;
+
+ private:
+  io::Metadata model_metadata(std::int64_t step) const;
+
+  std::filesystem::path out_dir_;
+  const Arm& arm_;
+  std::uint64_t seed_;
+  Shape sample_shape_;
+  std::vector<std::string> class_names_;
+  data::Normalization normalization_;
+  std::string file_name_;
+};
+
+// The runs of a previous invocation that need no resuming (status "ok" or "diverged"), from
+// OUT/summary.json; empty when there is none.
+std::vector<RunResult> finished_runs(const std::filesystem::path& out_dir);
+
+}  // namespace actlab::experiment

@@ -1,0 +1,144 @@
+// Resuming a sweep killed with SIGKILL gives exactly the results of an uninterrupted one, and one
+// thread makes runs repeat bit for bit. Runs the actlab program as a child process.
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <nlohmann/json.hpp>
+#include <thread>
+
+#include "actlab/io/safetensors.h"
+#include "data/data_test_util.h"
+
+namespace actlab {
+namespace {
+
+namespace fs = std::filesystem;
+
+fs::path actlab_program() { return fs::read_symlink("/proc/self/exe").parent_path() / "actlab"; }
+
+std::vector<std::string> sweep_args(const fs::path& out) {
+  return {"compare", "--data", "spirals", "--model", "mlp:32x2", "--activations", "relu,tanh", "--epochs", "6",
+          "--batch", "16", "--schedule", "step:2:0.5", "--threads", "1", "--checkpoint-every", "40",
+          "--out", out.string()};
+}
+
+pid_t spawn(std::vector<std::string> args) {
+  args.insert(args.begin(), actlab_program().string());
+  const pid_t pid = ::fork();
+  if (pid == 0) {
+    std::vector<char*> argv;
+    for (auto& a : args) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    const int null = ::open("/dev/null", O_WRONLY);
+    ::dup2(null, 1);
+    ::dup2(null, 2);
+    ::execv(argv[0], argv.data());
+    ::_exit(127);
+  }
+  return pid;
+}
+
+int wait_for(pid_t pid) {
+  int status = 0;
+  ::waitpid(pid, &status, 0);
+  return status;
+}
+
+int run(const std::vector<std::string>& args) {
+  const int status = wait_for(spawn(args));
+  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+std::string read_bytes(const fs::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+}
+
+// Every recorded number of every run but the wall-clock ones.
+nlohmann::json results(const fs::path& out) {
+  nlohmann::json summary = nlohmann::json::parse(read_bytes(out / "summary.json"));
+  nlohmann::json runs = summary.at("runs");
+  for (auto& r : runs) {
+    r.erase("wall_seconds");
+    r.erase("samples_per_second");
+    for (auto& e : r.at("epochs")) e.erase("seconds");
+  }
+  return runs;
+}
+
+// The step lines of metrics.csv (epoch lines hold timings).
+std::string step_lines(const fs::path& out) {
+  std::istringstream in(read_bytes(out / "metrics.csv"));
+  std::string lines;
+  for (std::string line; std::getline(in, line);)
+    if (line.find(",step,") != std::string::npos) lines += line + '\n';
+  return lines;
+}
+
+std::int64_t checkpoint_step(const fs::path& path) {
+  try {
+    return std::stoll(io::load_safetensors(path.string()).metadata.at("step"));
+  } catch (const Error&) {
+    return -1;  // not there (yet, or any more)
+  }
+}
+
+TEST(Resume, SweepKilledMidRunResumesToTheSameResults) {
+  if (!fs::exists(actlab_program())) GTEST_SKIP() << actlab_program() << " is not built";
+  test::TempDir dir;
+  ASSERT_EQ(run(sweep_args(dir / "whole")), 0);
+
+  // Kill the second run in its fourth epoch, after the schedule has seen three epochs.
+  const pid_t pid = spawn(sweep_args(dir / "killed"));
+  const fs::path checkpoint = dir / "killed" / "checkpoints" / "tanh-seed1.safetensors";
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  while (checkpoint_step(checkpoint) < 640 && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  ::kill(pid, SIGKILL);
+  const int status = wait_for(pid);
+  ASSERT_TRUE(WIFSIGNALED(status)) << "the sweep finished before it could be killed";
+  ASSERT_TRUE(fs::exists(checkpoint));
+  EXPECT_TRUE(fs::exists(dir / "killed" / "models" / "relu-seed1.safetensors"));
+  EXPECT_FALSE(fs::exists(dir / "killed" / "models" / "tanh-seed1.safetensors"));
+
+  ASSERT_EQ(run({"compare", "--resume", (dir / "killed").string()}), 0);
+  EXPECT_EQ(results(dir / "killed"), results(dir / "whole"));
+  EXPECT_EQ(step_lines(dir / "killed"), step_lines(dir / "whole"));
+  for (const char* model : {"relu-seed1.safetensors", "tanh-seed1.safetensors"})
+    EXPECT_EQ(read_bytes(dir / "killed" / "models" / model), read_bytes(dir / "whole" / "models" / model)) << model;
+  EXPECT_FALSE(fs::exists(dir / "killed" / "checkpoints"));
+}
+
+TEST(Resume, OneThreadRepeatsBitForBit) {
+  if (!fs::exists(actlab_program())) GTEST_SKIP() << actlab_program() << " is not built";
+  test::TempDir dir;
+  const std::vector<std::string> common = {"compare", "--data", "moons", "--model", "mlp:16x2", "--activations", "gelu",
+                                           "--epochs", "2", "--dropout", "0.2", "--threads", "1", "--out"};
+  auto args = [&](const char* name) {
+    auto a = common;
+    a.push_back((dir / name).string());
+    return a;
+  };
+  ASSERT_EQ(run(args("first")), 0);
+  ASSERT_EQ(run(args("second")), 0);
+  EXPECT_EQ(results(dir / "first"), results(dir / "second"));
+  EXPECT_EQ(read_bytes(dir / "first" / "models" / "gelu-seed1.safetensors"),
+            read_bytes(dir / "second" / "models" / "gelu-seed1.safetensors"));
+}
+
+TEST(Resume, RejectsOtherSettings) {
+  if (!fs::exists(actlab_program())) GTEST_SKIP() << actlab_program() << " is not built";
+  test::TempDir dir;
+  EXPECT_EQ(run({"compare", "--resume", dir.path().string(), "--epochs", "3"}), 2);
+}
+
+}  // namespace
+}  // namespace actlab
