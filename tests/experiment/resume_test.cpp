@@ -7,6 +7,8 @@
 
 #include <gtest/gtest.h>
 
+#include <map>
+
 #include <chrono>
 #include <filesystem>
 #include <fstream>
@@ -62,16 +64,33 @@ std::string read_bytes(const fs::path& path) {
   return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
 }
 
-// Every recorded number of every run but the wall-clock ones.
+// Every recorded number of every run but the wall-clock ones and the gradient-flow snapshots
+// (compared by snapshots_match, as a resumed run records them from the resume point on).
 nlohmann::json results(const fs::path& out) {
   nlohmann::json summary = nlohmann::json::parse(read_bytes(out / "summary.json"));
   nlohmann::json runs = summary.at("runs");
   for (auto& r : runs) {
     r.erase("wall_seconds");
     r.erase("samples_per_second");
+    r.erase("diagnostics");
     for (auto& e : r.at("epochs")) e.erase("seconds");
   }
   return runs;
+}
+
+// Each snapshot of the resumed sweep equals the uninterrupted sweep's snapshot at the same step.
+void expect_snapshots_match(const fs::path& resumed, const fs::path& whole) {
+  const auto a = nlohmann::json::parse(read_bytes(resumed / "summary.json")).at("runs");
+  const auto b = nlohmann::json::parse(read_bytes(whole / "summary.json")).at("runs");
+  ASSERT_EQ(a.size(), b.size());
+  for (std::size_t r = 0; r < a.size(); ++r) {
+    if (!a[r].contains("diagnostics")) continue;
+    std::map<std::int64_t, nlohmann::json> by_step;
+    for (const auto& snap : b[r].at("diagnostics").at("snapshots")) by_step[snap.at("step")] = snap;
+    const auto& snaps = a[r].at("diagnostics").at("snapshots");
+    EXPECT_FALSE(snaps.empty());
+    for (const auto& snap : snaps) EXPECT_EQ(snap, by_step[snap.at("step")]) << "run " << r << " step " << snap.at("step");
+  }
 }
 
 // The step lines of metrics.csv (epoch lines hold timings).
@@ -111,6 +130,7 @@ TEST(Resume, SweepKilledMidRunResumesToTheSameResults) {
 
   ASSERT_EQ(run({"compare", "--resume", (dir / "killed").string()}), 0);
   EXPECT_EQ(results(dir / "killed"), results(dir / "whole"));
+  expect_snapshots_match(dir / "killed", dir / "whole");
   EXPECT_EQ(step_lines(dir / "killed"), step_lines(dir / "whole"));
   for (const char* model : {"relu-seed1.safetensors", "tanh-seed1.safetensors"})
     EXPECT_EQ(read_bytes(dir / "killed" / "models" / model), read_bytes(dir / "whole" / "models" / model)) << model;

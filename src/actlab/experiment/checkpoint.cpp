@@ -1,4 +1,3 @@
-#include "actlab/core/version.h"
 #include "actlab/experiment/checkpoint.h"
 
 #include <fmt/format.h>
@@ -8,6 +7,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "actlab/core/version.h"
 #include "actlab/io/state.h"
 #include "actlab/nn/layers.h"
 
