@@ -35,7 +35,7 @@ void for_channel_segments(std::int64_t begin, std::int64_t end, std::int64_t inn
 
 template <class K>
 Tensor apply_learnable(const K& kernel, const Tensor& input, const Tensor& theta_input) {
-  constexpr int P = K::kParams;
+  static constexpr int P = K::kParams;
   const std::string name(K::kName);
   ACTLAB_CHECK(theta_input.dim() == 2 && theta_input.size(1) == P, "{}: parameters must have shape [C, {}], got {}",
                name, P, shape_str(theta_input.shape()));
