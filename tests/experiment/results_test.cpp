@@ -6,6 +6,8 @@
 #include <filesystem>
 #include <fstream>
 
+#include "actlab/io/safetensors.h"
+
 namespace actlab::experiment {
 namespace {
 
@@ -77,8 +79,8 @@ TEST(Results, MalformedSummaryNamesTheField) {
 
 TEST(Results, AtomicWriteReplacesWholeFile) {
   const auto path = (std::filesystem::temp_directory_path() / "actlab_atomic.json").string();
-  write_file_atomically(path, "first");
-  write_file_atomically(path, "second");
+  io::write_file_atomically(path, "first");
+  io::write_file_atomically(path, "second");
   std::ifstream in(path);
   std::string text((std::istreambuf_iterator<char>(in)), {});
   EXPECT_EQ(text, "second");

@@ -1,24 +1,12 @@
 #include "actlab/experiment/results.h"
 
 #include <cmath>
-#include <cstdio>
 #include <numeric>
 
 #include "actlab/core/error.h"
-#include "actlab/io/safetensors.h"
 
 namespace actlab::experiment {
 namespace {
-
-double mean_of(const std::vector<double>& v) { return std::accumulate(v.begin(), v.end(), 0.0) / static_cast<double>(v.size()); }
-
-double std_of(const std::vector<double>& v) {
-  if (v.size() < 2) return 0.0;
-  const double m = mean_of(v);
-  double sq = 0;
-  for (double x : v) sq += (x - m) * (x - m);
-  return std::sqrt(sq / static_cast<double>(v.size() - 1));
-}
 
 // Student's t quantile t(0.975, dof).
 double t975(std::size_t dof) {
@@ -48,6 +36,16 @@ T required(const nlohmann::json& j, const char* key, const char* where) {
 }
 
 }  // namespace
+
+double mean_of(const std::vector<double>& v) { return std::accumulate(v.begin(), v.end(), 0.0) / static_cast<double>(v.size()); }
+
+double std_of(const std::vector<double>& v) {
+  if (v.size() < 2) return 0.0;
+  const double m = mean_of(v);
+  double sq = 0;
+  for (double x : v) sq += (x - m) * (x - m);
+  return std::sqrt(sq / static_cast<double>(v.size() - 1));
+}
 
 std::pair<double, double> ci95(const std::vector<double>& values) {
   if (values.empty()) return {NAN, NAN};
@@ -196,7 +194,5 @@ Summary summary_from_json(const nlohmann::json& json) {
   s.by_activation = summarize(s.runs, target);
   return s;
 }
-
-void write_file_atomically(const std::string& path, const std::string& text) { io::write_file_atomically(path, text); }
 
 }  // namespace actlab::experiment

@@ -83,6 +83,10 @@ struct Summary {
 // Aggregates runs per arm (arms in first-seen order). `target_acc` as in Settings.
 std::vector<ArmSummary> summarize(const std::vector<RunResult>& runs, double target_acc);
 
+// Mean, and sample standard deviation (0 for fewer than two values). Require a non-empty vector.
+double mean_of(const std::vector<double>& values);
+double std_of(const std::vector<double>& values);
+
 // Two-sided 95% confidence interval of the mean of `values` (Student's t); the mean itself for
 // a single value.
 std::pair<double, double> ci95(const std::vector<double>& values);
@@ -90,8 +94,5 @@ std::pair<double, double> ci95(const std::vector<double>& values);
 nlohmann::json to_json(const Summary& summary);
 // Throws Error naming the missing or malformed field.
 Summary summary_from_json(const nlohmann::json& json);
-
-// Writes `text` to `path` atomically (temporary file, fsync, rename).
-void write_file_atomically(const std::string& path, const std::string& text);
 
 }  // namespace actlab::experiment

@@ -20,6 +20,7 @@
 #include "actlab/diagnostics/verdicts.h"
 #include "actlab/experiment/checkpoint.h"
 #include "actlab/experiment/progress.h"
+#include "actlab/io/safetensors.h"
 #include "actlab/experiment/training.h"
 #include "actlab/nn/loss.h"
 #include "actlab/optim/clip.h"
@@ -394,7 +395,7 @@ Outcome run_experiment(Experiment experiment, const RunnerOptions& options) {
   outcome.out_dir = experiment.base.out.empty() ? default_out_dir(experiment.base) : experiment.base.out;
   std::filesystem::create_directories(outcome.out_dir);
   if (!options.resume) std::filesystem::remove_all(std::filesystem::path(outcome.out_dir) / "checkpoints");
-  write_file_atomically((std::filesystem::path(outcome.out_dir) / "config.toml").string(), to_toml(experiment));
+  io::write_file_atomically((std::filesystem::path(outcome.out_dir) / "config.toml").string(), to_toml(experiment));
   MetricsFiles metrics(outcome.out_dir);
 
   Summary& summary = outcome.summary;
@@ -422,7 +423,7 @@ Outcome run_experiment(Experiment experiment, const RunnerOptions& options) {
       summary.runs.push_back(train_run(arm, seed, data, metrics, progress, outcome.out_dir));
       summary.by_activation = summarize(summary.runs, experiment.base.target_acc);
       const auto dir = std::filesystem::path(outcome.out_dir);
-      write_file_atomically((dir / "summary.json").string(), to_json(summary).dump(2));
+      io::write_file_atomically((dir / "summary.json").string(), to_json(summary).dump(2));
       report::write_reports(outcome.out_dir, summary);
       if (summary.runs.back().status == "interrupted") {
         outcome.interrupted = true;

@@ -10,6 +10,7 @@
 
 #include "actlab/activations/activation.h"
 #include "actlab/autograd/grad_mode.h"
+#include "actlab/io/safetensors.h"
 
 namespace actlab::report {
 
@@ -115,11 +116,7 @@ nlohmann::json epoch_series(const std::vector<const RunResult*>& runs, std::int6
       hi.push_back(nullptr);
       continue;
     }
-    double m = 0, sq = 0;
-    for (double v : values) m += v;
-    m /= static_cast<double>(values.size());
-    for (double v : values) sq += (v - m) * (v - m);
-    const double sd = values.size() > 1 ? std::sqrt(sq / static_cast<double>(values.size() - 1)) : 0.0;
+    const double m = experiment::mean_of(values), sd = experiment::std_of(values);
     mean.push_back(m);
     lo.push_back(m - sd);
     hi.push_back(m + sd);
@@ -457,8 +454,8 @@ std::string render_html(const Summary& summary) {
 }
 
 void write_reports(const std::string& dir, const Summary& summary) {
-  experiment::write_file_atomically((std::filesystem::path(dir) / "report.md").string(), render_markdown(summary));
-  experiment::write_file_atomically((std::filesystem::path(dir) / "report.html").string(), render_html(summary));
+  io::write_file_atomically((std::filesystem::path(dir) / "report.md").string(), render_markdown(summary));
+  io::write_file_atomically((std::filesystem::path(dir) / "report.html").string(), render_html(summary));
 }
 
 }  // namespace actlab::report
