@@ -4,7 +4,7 @@ set -euo pipefail
 
 packages=(
   build-essential cmake ninja-build pkg-config
-  libopenblas-openmp-dev libsleef-dev zlib1g-dev libarchive-dev libcurl4-openssl-dev libssl-dev
+  libopenblas-openmp-dev libsleef-dev zlib1g-dev libpng-dev libarchive-dev libcurl4-openssl-dev libssl-dev
   libfmt-dev libcli11-dev nlohmann-json3-dev libtomlplusplus-dev
   libgtest-dev libgmock-dev libbenchmark-dev
 )

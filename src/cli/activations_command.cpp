@@ -1,10 +1,13 @@
-// `actlab activations`: every registered activation with its properties (`--json` for machines).
+// `actlab activations`: every registered activation with its properties (`--json` for machines,
+// `--plot FILE.html` for a page drawing each function and its derivative).
 #include <fmt/format.h>
 
 #include <iostream>
 #include <nlohmann/json.hpp>
 
 #include "actlab/activations/activation.h"
+#include "actlab/io/safetensors.h"
+#include "actlab/report/report.h"
 #include "cli/commands.h"
 
 namespace actlab::cli {
@@ -41,8 +44,22 @@ nlohmann::json to_json(const ActivationInfo& info) {
 const CommandRegistration registration([](CLI::App& app) {
   auto* command = app.add_subcommand("activations", "List every activation with its formula and properties");
   static bool json = false;
+  static std::string plot;
+  static std::vector<std::string> specs;
   command->add_flag("--json", json, "Print JSON for machines");
+  command->add_option("--plot", plot, "Write an HTML page drawing each activation and its derivative");
+  command->add_option("specs", specs, "Activations to plot, with parameters if wanted (default: every one), "
+                                      "e.g. relu leaky_relu:0.2 elu:alpha=0.5");
   command->callback([] {
+    ACTLAB_CHECK(specs.empty() || !plot.empty(), "activation specs ({}) are only used with --plot FILE.html",
+                 fmt::join(specs, " "));
+    if (!plot.empty()) {
+      if (specs.empty())
+        for (const ActivationInfo* info : registered_activations()) specs.push_back(info->name);
+      io::write_file_atomically(plot, report::render_activation_atlas(specs));
+      std::cout << fmt::format("wrote {} ({} activations)\n", plot, specs.size());
+      return;
+    }
     if (json) {
       nlohmann::json out = nlohmann::json::array();
       for (const ActivationInfo* info : registered_activations()) out.push_back(to_json(*info));

@@ -40,6 +40,12 @@ inline std::string option_name(const std::string& key) {
 inline void add_setting_options(CLI::App& command, const std::shared_ptr<std::map<std::string, std::string>>& values) {
   for (const auto& key : experiment::setting_keys()) {
     const std::string name = key.key;
+    if (key.type == "bool") {
+      command.add_flag_function(
+          option_name(name), [values, name](std::int64_t count) { (*values)[name] = count > 0 ? "true" : "false"; },
+          key.help);
+      continue;
+    }
     command
         .add_option_function<std::string>(
             option_name(name), [values, name](const std::string& value) { (*values)[name] = value; }, key.help)

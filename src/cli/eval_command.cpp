@@ -1,5 +1,5 @@
 // `actlab eval MODEL.safetensors` measures a saved model on a dataset split; `actlab predict
-// MODEL.safetensors IMAGES` prints its top classes for each image of an IDX file. Both rebuild
+// MODEL.safetensors IMAGES...` prints its top classes for each image of PNG or IDX files. Both rebuild
 // the model from the file's metadata (see experiment/checkpoint.h).
 #include <fmt/format.h>
 
@@ -10,7 +10,7 @@
 #include "actlab/activations/functional.h"
 #include "actlab/autograd/grad_mode.h"
 #include "actlab/core/parallel.h"
-#include "actlab/data/idx.h"
+#include "actlab/data/image.h"
 #include "actlab/data/loader.h"
 #include "actlab/data/registry.h"
 #include "actlab/experiment/checkpoint.h"
@@ -80,40 +80,37 @@ void run_eval(const EvalArgs& args) {
 
 struct PredictArgs {
   std::string model;
-  std::string images;
+  std::vector<std::string> images;
   std::int64_t top = 3;
   std::int64_t limit = 20;
+  bool invert = false;
 };
 
 void run_predict(const PredictArgs& args) {
   const experiment::SavedModel saved = experiment::load_model(args.model);
   describe(saved, args.model);
-  Tensor pixels = data::read_idx(args.images);
-  if (pixels.dim() == 2) pixels = pixels.unsqueeze(0);
-  ACTLAB_CHECK(pixels.dim() == 3, "{}: expected an IDX file of images [N, H, W] or one image [H, W], got shape {}",
-               args.images, shape_str(pixels.shape()));
-  const Shape sample = {1, pixels.size(1), pixels.size(2)};
-  ACTLAB_CHECK(sample == saved.sample_shape, "{}: images of shape {} but the model takes {} (trained on {})", args.images,
-               shape_str(sample), shape_str(saved.sample_shape), saved.settings.data);
-  const std::int64_t count = std::min(pixels.size(0), args.limit);
-  data::Dataset images{args.images, pixels.narrow(0, 0, count).unsqueeze(1).contiguous(), zeros({count}, kInt64),
-                       saved.class_names};
+  const data::ImageSet images = data::read_images({args.images.begin(), args.images.end()}, saved.sample_shape,
+                                                  {.invert = args.invert});
+  for (const std::string& note : images.notes) std::cout << "note: " << note << '\n';
+  const std::int64_t total = images.pixels.size(0);
+  const std::int64_t count = std::min(total, args.limit);
+  const data::Dataset shown{"images", images.pixels.narrow(0, 0, count), zeros({count}, kInt64), saved.class_names};
 
   NoGradGuard no_grad;
-  const Tensor probabilities = softmax((*saved.model)(data::to_float32(images, saved.normalization)), 1);
+  const Tensor probabilities = softmax((*saved.model)(data::to_float32(shown, saved.normalization)), 1);
   const std::int64_t top = std::min<std::int64_t>(args.top, static_cast<std::int64_t>(saved.class_names.size()));
   for (std::int64_t i = 0; i < count; ++i) {
     const auto p = probabilities.select(0, i).to_vector<float>();
     std::vector<std::size_t> order(p.size());
     std::iota(order.begin(), order.end(), std::size_t{0});
     std::partial_sort(order.begin(), order.begin() + top, order.end(), [&](auto a, auto b) { return p[a] > p[b]; });
-    std::string line = fmt::format("image {:>4}:", i);
+    std::string line = fmt::format("{}:", images.names[static_cast<std::size_t>(i)]);
     for (std::int64_t k = 0; k < top; ++k)
       line += fmt::format("  {} {:.1f}%", saved.class_names[order[static_cast<std::size_t>(k)]],
                           100.0 * static_cast<double>(p[order[static_cast<std::size_t>(k)]]));
     std::cout << line << '\n';
   }
-  if (count < pixels.size(0)) std::cout << fmt::format("({} more images; show them with --limit)\n", pixels.size(0) - count);
+  if (count < total) std::cout << fmt::format("({} more images; show them with --limit)\n", total - count);
 }
 
 const CommandRegistration eval_registration([](CLI::App& app) {
@@ -128,14 +125,16 @@ const CommandRegistration eval_registration([](CLI::App& app) {
 });
 
 const CommandRegistration predict_registration([](CLI::App& app) {
-  auto* predict = app.add_subcommand("predict", "Print a saved model's top classes for each image of an IDX file");
+  auto* predict = app.add_subcommand("predict", "Print a saved model's top classes for each image (PNG or IDX files)");
   auto args = std::make_shared<PredictArgs>();
   predict->add_option("model", args->model, "A model file written by actlab compare")->required()->check(CLI::ExistingFile);
-  predict->add_option("images", args->images, "IDX images file (raw or .gz), e.g. t10k-images-idx3-ubyte.gz")
+  predict->add_option("images", args->images,
+                      "PNG images (any size and colour; fitted to the model's input) or IDX image files (raw or .gz)")
       ->required()
       ->check(CLI::ExistingFile);
   predict->add_option("--top", args->top, "Classes to show per image")->check(CLI::PositiveNumber);
   predict->add_option("--limit", args->limit, "Images to show")->check(CLI::PositiveNumber);
+  predict->add_flag("--invert", args->invert, "Invert pixel values (for dark strokes on a light background)");
   predict->callback([args] { run_predict(*args); });
 });
 

@@ -11,6 +11,7 @@
 #include <memory>
 #include <regex>
 
+#include "actlab/activations/activation.h"
 #include "actlab/diagnostics/verdicts.h"
 #include "actlab/nn/models.h"
 
@@ -93,29 +94,95 @@ std::string run_command(const std::string& command) {
   return out;
 }
 
-TEST(Report, HtmlDrawsEveryChartInHeadlessChromium) {
-  if (std::system("command -v chromium >/dev/null 2>&1") != 0)
-    GTEST_SKIP() << "chromium is not installed (scripts/test.sh installs it): the HTML report was not loaded";
-  const auto dir = std::filesystem::temp_directory_path() / "actlab_report_test";
-  std::filesystem::create_directories(dir);
-  write_reports(dir.string(), sample_summary());
-  const auto profile = dir / "profile";
+// The page as headless Chromium leaves it after running its scripts; empty without chromium.
+std::string rendered_dom(const std::filesystem::path& html) {
+  if (std::system("command -v chromium >/dev/null 2>&1") != 0) return "";
+  const auto profile = html.parent_path() / "profile";
   const std::string command =
       "chromium --headless --no-sandbox --disable-gpu --disable-quic --no-first-run --disable-background-networking "
       "--disable-component-update --disable-sync --enable-logging=stderr --v=0 --user-data-dir=" +
-      profile.string() + " --virtual-time-budget=5000 --dump-dom file://" + (dir / "report.html").string() + " 2>&1";
-  const std::string output = run_command(command);
+      profile.string() + " --virtual-time-budget=5000 --dump-dom file://" + html.string() + " 2>&1";
+  return run_command(command);
+}
+
+// Checks that report.js finished without an error and drew `charts` canvases.
+void expect_charts_drawn(const std::string& dom, const std::string& charts) {
   std::smatch match;
-  ASSERT_TRUE(std::regex_search(output, match, std::regex("<body data-charts=\"(\\d+)\"")))
-      << "report.js did not finish; chromium printed:\n" << output.substr(0, 4000);
+  ASSERT_TRUE(std::regex_search(dom, match, std::regex("<body data-charts=\"(\\d+)\"")))
+      << "report.js did not finish; chromium printed:\n" << dom.substr(0, 4000);
+  EXPECT_EQ(match[1], charts);
+  EXPECT_EQ(dom.find("data-error"), std::string::npos);
+  EXPECT_EQ(dom.find("Uncaught"), std::string::npos) << dom.substr(0, 4000);
+  const std::regex drawn_canvas("<canvas[^>]*data-drawn=\"1\"");
+  EXPECT_EQ(std::to_string(std::distance(std::sregex_iterator(dom.begin(), dom.end(), drawn_canvas), std::sregex_iterator())),
+            charts);
+}
+
+constexpr const char* kNoChromium = "chromium is not installed (scripts/test.sh installs it): the HTML page was not loaded";
+
+TEST(Report, HtmlDrawsEveryChartInHeadlessChromium) {
+  const auto dir = std::filesystem::temp_directory_path() / "actlab_report_test";
+  std::filesystem::create_directories(dir);
+  write_reports(dir.string(), sample_summary());
+  const std::string dom = rendered_dom(dir / "report.html");
+  std::filesystem::remove_all(dir);
+  if (dom.empty()) GTEST_SKIP() << kNoChromium;
   // 6 training charts + f(x) + f'(x), and per arm the gradient-flow bars, heatmaps of gradient norm and dead
   // units, histograms; saturation only for sigmoid (ReLU cannot saturate above 0).
-  EXPECT_EQ(match[1], "17");
-  EXPECT_EQ(output.find("data-error"), std::string::npos);
-  EXPECT_EQ(output.find("Uncaught"), std::string::npos) << output.substr(0, 4000);
-  const std::regex drawn_canvas("<canvas[^>]*data-drawn=\"1\"");
-  EXPECT_EQ(std::distance(std::sregex_iterator(output.begin(), output.end(), drawn_canvas), std::sregex_iterator()), 17);
+  expect_charts_drawn(dom, "17");
+}
+
+// The data the atlas page hands its script.
+nlohmann::json atlas_data(const std::string& html) {
+  const std::string marker = "window.ACTLAB_DATA = ";
+  const auto begin = html.find(marker) + marker.size();
+  return nlohmann::json::parse(html.substr(begin, html.find(";\n</script>", begin) - begin));
+}
+
+TEST(ActivationAtlas, DrawsEveryActivationWithItsDerivative) {
+  std::vector<std::string> specs;
+  for (const ActivationInfo* info : registered_activations()) specs.push_back(info->name);
+  specs.push_back("leaky_relu:0.2");
+  const std::string html = render_activation_atlas(specs);
+  const nlohmann::json atlas = atlas_data(html).at("atlas");
+  ASSERT_EQ(atlas.size(), specs.size());
+  const auto at = [&](const std::string& spec, const char* key, double x) {
+    for (const auto& c : atlas)
+      if (c["activation"] == spec) {
+        const auto xs = c["x"].get<std::vector<double>>();
+        const auto i = static_cast<std::size_t>(std::min_element(xs.begin(), xs.end(), [&](double a, double b) {
+                                                  return std::abs(a - x) < std::abs(b - x);
+                                                }) - xs.begin());
+        return c[key][i].get<double>();
+      }
+    ADD_FAILURE() << spec << " is not on the page";
+    return 0.0;
+  };
+  EXPECT_DOUBLE_EQ(at("relu", "f", 2.0), 2.0);
+  EXPECT_DOUBLE_EQ(at("relu", "df", -2.0), 0.0);
+  EXPECT_NEAR(at("leaky_relu:negative_slope=0.2", "df", -2.0), 0.2, 1e-12);
+  EXPECT_NEAR(at("tanh", "df", 0.0), 1.0, 1e-12);
+  // softmax is drawn over two logits [x, 0]: its first output is sigmoid(x).
+  EXPECT_NEAR(at("softmax:dim=-1", "f", 0.0), 0.5, 1e-12);
+  EXPECT_NEAR(at("softmax:dim=-1", "df", 0.0), 0.25, 1e-12);
+  EXPECT_NE(html.find("max(0, x)"), std::string::npos);  // the formula is on the card
+
+  const auto dir = std::filesystem::temp_directory_path() / "actlab_atlas_test";
+  std::filesystem::create_directories(dir);
+  { std::ofstream(dir / "atlas.html") << html; }
+  const std::string dom = rendered_dom(dir / "atlas.html");
   std::filesystem::remove_all(dir);
+  if (dom.empty()) GTEST_SKIP() << kNoChromium;
+  expect_charts_drawn(dom, std::to_string(specs.size()));
+}
+
+TEST(ActivationAtlas, RejectsAnUnknownSpec) {
+  try {
+    render_activation_atlas({"relu", "rleu"});
+    ADD_FAILURE() << "expected an error";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("rleu"), std::string::npos);
+  }
 }
 
 }  // namespace

@@ -2,13 +2,21 @@
 
 #include <cblas.h>
 
+#include <atomic>
 #include <fstream>
 
 #include "actlab/core/error.h"
 
 namespace actlab {
 
+namespace {
+std::atomic<bool> deterministic_mode{false};
+}  // namespace
+
 int num_threads() { return omp_get_max_threads(); }
+
+bool deterministic() { return deterministic_mode.load(std::memory_order_relaxed); }
+void set_deterministic(bool enabled) { deterministic_mode.store(enabled, std::memory_order_relaxed); }
 
 void set_num_threads(int n) {
   ACTLAB_CHECK(n >= 1, "set_num_threads: need at least 1 thread, got {}", n);

@@ -21,6 +21,12 @@ int num_threads();
 // Sets the thread count for actlab kernels and BLAS together. Requires n >= 1.
 void set_num_threads(int n);
 
+// Deterministic mode: results bit-identical whatever the thread count. Matrix products then run
+// in fixed tiles (ops/gemm.h); actlab's own kernels already split reductions independently of
+// the thread count. Off by default: BLAS's own threading is faster.
+bool deterministic();
+void set_deterministic(bool enabled);
+
 // The CPU's model name (from /proc/cpuinfo), for reports and benchmark tables.
 std::string cpu_model();
 

@@ -389,6 +389,7 @@ Outcome run_experiment(Experiment experiment, const RunnerOptions& options) {
   stop_requested.store(false);
   validate(experiment);
   if (experiment.base.threads > 0) set_num_threads(static_cast<int>(experiment.base.threads));
+  set_deterministic(experiment.base.deterministic);
 
   const Data data = load_or_fall_back(experiment, options, log);
   Outcome outcome;

@@ -87,6 +87,15 @@ Key float_key(std::string name, double Settings::*member, double min, double max
           [member](const Settings& s) { return fmt::format("{}", s.*member); }};
 }
 
+Key bool_key(std::string name, bool Settings::*member, std::string help) {
+  return {{name, "bool", help},
+          [name, member](Settings& s, const std::string& value, const std::string& origin) {
+            ACTLAB_CHECK(value == "true" || value == "false", "{}: {} must be true or false, got '{}'", origin, name, value);
+            s.*member = value == "true";
+          },
+          [member](const Settings& s) { return std::string(s.*member ? "true" : "false"); }};
+}
+
 const std::vector<std::string> kDatasets = {"mnist", "fashion-mnist", "kmnist", "cifar10", "xor",
                                             "circles", "moons", "spirals", "blobs", "linear"};
 const std::vector<std::string> kOptimizers = {"sgd", "momentum", "nesterov", "rmsprop", "adagrad", "adam", "adamw"};
@@ -121,6 +130,8 @@ const std::vector<Key>& keys() {
        [](Settings& s, const std::string& value, const std::string& origin) { s.seeds = parse_seeds(value, origin); },
        [](const Settings& s) { return fmt::format("{}", fmt::join(s.seeds, ",")); }},
       int_key("threads", &Settings::threads, 0, "threads (0: every core)"),
+      bool_key("deterministic", &Settings::deterministic,
+               "bit-identical results whatever the thread count (matrix products in fixed tiles; slower)"),
       int_key("limit_train", &Settings::limit_train, 0, "use only the first N training samples (0: all)"),
       int_key("val_size", &Settings::val_size, 0, "training samples held out for validation (the last N)"),
       float_key("target_acc", &Settings::target_acc, 0, 1, "accuracy for the epochs-to-reach column"),
@@ -157,11 +168,17 @@ std::string where(const std::string& path, const toml::node& node) {
 std::string scalar_text(const toml::node& node, const SettingInfo& info, const std::string& origin) {
   if (auto s = node.as_string()) {
     ACTLAB_CHECK(info.type == "string" || info.type == "list", "{}: {} must be {} {}, got a string", origin, info.key,
-                 info.type == "int" ? "an" : "a", info.type);
+                 info.type == "int" ? "an" : "a", info.type == "bool" ? "true or false (no quotes)" : info.type);
     return s->get();
   }
+  if (auto b = node.as_boolean()) {
+    ACTLAB_CHECK(info.type == "bool", "{}: {} must be {}, got true/false", origin, info.key,
+                 info.type == "int" ? "an integer" : "a " + info.type);
+    return b->get() ? "true" : "false";
+  }
   if (auto i = node.as_integer()) {
-    ACTLAB_CHECK(info.type != "string", "{}: {} must be a string, got an integer", origin, info.key);
+    ACTLAB_CHECK(info.type != "string" && info.type != "bool", "{}: {} must be {}, got an integer", origin, info.key,
+                 info.type == "bool" ? "true or false" : "a string");
     return std::to_string(i->get());
   }
   if (auto f = node.as_floating_point()) {
@@ -169,7 +186,7 @@ std::string scalar_text(const toml::node& node, const SettingInfo& info, const s
                  info.type == "int" ? "an integer" : "a " + info.type);
     return fmt::format("{}", f->get());
   }
-  fail("{}: {} has an unsupported value type (use a string or a number)", origin, info.key);
+  fail("{}: {} has an unsupported value type (use a string, a number or true/false)", origin, info.key);
 }
 
 std::vector<std::string> value_list(const toml::node& node, const SettingInfo& info, const std::string& origin) {
@@ -183,7 +200,7 @@ std::vector<std::string> value_list(const toml::node& node, const SettingInfo& i
 }
 
 std::string toml_value(const SettingInfo& info, const std::string& text) {
-  if (info.type == "int" || info.type == "float") return text;
+  if (info.type == "int" || info.type == "float" || info.type == "bool") return text;
   if (info.key == "seeds") return fmt::format("[{}]", text);
   if (info.type == "list") {
     std::vector<std::string> quoted;

@@ -46,6 +46,7 @@ struct Settings {
   double clip_norm = 0;  // 0: no clipping
   std::vector<std::uint64_t> seeds = {1};
   std::int64_t threads = 0;      // 0: every core
+  bool deterministic = false;    // bit-identical results whatever the thread count (core/parallel.h)
   std::int64_t limit_train = 0;  // 0: the whole training set
   std::int64_t val_size = 5000;
   double target_acc = 0.97;      // for "epochs to reach"

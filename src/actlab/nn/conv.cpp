@@ -4,7 +4,7 @@
 
 #include "actlab/autograd/node.h"
 #include "actlab/core/parallel.h"
-#include "actlab/nn/gemm.h"
+#include "actlab/ops/gemm.h"
 #include "actlab/nn/init.h"
 #include "actlab/nn/layers.h"
 
@@ -101,7 +101,7 @@ void conv_forward(const ConvGeometry& g, const T* x, const T* w, const T* bias, 
         if (bias != nullptr)
           for (std::int64_t o = 0; o < g.group_out(); ++o)
             std::fill_n(og + o * g.pixels(), g.pixels(), bias[grp * g.group_out() + o]);
-        detail::gemm<T>(false, false, g.group_out(), g.pixels(), g.patch(), T(1), w + grp * g.group_out() * g.patch(),
+        ops::gemm<T>(false, false, g.group_out(), g.pixels(), g.patch(), T(1), w + grp * g.group_out() * g.patch(),
                         g.patch(), g.pointwise() ? xg : cols.data(), g.pixels(), bias != nullptr ? T(1) : T(0), og,
                         g.pixels());
       }
@@ -133,7 +133,7 @@ void conv_backward(const ConvGeometry& g, const T* x, const T* w, const T* grad,
             im2col(g, x + in_offset, cols.data());
             columns = cols.data();
           }
-          detail::gemm<T>(false, true, g.group_out(), g.patch(), g.pixels(), T(1), gg, g.pixels(), columns, g.pixels(),
+          ops::gemm<T>(false, true, g.group_out(), g.patch(), g.pixels(), T(1), gg, g.pixels(), columns, g.pixels(),
                           T(1), dwc.data() + grp * g.group_out() * g.patch(), g.patch());
         }
         if (db != nullptr)
@@ -146,10 +146,10 @@ void conv_backward(const ConvGeometry& g, const T* x, const T* w, const T* grad,
           }
         if (dx != nullptr) {
           if (g.pointwise()) {
-            detail::gemm<T>(true, false, g.patch(), g.pixels(), g.group_out(), T(1), wg, g.patch(), gg, g.pixels(),
+            ops::gemm<T>(true, false, g.patch(), g.pixels(), g.group_out(), T(1), wg, g.patch(), gg, g.pixels(),
                             T(1), dx + in_offset, g.pixels());
           } else {
-            detail::gemm<T>(true, false, g.patch(), g.pixels(), g.group_out(), T(1), wg, g.patch(), gg, g.pixels(),
+            ops::gemm<T>(true, false, g.patch(), g.pixels(), g.group_out(), T(1), wg, g.patch(), gg, g.pixels(),
                             T(0), cols.data(), g.pixels());
             col2im(g, cols.data(), dx + in_offset);
           }

@@ -1,6 +1,6 @@
 // Linear: forward and backward are three GEMMs and a column sum.
 #include "actlab/autograd/node.h"
-#include "actlab/nn/gemm.h"
+#include "actlab/ops/gemm.h"
 #include "actlab/nn/init.h"
 #include "actlab/nn/layers.h"
 
@@ -31,7 +31,7 @@ Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias) {
       const Tensor b = bias.detach().contiguous();
       for (std::int64_t r = 0; r < rows; ++r) std::copy_n(b.data<T>(), out_features, o + r * out_features);
     }
-    detail::gemm<T>(false, true, rows, out_features, in_features, T(1), a.data<T>(), in_features, w.data<T>(),
+    ops::gemm<T>(false, true, rows, out_features, in_features, T(1), a.data<T>(), in_features, w.data<T>(),
                     in_features, bias.defined() ? T(1) : T(0), o, out_features);
   });
   return autograd::record("linear", out, {x, weight, bias}, [a, w, rows](const Tensor& g0, auto& needs) {
@@ -41,12 +41,12 @@ Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias) {
     dispatch_floating(g.dtype(), "linear backward", [&]<typename T>() {
       if (needs[0]) {
         grads[0] = Tensor::empty(a.shape(), a.dtype());
-        detail::gemm<T>(false, false, rows, in_f, out_f, T(1), g.data<T>(), out_f, w.data<T>(), in_f, T(0),
+        ops::gemm<T>(false, false, rows, in_f, out_f, T(1), g.data<T>(), out_f, w.data<T>(), in_f, T(0),
                         grads[0].data<T>(), in_f);
       }
       if (needs[1]) {
         grads[1] = Tensor::empty(w.shape(), w.dtype());
-        detail::gemm<T>(true, false, out_f, in_f, rows, T(1), g.data<T>(), out_f, a.data<T>(), in_f, T(0),
+        ops::gemm<T>(true, false, out_f, in_f, rows, T(1), g.data<T>(), out_f, a.data<T>(), in_f, T(0),
                         grads[1].data<T>(), in_f);
       }
     });

@@ -2,12 +2,11 @@
 //
 // Transposed views are handed to BLAS as transposed operands, so backward's A^T and B^T cost no
 // copy; only layouts BLAS cannot express (e.g. a sliced column) are copied first.
-#include <cblas.h>
-
 #include <optional>
 
 #include "actlab/autograd/node.h"
 #include "actlab/ops/elementwise.h"
+#include "actlab/ops/gemm.h"
 
 namespace actlab {
 
@@ -17,7 +16,7 @@ using Grads = std::vector<Tensor>;
 namespace {
 
 struct MatrixLayout {
-  CBLAS_TRANSPOSE trans;
+  bool transposed;
   std::int64_t ld;
 };
 
@@ -26,8 +25,8 @@ std::optional<MatrixLayout> blas_layout(std::int64_t rows, std::int64_t cols, st
   // The stride of a size-1 dim is meaningless: use the one BLAS expects.
   if (cols == 1) cs = 1;
   if (rows == 1) rs = std::max<std::int64_t>(cols, 1);
-  if (cs == 1 && rs >= std::max<std::int64_t>(cols, 1)) return MatrixLayout{CblasNoTrans, rs};
-  if (rs == 1 && cs >= std::max<std::int64_t>(rows, 1)) return MatrixLayout{CblasTrans, cs};
+  if (cs == 1 && rs >= std::max<std::int64_t>(cols, 1)) return MatrixLayout{false, rs};
+  if (rs == 1 && cs >= std::max<std::int64_t>(rows, 1)) return MatrixLayout{true, cs};
   return std::nullopt;
 }
 
@@ -37,18 +36,6 @@ Tensor blas_readable(const Tensor& t) {
   const std::int64_t r = t.dim();
   if (blas_layout(t.shape()[r - 2], t.shape()[r - 1], t.strides()[r - 2], t.strides()[r - 1])) return t;
   return t.contiguous();
-}
-
-template <typename T>
-void gemm(CBLAS_TRANSPOSE ta, CBLAS_TRANSPOSE tb, std::int64_t n, std::int64_t m, std::int64_t k, const T* a,
-          std::int64_t lda, const T* b, std::int64_t ldb, T* c, std::int64_t ldc) {
-  const auto in = static_cast<blasint>(n), im = static_cast<blasint>(m), ik = static_cast<blasint>(k);
-  if constexpr (std::is_same_v<T, float>)
-    cblas_sgemm(CblasRowMajor, ta, tb, in, im, ik, 1.0f, a, static_cast<blasint>(lda), b, static_cast<blasint>(ldb),
-                0.0f, c, static_cast<blasint>(ldc));
-  else
-    cblas_dgemm(CblasRowMajor, ta, tb, in, im, ik, 1.0, a, static_cast<blasint>(lda), b, static_cast<blasint>(ldb),
-                0.0, c, static_cast<blasint>(ldc));
 }
 
 Tensor matmul_forward(const Tensor& a0, const Tensor& b0) {
@@ -77,8 +64,8 @@ Tensor matmul_forward(const Tensor& a0, const Tensor& b0) {
         off_a += counter[d] * a.strides()[d];
         off_b += counter[d] * b.strides()[d];
       }
-      gemm<T>(la.trans, lb.trans, n, m, k, a.data<T>() + off_a, la.ld, b.data<T>() + off_b, lb.ld,
-              c.data<T>() + i * n * m, m);
+      ops::gemm<T>(la.transposed, lb.transposed, n, m, k, T(1), a.data<T>() + off_a, la.ld, b.data<T>() + off_b, lb.ld,
+                   T(0), c.data<T>() + i * n * m, m);
       for (std::size_t d = nb; d-- > 0;) {
         if (++counter[d] < batch[d]) break;
         counter[d] = 0;

@@ -6,10 +6,12 @@
 #include <cmath>
 #include <filesystem>
 #include <map>
+#include <optional>
 #include <set>
 
 #include "actlab/activations/activation.h"
 #include "actlab/autograd/grad_mode.h"
+#include "actlab/core/version.h"
 #include "actlab/io/safetensors.h"
 
 namespace actlab::report {
@@ -124,7 +126,34 @@ nlohmann::json epoch_series(const std::vector<const RunResult*>& runs, std::int6
   return {{"mean", mean}, {"lo", lo}, {"hi", hi}};
 }
 
-// f(x) and f'(x) on [-5, 5] for each activation, evaluated by actlab itself (f' by autograd).
+// Whether an activation acts on a vector along a dim (softmax, log_softmax) rather than on each
+// element; such a one is drawn as the first output of f([x, 0]), i.e. two logits.
+bool acts_along_dim(const ActivationFunction& activation) {
+  const auto& params = activation.info().params;
+  return std::any_of(params.begin(), params.end(), [](const ActivationParam& p) { return p.name == "dim"; });
+}
+
+// f(x) and f'(x) on [-5, 5], evaluated by actlab itself (f' by autograd); nullopt for an
+// activation that needs a channel layout or acts along a dim other than the last.
+std::optional<nlohmann::json> activation_curve(ActivationFunction& activation) {
+  activation.set_training(false);
+  const bool along_dim = acts_along_dim(activation);
+  const std::string spec = activation.spec();
+  if (along_dim && spec.find("dim=-1") == std::string::npos && spec.find("dim=1") == std::string::npos) return std::nullopt;
+  Tensor x = arange(-5.0, 5.0001, 0.05, kFloat64).detach().requires_grad_();
+  Tensor y;
+  try {
+    y = along_dim ? activation.forward(stack({x, zeros_like(x)}, 1)).select(1, 0) : activation.forward(x.reshape({1, -1}));
+    y.sum().backward();
+  } catch (const Error&) {
+    return std::nullopt;
+  }
+  return nlohmann::json{{"x", x.detach().to_vector<double>()},
+                        {"f", y.detach().to_vector<double>()},
+                        {"df", x.grad().to_vector<double>()},
+                        {"two_logits", along_dim}};
+}
+
 nlohmann::json activation_curves(const Summary& summary) {
   nlohmann::json curves = nlohmann::json::array();
   std::set<std::string> seen;
@@ -136,19 +165,10 @@ nlohmann::json activation_curves(const Summary& summary) {
     } catch (const Error&) {
       continue;  // a spec from an older version: the report still renders, without its curve
     }
-    activation->set_training(false);
-    Tensor x = arange(-5.0, 5.0001, 0.05, kFloat64).reshape({1, -1}).detach().requires_grad_();
-    Tensor y;
-    try {
-      y = activation->forward(x);
-      y.sum().backward();
-    } catch (const Error&) {
-      continue;  // activations that need a channel layout have no scalar curve
+    if (auto curve = activation_curve(*activation)) {
+      (*curve)["activation"] = arm.activation;
+      curves.push_back(*curve);
     }
-    curves.push_back({{"activation", arm.activation},
-                      {"x", x.detach().to_vector<double>()},
-                      {"f", y.detach().to_vector<double>()},
-                      {"df", x.grad().to_vector<double>()}});
   }
   return curves;
 }
@@ -451,6 +471,47 @@ std::string render_html(const Summary& summary) {
       fmt::arg("activations", activation_section), fmt::arg("gradient_flow", gradient_flow_section(summary, data)),
       fmt::arg("settings", settings), fmt::arg("chartjs", assets::k_chart_js),
       fmt::arg("data", script_safe(data.dump())), fmt::arg("reportjs", assets::k_report_js));
+}
+
+std::string render_activation_atlas(const std::vector<std::string>& specs) {
+  nlohmann::json atlas = nlohmann::json::array();
+  std::string cards;
+  for (const std::string& spec : specs) {
+    const auto activation = make_activation(spec);
+    const auto curve = activation_curve(*activation);
+    if (!curve) continue;
+    const ActivationInfo& info = activation->info();
+    const std::string id = fmt::format("atlas-{}", atlas.size());
+    nlohmann::json entry = *curve;
+    entry["activation"] = activation->spec();
+    entry["canvas"] = id;
+    atlas.push_back(entry);
+    const auto yes_no = [](bool v) { return v ? "yes" : "no"; };
+    cards += fmt::format(
+        "<div class=\"card\"><h3>{name}</h3>\n<p class=\"formula\">f(x) = {formula}<br>f'(x) = {derivative}{view}</p>\n"
+        "<div class=\"chart\"><canvas id=\"{id}\"></canvas></div>\n"
+        "<p class=\"note\">range {range} · zero-centred {zero} · monotonic {mono} · smooth {smooth} · saturates {sat} · "
+        "init gain {gain:.4g}</p>\n<p>{note}</p></div>\n",
+        fmt::arg("name", escape_html(activation->spec())), fmt::arg("formula", escape_html(info.formula)),
+        fmt::arg("derivative", escape_html(info.derivative)), fmt::arg("id", id),
+        fmt::arg("view", (*curve)["two_logits"].get<bool>() ? "<br>drawn: first output of f([x, 0]), two logits" : ""),
+        fmt::arg("range", escape_html(info.output_range)), fmt::arg("zero", yes_no(info.zero_centred)),
+        fmt::arg("mono", yes_no(info.monotonic)), fmt::arg("smooth", yes_no(info.smooth)),
+        fmt::arg("sat", escape_html(info.saturates)), fmt::arg("gain", activation->gain()),
+        fmt::arg("note", escape_html(info.note)));
+  }
+  const nlohmann::json data = {{"atlas", atlas}};
+  return fmt::format(
+      "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n<title>Activations — actlab</title>\n"
+      "<style>\n{css}</style>\n</head>\n<body>\n<h1>Activation functions</h1>\n<p class=\"subtitle\">actlab {version}"
+      "</p>\n<p class=\"note\">Each function (solid) and its derivative (dashed) on [-5, 5], computed by actlab, the "
+      "derivative by autograd. Where the derivative falls to zero, gradients vanish; a derivative of exactly zero over "
+      "a half-line is where units can die.</p>\n<div class=\"grid\">\n{cards}</div>\n"
+      "<script>\n{chartjs}\n</script>\n<script>\nwindow.ACTLAB_DATA = {data};\n</script>\n<script>\n{reportjs}\n</script>\n"
+      "</body>\n</html>\n",
+      fmt::arg("css", assets::k_report_css), fmt::arg("version", kVersion), fmt::arg("cards", cards),
+      fmt::arg("chartjs", assets::k_chart_js), fmt::arg("data", script_safe(data.dump())),
+      fmt::arg("reportjs", assets::k_report_js));
 }
 
 void write_reports(const std::string& dir, const Summary& summary) {

@@ -20,6 +20,12 @@ std::vector<std::string> reading(const experiment::Summary& summary);
 std::string render_markdown(const experiment::Summary& summary);
 std::string render_html(const experiment::Summary& summary);
 
+// One self-contained page with a chart of each activation and its derivative (by autograd) and
+// its properties, for `actlab activations --plot`. Specs as make_activation takes them (with
+// parameters: "leaky_relu:0.2"); an invalid spec throws; activations that need a channel layout
+// have no scalar curve and are left out.
+std::string render_activation_atlas(const std::vector<std::string>& specs);
+
 // Writes DIR/report.md and DIR/report.html atomically.
 void write_reports(const std::string& dir, const experiment::Summary& summary);
 

@@ -220,7 +220,19 @@
     });
   }
 
-  try {
+  // The activation atlas page: one chart per activation, f solid and f' dashed.
+  function atlasCharts() {
+    D.atlas.forEach((c, i) => {
+      const line = (key, label, dash) => ({ label, data: c.x.map((x, k) => ({ x, y: c[key][k] })), borderColor: color(i),
+                                            backgroundColor: color(i), borderDash: dash, pointRadius: 0, borderWidth: 2, fill: false });
+      const scales = axes("x", "");
+      Object.assign(scales.x, { min: c.x[0], max: c.x[c.x.length - 1] });
+      make(c.canvas, { type: "line", data: { datasets: [line("f", "f(x)", []), line("df", "f'(x)", [6, 4])] },
+                       options: { scales } });
+    });
+  }
+
+  function reportCharts() {
     stepChart("chart-train-steps");
     curveChart("chart-train-loss", "train_loss", "training loss (epoch mean)", { type: "logarithmic" });
     curveChart("chart-val-loss", D.has_val ? "val_loss" : "test_loss", D.has_val ? "validation loss" : "test loss",
@@ -233,6 +245,11 @@
       activationChart("chart-act-df", "df", "f'(x)");
     }
     diagnosticsCharts();
+  }
+
+  try {
+    if (D.atlas) atlasCharts();
+    else reportCharts();
   } catch (error) {
     document.body.dataset.error = String(error && error.stack ? error.stack : error);
     throw error;
