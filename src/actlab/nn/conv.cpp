@@ -1,6 +1,9 @@
-// Conv2d: im2col + GEMM per sample and group, threaded over the batch (BLAS runs single-threaded
-// inside the parallel region, so the two levels never oversubscribe the cores).
+// Conv2d. Stride 1 (every conv in the model builders) runs a direct register-tiled kernel, forward
+// and for the input gradient; other strides use im2col + GEMM per sample and group. Both are
+// threaded over the batch (BLAS runs single-threaded inside the parallel region, so the two levels
+// never oversubscribe the cores).
 #include <algorithm>
+#include <cstring>
 
 #include "actlab/autograd/node.h"
 #include "actlab/core/parallel.h"
@@ -27,6 +30,13 @@ struct ConvGeometry {
   bool pointwise() const {
     return kh == 1 && kw == 1 && p.stride == std::array<std::int64_t, 2>{1, 1} &&
            p.padding == std::array<std::int64_t, 2>{0, 0};
+  }
+  bool unit_stride() const { return p.stride == std::array<std::int64_t, 2>{1, 1}; }
+  // Stride 1 and not pointwise: the direct kernel (pointwise needs no column matrix anyway).
+  bool direct() const { return unit_stride() && !pointwise(); }
+  // The input gradient is then a direct convolution too, when its padding is not negative.
+  bool direct_input_grad() const {
+    return direct() && p.padding[0] <= p.dilation[0] * (kh - 1) && p.padding[1] <= p.dilation[1] * (kw - 1);
   }
 };
 
@@ -72,6 +82,148 @@ void col2im(const ConvGeometry& g, const T* cols, T* dx) {
   walk_columns<false>(g, dx, cols);
 }
 
+// ---- stride 1: direct convolution, no column matrix ----
+//
+// The input is copied, zero-padded, into a scratch image of width Wp. On that grid each kernel tap
+// (i, j) is a constant offset i dh Wp + j dw, so for grid position q = oh Wp + ow
+//   out[o][q] = sum_c sum_taps w[o][c][tap] * padded[c][q + offset(tap)]
+// is a sum of contiguous shifted loads. A tile of kRows output channels by kCols vectors of grid
+// positions stays in registers for the whole sum. Columns ow >= OW of the grid are computed and
+// dropped when the tile is copied out.
+
+#if defined(__AVX512F__)
+inline constexpr std::size_t kVectorBytes = 64;
+#else
+inline constexpr std::size_t kVectorBytes = 32;
+#endif
+// GCC drops vector_size on a dependent type, so one specialization per dtype.
+template <typename T>
+struct VectorOf;
+template <>
+struct VectorOf<float> {
+  using type = float __attribute__((vector_size(kVectorBytes)));
+};
+template <>
+struct VectorOf<double> {
+  using type = double __attribute__((vector_size(kVectorBytes)));
+};
+template <typename T>
+using Vec = typename VectorOf<T>::type;
+template <typename T>
+inline constexpr std::int64_t kLanes = kVectorBytes / sizeof(T);
+inline constexpr int kRows = 8, kCols = 3;  // 24 accumulators of the 32 vector registers
+
+struct DirectPlan {
+  std::int64_t padded_w, plane, grid, tile, tiles;  // grid: OH * padded_w positions, in tiles
+  std::vector<std::int64_t> offsets;                 // one per tap, (i, j) row-major
+  std::int64_t scratch;                              // floats per padded image, with tail slack
+};
+
+template <typename T>
+DirectPlan plan_direct(const ConvGeometry& g) {
+  DirectPlan d;
+  const auto [ph, pw] = g.p.padding;
+  const auto [dh, dw] = g.p.dilation;
+  d.padded_w = g.width + 2 * pw;
+  d.plane = (g.height + 2 * ph) * d.padded_w;
+  d.grid = g.out_h * d.padded_w;
+  d.tile = kCols * kLanes<T>;
+  d.tiles = (d.grid + d.tile - 1) / d.tile;
+  for (std::int64_t i = 0; i < g.kh; ++i)
+    for (std::int64_t j = 0; j < g.kw; ++j) d.offsets.push_back(i * dh * d.padded_w + j * dw);
+  // The last tile of the last channel reads past the plane by up to a tile plus the largest offset.
+  d.scratch = std::max(g.channels * d.plane, (g.channels - 1) * d.plane + d.tiles * d.tile + d.offsets.back());
+  return d;
+}
+
+template <typename T>
+void pad_image(const ConvGeometry& g, const DirectPlan& d, const T* x, T* padded) {
+  const auto [ph, pw] = g.p.padding;
+  std::fill_n(padded, d.scratch, T(0));
+  for (std::int64_t c = 0; c < g.channels; ++c)
+    for (std::int64_t h = 0; h < g.height; ++h)
+      std::copy_n(x + (c * g.height + h) * g.width, g.width, padded + c * d.plane + (h + ph) * d.padded_w + pw);
+}
+
+// tile_out[r][0, tile) = sum over channels and taps of w[c][tap][r] * x[c][offset(tap) + (0, tile)].
+template <typename T, int R>
+void correlate_tile(const T* x, std::int64_t channels, const DirectPlan& d, const T* w, T* tile_out,
+                    std::int64_t tile_stride) {
+  constexpr std::int64_t L = kLanes<T>;
+  Vec<T> acc[R][kCols] = {};
+  const auto taps = static_cast<std::int64_t>(d.offsets.size());
+  for (std::int64_t c = 0; c < channels; ++c, x += d.plane)
+    for (std::int64_t t = 0; t < taps; ++t, w += R) {
+      Vec<T> v[kCols];
+      for (int u = 0; u < kCols; ++u) std::memcpy(&v[u], x + d.offsets[t] + u * L, sizeof(Vec<T>));
+#pragma GCC unroll 8
+      for (int r = 0; r < R; ++r)
+        for (int u = 0; u < kCols; ++u) acc[r][u] += w[r] * v[u];
+    }
+  for (int r = 0; r < R; ++r)
+    for (int u = 0; u < kCols; ++u) std::memcpy(tile_out + r * tile_stride + u * L, &acc[r][u], sizeof(Vec<T>));
+}
+
+// Weights of each block of up to kRows output channels, as [c][tap][row] (the order the tile reads).
+template <typename T>
+std::vector<T> pack_weights(const ConvGeometry& g, const T* w) {
+  std::vector<T> packed(static_cast<std::size_t>(g.out_channels * g.patch()));
+  const std::int64_t taps = g.kh * g.kw;
+  for (std::int64_t grp = 0; grp < g.p.groups; ++grp)
+    for (std::int64_t o0 = 0; o0 < g.group_out(); o0 += kRows) {
+      const std::int64_t rows = std::min<std::int64_t>(kRows, g.group_out() - o0), first = grp * g.group_out() + o0;
+      T* block = packed.data() + first * g.patch();
+      for (std::int64_t r = 0; r < rows; ++r)
+        for (std::int64_t c = 0; c < g.group_in(); ++c)
+          for (std::int64_t t = 0; t < taps; ++t) block[(c * taps + t) * rows + r] = w[(first + r) * g.patch() + c * taps + t];
+    }
+  return packed;
+}
+
+// Calls fn.template operator()<B>() with B = min(n, Max): full blocks and the remainder block of a loop.
+template <int Max, typename Fn>
+void with_block(std::int64_t n, Fn&& fn) {
+  if constexpr (Max > 1)
+    if (n < Max) return with_block<Max - 1>(n, fn);
+  fn.template operator()<Max>();
+}
+
+// Stride-1 convolution, threaded over the batch; bias may be null.
+template <typename T>
+void conv_direct(const ConvGeometry& g, const T* x, const T* w, const T* bias, T* out) {
+  const DirectPlan d = plan_direct<T>(g);
+  const std::vector<T> packed = pack_weights(g, w);
+  const std::int64_t in_sample = g.channels * g.height * g.width, out_sample = g.out_channels * g.pixels();
+  const std::int64_t grain = g.out_channels * g.patch() * g.pixels() >= (std::int64_t{1} << 18) ? 1 : g.batch;
+  parallel_for(0, g.batch, grain, [&](std::int64_t first, std::int64_t last) {
+    std::vector<T> padded(static_cast<std::size_t>(d.scratch));
+    std::vector<T> tiles(static_cast<std::size_t>(kRows * d.tiles * d.tile));
+    const std::int64_t tiles_stride = d.tiles * d.tile;
+    for (std::int64_t n = first; n < last; ++n) {
+      pad_image(g, d, x + n * in_sample, padded.data());
+      for (std::int64_t grp = 0; grp < g.p.groups; ++grp)
+        for (std::int64_t o0 = 0; o0 < g.group_out(); o0 += kRows) {
+          const std::int64_t rows = std::min<std::int64_t>(kRows, g.group_out() - o0), first_o = grp * g.group_out() + o0;
+          const T* xg = padded.data() + grp * g.group_in() * d.plane;
+          with_block<kRows>(rows, [&]<int R>() {
+            for (std::int64_t t = 0; t < d.tiles; ++t)
+              correlate_tile<T, R>(xg + t * d.tile, g.group_in(), d, packed.data() + first_o * g.patch(),
+                                   tiles.data() + t * d.tile, tiles_stride);
+          });
+          for (std::int64_t r = 0; r < rows; ++r) {
+            const T b = bias != nullptr ? bias[first_o + r] : T(0);
+            T* dst = out + n * out_sample + (first_o + r) * g.pixels();
+            const T* src = tiles.data() + r * tiles_stride;
+            for (std::int64_t oh = 0; oh < g.out_h; ++oh)
+              for (std::int64_t ow = 0; ow < g.out_w; ++ow) dst[oh * g.out_w + ow] = src[oh * d.padded_w + ow] + b;
+          }
+        }
+    }
+  });
+}
+
+// ---- im2col + GEMM ----
+
 // Splits the batch into one contiguous range per thread; fn(chunk, first, last).
 template <typename Fn>
 void over_batch_chunks(std::int64_t batch, std::int64_t chunks, Fn&& fn) {
@@ -108,26 +260,138 @@ void conv_forward(const ConvGeometry& g, const T* x, const T* w, const T* bias, 
   });
 }
 
-// dx (zeroed by the caller), dw and db (each optional) from the output gradient.
+// The weight gradient is a correlation too, summed over the grid instead of tiled along it:
+//   dw[o][c][tap] += sum_q grad[o][q] * padded[c][q + offset(tap)]
+// with grad laid out on the grid (zero in the dropped columns and the tail). A block of kGradRows
+// output channels by kGradTaps taps accumulates in registers.
+inline constexpr int kGradRows = 4, kGradTaps = 5;
+
+// Loads each vector once: GCC otherwise folds the loads into every multiply-add that uses them
+// (R or K times over), and the loads, not the arithmetic, bound the loop.
+template <typename V>
+void keep_in_register([[maybe_unused]] V& v) {
+#if defined(__x86_64__)
+  asm("" : "+v"(v));
+#endif
+}
+
+template <typename T, int R, int K>
+void weight_grad_tile(const T* grid, std::int64_t length, const T* x, const std::int64_t* offsets, T* dw,
+                      std::int64_t dw_stride) {
+  constexpr std::int64_t L = kLanes<T>;
+  Vec<T> acc[R][K] = {};
+  for (std::int64_t q = 0; q < length; q += L) {
+    Vec<T> gv[R];
+    for (int r = 0; r < R; ++r) {
+      std::memcpy(&gv[r], grid + r * length + q, sizeof(Vec<T>));
+      keep_in_register(gv[r]);
+    }
+    for (int k = 0; k < K; ++k) {
+      Vec<T> xv;
+      std::memcpy(&xv, x + offsets[k] + q, sizeof(Vec<T>));
+      keep_in_register(xv);
+      for (int r = 0; r < R; ++r) acc[r][k] += gv[r] * xv;
+    }
+  }
+  for (int r = 0; r < R; ++r)
+    for (int k = 0; k < K; ++k) {
+      T sum = 0;
+      for (std::int64_t l = 0; l < L; ++l) sum += acc[r][k][l];
+      dw[r * dw_stride + k] += sum;
+    }
+}
+
+// Output gradient rows [O][OH][OW] -> [O][tiles * tile] on the grid.
+template <typename T>
+void grad_to_grid(const ConvGeometry& g, const DirectPlan& d, const T* grad, T* grid) {
+  const std::int64_t length = d.tiles * d.tile;
+  std::fill_n(grid, g.out_channels * length, T(0));
+  for (std::int64_t o = 0; o < g.out_channels; ++o)
+    for (std::int64_t oh = 0; oh < g.out_h; ++oh)
+      std::copy_n(grad + (o * g.out_h + oh) * g.out_w, g.out_w, grid + o * length + oh * d.padded_w);
+}
+
+// Adds one sample's weight gradient for one group: padded holds the group's input channels, grid
+// its output gradient rows, dw its [group_out][patch] block.
+template <typename T>
+void weight_grad_direct(const ConvGeometry& g, const DirectPlan& d, const T* padded, const T* grid, T* dw) {
+  const std::int64_t length = d.tiles * d.tile, taps = g.kh * g.kw;
+  for (std::int64_t o0 = 0; o0 < g.group_out(); o0 += kGradRows)
+    with_block<kGradRows>(g.group_out() - o0, [&]<int R>() {
+      for (std::int64_t c = 0; c < g.group_in(); ++c)
+        for (std::int64_t t0 = 0; t0 < taps; t0 += kGradTaps)
+          with_block<kGradTaps>(taps - t0, [&]<int K>() {
+            weight_grad_tile<T, R, K>(grid + o0 * length, length, padded + c * d.plane, d.offsets.data() + t0,
+                                      dw + o0 * g.patch() + c * taps + t0, g.patch());
+          });
+    });
+}
+
+// The input gradient of a stride-1 convolution: the stride-1 convolution of the output gradient
+// with the kernel flipped and transposed ([in, out/groups, kh, kw]), padded by dilation (k-1) - padding.
+template <typename T>
+void conv_direct_input_grad(const ConvGeometry& g, const T* w, const T* grad, T* dx) {
+  const auto [dh, dw] = g.p.dilation;
+  const ConvGeometry t{g.batch,
+                       g.out_channels,
+                       g.out_h,
+                       g.out_w,
+                       g.channels,
+                       g.kh,
+                       g.kw,
+                       g.height,
+                       g.width,
+                       {{1, 1}, {dh * (g.kh - 1) - g.p.padding[0], dw * (g.kw - 1) - g.p.padding[1]}, g.p.dilation, g.p.groups}};
+  std::vector<T> flipped(static_cast<std::size_t>(g.out_channels * g.patch()));
+  const std::int64_t taps = g.kh * g.kw;
+  for (std::int64_t grp = 0; grp < g.p.groups; ++grp)
+    for (std::int64_t o = 0; o < g.group_out(); ++o)
+      for (std::int64_t c = 0; c < g.group_in(); ++c)
+        for (std::int64_t tap = 0; tap < taps; ++tap)
+          flipped[static_cast<std::size_t>(((grp * g.group_in() + c) * g.group_out() + o) * taps + taps - 1 - tap)] =
+              w[(grp * g.group_out() + o) * g.patch() + c * taps + tap];
+  conv_direct(t, grad, flipped.data(), static_cast<const T*>(nullptr), dx);
+}
+
+// dx, dw and db (each optional) from the output gradient.
 template <typename T>
 void conv_backward(const ConvGeometry& g, const T* x, const T* w, const T* grad, T* dx, T* dw, T* db) {
+  if (dx != nullptr && g.direct_input_grad()) {
+    conv_direct_input_grad(g, w, grad, dx);
+    dx = nullptr;
+  }
+  if (dx != nullptr) std::fill_n(dx, g.batch * g.channels * g.height * g.width, T(0));
+  if (dx == nullptr && dw == nullptr && db == nullptr) return;
   const std::int64_t chunks = batch_chunks(g);
   const std::int64_t in_sample = g.channels * g.height * g.width, out_sample = g.out_channels * g.pixels();
   const std::int64_t w_size = g.out_channels * g.patch();
+  const DirectPlan plan = g.direct() ? plan_direct<T>(g) : DirectPlan{};
   // Per-chunk weight and bias gradients, summed in chunk order afterwards.
   std::vector<std::vector<T>> dw_part(static_cast<std::size_t>(chunks)), db_part(static_cast<std::size_t>(chunks));
   over_batch_chunks(g.batch, chunks, [&](std::int64_t chunk, std::int64_t first, std::int64_t last) {
-    std::vector<T> cols(static_cast<std::size_t>(g.patch() * g.pixels()));
+    const bool direct_weight_grad = dw != nullptr && g.direct();
+    const bool need_cols = !g.pointwise() && (dx != nullptr || (dw != nullptr && !direct_weight_grad));
+    std::vector<T> cols(static_cast<std::size_t>(need_cols ? g.patch() * g.pixels() : 0));
+    std::vector<T> padded(static_cast<std::size_t>(direct_weight_grad ? plan.scratch : 0));
+    std::vector<T> grid(static_cast<std::size_t>(direct_weight_grad ? g.out_channels * plan.tiles * plan.tile : 0));
     auto& dwc = dw_part[static_cast<std::size_t>(chunk)];
     auto& dbc = db_part[static_cast<std::size_t>(chunk)];
     if (dw != nullptr) dwc.assign(static_cast<std::size_t>(w_size), T(0));
     if (db != nullptr) dbc.assign(static_cast<std::size_t>(g.out_channels), T(0));
-    for (std::int64_t n = first; n < last; ++n)
+    for (std::int64_t n = first; n < last; ++n) {
+      if (direct_weight_grad) {
+        pad_image(g, plan, x + n * in_sample, padded.data());
+        grad_to_grid(g, plan, grad + n * out_sample, grid.data());
+      }
       for (std::int64_t grp = 0; grp < g.p.groups; ++grp) {
         const std::int64_t in_offset = n * in_sample + grp * g.group_in() * g.height * g.width;
         const T* gg = grad + n * out_sample + grp * g.group_out() * g.pixels();
         const T* wg = w + grp * g.group_out() * g.patch();
-        if (dw != nullptr) {
+        if (direct_weight_grad) {
+          weight_grad_direct(g, plan, padded.data() + grp * g.group_in() * plan.plane,
+                             grid.data() + grp * g.group_out() * plan.tiles * plan.tile,
+                             dwc.data() + grp * g.group_out() * g.patch());
+        } else if (dw != nullptr) {
           const T* columns = x + in_offset;
           if (!g.pointwise()) {
             im2col(g, x + in_offset, cols.data());
@@ -155,6 +419,7 @@ void conv_backward(const ConvGeometry& g, const T* x, const T* w, const T* grad,
           }
         }
       }
+    }
   });
   auto reduce = [&](std::vector<std::vector<T>>& parts, T* target, std::int64_t size) {
     std::fill_n(target, size, T(0));
@@ -196,12 +461,16 @@ Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias, const C
   Tensor out = Tensor::empty({g.batch, g.out_channels, g.out_h, g.out_w}, x.dtype());
   dispatch_floating(x.dtype(), "conv2d", [&]<typename T>() {
     const Tensor b = bias.defined() ? bias.detach().contiguous() : Tensor();
-    conv_forward<T>(g, xc.data<T>(), wc.data<T>(), b.defined() ? b.data<T>() : nullptr, out.data<T>());
+    const T* bp = b.defined() ? b.data<T>() : nullptr;
+    if (g.direct())
+      conv_direct<T>(g, xc.data<T>(), wc.data<T>(), bp, out.data<T>());
+    else
+      conv_forward<T>(g, xc.data<T>(), wc.data<T>(), bp, out.data<T>());
   });
   return autograd::record("conv2d", out, {x, weight, bias}, [g, xc, wc](const Tensor& g0, auto& needs) {
     const Tensor grad = g0.contiguous();
     Grads grads(3);
-    if (needs[0]) grads[0] = zeros(xc.shape(), xc.dtype());
+    if (needs[0]) grads[0] = Tensor::empty(xc.shape(), xc.dtype());
     if (needs[1]) grads[1] = Tensor::empty(wc.shape(), wc.dtype());
     if (needs[2]) grads[2] = Tensor::empty({g.out_channels}, wc.dtype());
     dispatch_floating(grad.dtype(), "conv2d backward", [&]<typename T>() {
