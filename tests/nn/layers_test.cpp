@@ -2,6 +2,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <limits>
 
 #include "actlab/actlab.h"
 #include "actlab/nn/layers.h"
@@ -94,6 +95,26 @@ TEST(Pooling, SmallExamples) {
   EXPECT_DOUBLE_EQ(nn::AvgPool2d(3, {.stride = 2, .padding = 1})(x).to_vector<double>()[0], 10.0 / 9);
   EXPECT_EQ(nn::AdaptiveAvgPool2d({1, 1})(x).to_vector<double>(), (std::vector<double>{7.5}));
   EXPECT_EQ(nn::Flatten()(zeros({2, 3, 4, 5})).shape(), (Shape{2, 60}));
+}
+
+TEST(Pooling, MaxPoolPicksTheFirstMaximumOrTheFirstNan) {
+  const double nan = std::numeric_limits<double>::quiet_NaN();
+  // Windows: a tie (3 twice), a NaN after a larger value, all -inf, two NaNs.
+  const double inf = std::numeric_limits<double>::infinity();
+  Tensor x = from_vector<double>({3, 3, 9, nan, -inf, -inf, 1, nan,  //
+                                  1, 2, 0, 0, -inf, -inf, nan, 2},
+                                 {1, 1, 2, 8});
+  x.requires_grad_();
+  const Tensor y = F::max_pool2d(x, {.kernel = {2, 2}, .stride = {2, 2}});
+  const auto values = y.to_vector<double>();
+  EXPECT_EQ(values[0], 3);
+  EXPECT_TRUE(std::isnan(values[1]));
+  EXPECT_EQ(values[2], -inf);
+  EXPECT_TRUE(std::isnan(values[3]));
+  y.backward(ones_like(y));
+  EXPECT_EQ(x.grad().to_vector<double>(),
+            (std::vector<double>{1, 0, 0, 1, 1, 0, 0, 1,  //
+                                 0, 0, 0, 0, 0, 0, 0, 0}));
 }
 
 TEST(BatchNorm, TrainingNormalizesAndUpdatesRunningStatistics) {
