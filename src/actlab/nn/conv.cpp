@@ -6,6 +6,7 @@
 #include <cstring>
 
 #include "actlab/autograd/node.h"
+#include "actlab/core/allocator.h"
 #include "actlab/core/parallel.h"
 #include "actlab/nn/gemm.h"
 #include "actlab/nn/init.h"
@@ -81,6 +82,18 @@ template <typename T>
 void col2im(const ConvGeometry& g, const T* cols, T* dx) {
   walk_columns<false>(g, dx, cols);
 }
+
+// Uninitialized, 64-byte-aligned scratch from the tensor allocator's cache: the same sizes come
+// back every training step, and fresh pages would fault in on every call.
+template <typename T>
+class Scratch {
+ public:
+  explicit Scratch(std::int64_t count) : buffer_(allocate_buffer(static_cast<std::size_t>(std::max<std::int64_t>(count, 1)) * sizeof(T))) {}
+  T* data() const { return reinterpret_cast<T*>(buffer_.get()); }
+
+ private:
+  Buffer buffer_;
+};
 
 // ---- stride 1: direct convolution, no column matrix ----
 //
@@ -196,8 +209,7 @@ void conv_direct(const ConvGeometry& g, const T* x, const T* w, const T* bias, T
   const std::int64_t in_sample = g.channels * g.height * g.width, out_sample = g.out_channels * g.pixels();
   const std::int64_t grain = g.out_channels * g.patch() * g.pixels() >= (std::int64_t{1} << 18) ? 1 : g.batch;
   parallel_for(0, g.batch, grain, [&](std::int64_t first, std::int64_t last) {
-    std::vector<T> padded(static_cast<std::size_t>(d.scratch));
-    std::vector<T> tiles(static_cast<std::size_t>(kRows * d.tiles * d.tile));
+    const Scratch<T> padded(d.scratch), tiles(kRows * d.tiles * d.tile);
     const std::int64_t tiles_stride = d.tiles * d.tile;
     for (std::int64_t n = first; n < last; ++n) {
       pad_image(g, d, x + n * in_sample, padded.data());
@@ -244,7 +256,7 @@ void conv_forward(const ConvGeometry& g, const T* x, const T* w, const T* bias, 
   const std::int64_t chunks = batch_chunks(g);
   const std::int64_t in_sample = g.channels * g.height * g.width, out_sample = g.out_channels * g.pixels();
   over_batch_chunks(g.batch, chunks, [&](std::int64_t, std::int64_t first, std::int64_t last) {
-    std::vector<T> cols(g.pointwise() ? 0 : static_cast<std::size_t>(g.patch() * g.pixels()));
+    const Scratch<T> cols(g.pointwise() ? 0 : g.patch() * g.pixels());
     for (std::int64_t n = first; n < last; ++n)
       for (std::int64_t grp = 0; grp < g.p.groups; ++grp) {
         const T* xg = x + n * in_sample + grp * g.group_in() * g.height * g.width;
@@ -371,9 +383,9 @@ void conv_backward(const ConvGeometry& g, const T* x, const T* w, const T* grad,
   over_batch_chunks(g.batch, chunks, [&](std::int64_t chunk, std::int64_t first, std::int64_t last) {
     const bool direct_weight_grad = dw != nullptr && g.direct();
     const bool need_cols = !g.pointwise() && (dx != nullptr || (dw != nullptr && !direct_weight_grad));
-    std::vector<T> cols(static_cast<std::size_t>(need_cols ? g.patch() * g.pixels() : 0));
-    std::vector<T> padded(static_cast<std::size_t>(direct_weight_grad ? plan.scratch : 0));
-    std::vector<T> grid(static_cast<std::size_t>(direct_weight_grad ? g.out_channels * plan.tiles * plan.tile : 0));
+    const Scratch<T> cols(need_cols ? g.patch() * g.pixels() : 0);
+    const Scratch<T> padded(direct_weight_grad ? plan.scratch : 0);
+    const Scratch<T> grid(direct_weight_grad ? g.out_channels * plan.tiles * plan.tile : 0);
     auto& dwc = dw_part[static_cast<std::size_t>(chunk)];
     auto& dbc = db_part[static_cast<std::size_t>(chunk)];
     if (dw != nullptr) dwc.assign(static_cast<std::size_t>(w_size), T(0));
