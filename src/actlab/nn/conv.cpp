@@ -83,6 +83,29 @@ void col2im(const ConvGeometry& g, const T* cols, T* dx) {
   walk_columns<false>(g, dx, cols);
 }
 
+// Runs fn(chunk, first, last) over `chunks` contiguous ranges of the batch, handed to the threads
+// as they come free: on a shared machine a thread that loses its core holds up only its current
+// chunk. The ranges depend only on the batch and the chunk count, so the results (per-chunk
+// partial sums included) do not depend on timing.
+template <typename Fn>
+void over_batch_chunks(std::int64_t batch, std::int64_t chunks, Fn&& fn) {
+  const auto range = [&](std::int64_t c) { fn(c, batch * c / chunks, batch * (c + 1) / chunks); };
+  const int threads = static_cast<int>(std::min<std::int64_t>(omp_in_parallel() ? 1 : num_threads(), chunks));
+  if (threads <= 1) {
+    for (std::int64_t c = 0; c < chunks; ++c) range(c);
+    return;
+  }
+#pragma omp parallel for schedule(dynamic, 1) num_threads(threads)
+  for (std::int64_t c = 0; c < chunks; ++c) range(c);
+}
+
+// A few chunks per thread (load balance), or a single one when the whole product is too small to share.
+std::int64_t batch_chunks(const ConvGeometry& g) {
+  const std::int64_t flops = g.batch * g.out_channels * g.patch() * g.pixels();
+  if (flops < (std::int64_t{1} << 20)) return 1;
+  return std::max<std::int64_t>(1, std::min<std::int64_t>(4 * num_threads(), g.batch));
+}
+
 // Uninitialized, 64-byte-aligned scratch from the tensor allocator's cache: the same sizes come
 // back every training step, and fresh pages would fault in on every call.
 template <typename T>
@@ -100,9 +123,9 @@ class Scratch {
 // The input is copied, zero-padded, into a scratch image of width Wp. On that grid each kernel tap
 // (i, j) is a constant offset i dh Wp + j dw, so for grid position q = oh Wp + ow
 //   out[o][q] = sum_c sum_taps w[o][c][tap] * padded[c][q + offset(tap)]
-// is a sum of contiguous shifted loads. A tile of kRows output channels by kCols vectors of grid
-// positions stays in registers for the whole sum. Columns ow >= OW of the grid are computed and
-// dropped when the tile is copied out.
+// is a sum of contiguous shifted loads. The output rows are cut into vectors ("spans"); a tile of
+// kRows output channels by kCols spans stays in registers for the whole sum and is stored
+// straight into the output.
 
 #if defined(__AVX512F__)
 inline constexpr std::size_t kVectorBytes = 64;
@@ -126,26 +149,38 @@ template <typename T>
 inline constexpr std::int64_t kLanes = kVectorBytes / sizeof(T);
 inline constexpr int kRows = 8, kCols = 3;  // 24 accumulators of the 32 vector registers
 
+// One vector of an output row: where its loads start on the padded grid, where it is stored in
+// the output plane, and how many of its lanes are outputs (0 for the spans filling the last tile).
+struct Span {
+  std::int64_t in, out, lanes;
+};
+
 struct DirectPlan {
-  std::int64_t padded_w, plane, grid, tile, tiles;  // grid: OH * padded_w positions, in tiles
-  std::vector<std::int64_t> offsets;                 // one per tap, (i, j) row-major
-  std::int64_t scratch;                              // floats per padded image, with tail slack
+  std::int64_t padded_w, plane;
+  std::vector<std::int64_t> offsets;  // one per tap, (i, j) row-major
+  std::vector<Span> spans;            // a multiple of kCols
+  std::int64_t grid_length;           // OH * Wp rounded up to whole vectors: the weight gradient's sum
+  std::int64_t scratch;               // values per padded image, with slack for the last loads
 };
 
 template <typename T>
 DirectPlan plan_direct(const ConvGeometry& g) {
+  constexpr std::int64_t L = kLanes<T>;
   DirectPlan d;
   const auto [ph, pw] = g.p.padding;
   const auto [dh, dw] = g.p.dilation;
   d.padded_w = g.width + 2 * pw;
   d.plane = (g.height + 2 * ph) * d.padded_w;
-  d.grid = g.out_h * d.padded_w;
-  d.tile = kCols * kLanes<T>;
-  d.tiles = (d.grid + d.tile - 1) / d.tile;
   for (std::int64_t i = 0; i < g.kh; ++i)
     for (std::int64_t j = 0; j < g.kw; ++j) d.offsets.push_back(i * dh * d.padded_w + j * dw);
-  // The last tile of the last channel reads past the plane by up to a tile plus the largest offset.
-  d.scratch = std::max(g.channels * d.plane, (g.channels - 1) * d.plane + d.tiles * d.tile + d.offsets.back());
+  for (std::int64_t oh = 0; oh < g.out_h; ++oh)
+    for (std::int64_t ow = 0; ow < g.out_w; ow += L)
+      d.spans.push_back({oh * d.padded_w + ow, oh * g.out_w + ow, std::min(L, g.out_w - ow)});
+  while (d.spans.size() % kCols != 0) d.spans.push_back({0, 0, 0});
+  d.grid_length = (g.out_h * d.padded_w + L - 1) / L * L;
+  // The last loads of the last channel reach past its plane by up to a vector plus the largest offset.
+  const std::int64_t reach = std::max(d.grid_length, d.spans.back().in + L) + d.offsets.back();
+  d.scratch = std::max(g.channels * d.plane, (g.channels - 1) * d.plane + reach);
   return d;
 }
 
@@ -158,23 +193,31 @@ void pad_image(const ConvGeometry& g, const DirectPlan& d, const T* x, T* padded
       std::copy_n(x + (c * g.height + h) * g.width, g.width, padded + c * d.plane + (h + ph) * d.padded_w + pw);
 }
 
-// tile_out[r][0, tile) = sum over channels and taps of w[c][tap][r] * x[c][offset(tap) + (0, tile)].
+// out[r][span] = bias[r] + sum over channels and taps of w[c][tap][r] * x[c][span.in + offset(tap)]
+// for kCols spans; out rows are out_stride apart, bias may be null.
 template <typename T, int R>
-void correlate_tile(const T* x, std::int64_t channels, const DirectPlan& d, const T* w, T* tile_out,
-                    std::int64_t tile_stride) {
-  constexpr std::int64_t L = kLanes<T>;
-  Vec<T> acc[R][kCols] = {};
+void correlate_tile(const T* x, std::int64_t channels, const DirectPlan& d, const Span* spans, const T* w,
+                    const T* bias, T* out, std::int64_t out_stride) {
+  Vec<T> acc[R][kCols];
+  for (int r = 0; r < R; ++r)
+    for (int u = 0; u < kCols; ++u) acc[r][u] = Vec<T>{} + (bias != nullptr ? bias[r] : T(0));
   const auto taps = static_cast<std::int64_t>(d.offsets.size());
   for (std::int64_t c = 0; c < channels; ++c, x += d.plane)
     for (std::int64_t t = 0; t < taps; ++t, w += R) {
       Vec<T> v[kCols];
-      for (int u = 0; u < kCols; ++u) std::memcpy(&v[u], x + d.offsets[t] + u * L, sizeof(Vec<T>));
+      for (int u = 0; u < kCols; ++u) std::memcpy(&v[u], x + spans[u].in + d.offsets[t], sizeof(Vec<T>));
 #pragma GCC unroll 8
       for (int r = 0; r < R; ++r)
         for (int u = 0; u < kCols; ++u) acc[r][u] += w[r] * v[u];
     }
   for (int r = 0; r < R; ++r)
-    for (int u = 0; u < kCols; ++u) std::memcpy(tile_out + r * tile_stride + u * L, &acc[r][u], sizeof(Vec<T>));
+    for (int u = 0; u < kCols; ++u) {
+      T* dst = out + r * out_stride + spans[u].out;
+      if (spans[u].lanes == kLanes<T>)
+        std::memcpy(dst, &acc[r][u], sizeof(Vec<T>));
+      else
+        std::memcpy(dst, &acc[r][u], static_cast<std::size_t>(spans[u].lanes) * sizeof(T));
+    }
 }
 
 // Weights of each block of up to kRows output channels, as [c][tap][row] (the order the tile reads).
@@ -207,49 +250,26 @@ void conv_direct(const ConvGeometry& g, const T* x, const T* w, const T* bias, T
   const DirectPlan d = plan_direct<T>(g);
   const std::vector<T> packed = pack_weights(g, w);
   const std::int64_t in_sample = g.channels * g.height * g.width, out_sample = g.out_channels * g.pixels();
-  const std::int64_t grain = g.out_channels * g.patch() * g.pixels() >= (std::int64_t{1} << 18) ? 1 : g.batch;
-  parallel_for(0, g.batch, grain, [&](std::int64_t first, std::int64_t last) {
-    const Scratch<T> padded(d.scratch), tiles(kRows * d.tiles * d.tile);
-    const std::int64_t tiles_stride = d.tiles * d.tile;
+  const auto spans = static_cast<std::int64_t>(d.spans.size());
+  over_batch_chunks(g.batch, batch_chunks(g), [&](std::int64_t, std::int64_t first, std::int64_t last) {
+    const Scratch<T> padded(d.scratch);
     for (std::int64_t n = first; n < last; ++n) {
       pad_image(g, d, x + n * in_sample, padded.data());
       for (std::int64_t grp = 0; grp < g.p.groups; ++grp)
         for (std::int64_t o0 = 0; o0 < g.group_out(); o0 += kRows) {
-          const std::int64_t rows = std::min<std::int64_t>(kRows, g.group_out() - o0), first_o = grp * g.group_out() + o0;
-          const T* xg = padded.data() + grp * g.group_in() * d.plane;
-          with_block<kRows>(rows, [&]<int R>() {
-            for (std::int64_t t = 0; t < d.tiles; ++t)
-              correlate_tile<T, R>(xg + t * d.tile, g.group_in(), d, packed.data() + first_o * g.patch(),
-                                   tiles.data() + t * d.tile, tiles_stride);
+          const std::int64_t o = grp * g.group_out() + o0;
+          with_block<kRows>(g.group_out() - o0, [&]<int R>() {
+            for (std::int64_t s = 0; s < spans; s += kCols)
+              correlate_tile<T, R>(padded.data() + grp * g.group_in() * d.plane, g.group_in(), d, d.spans.data() + s,
+                                   packed.data() + o * g.patch(), bias != nullptr ? bias + o : nullptr,
+                                   out + n * out_sample + o * g.pixels(), g.pixels());
           });
-          for (std::int64_t r = 0; r < rows; ++r) {
-            const T b = bias != nullptr ? bias[first_o + r] : T(0);
-            T* dst = out + n * out_sample + (first_o + r) * g.pixels();
-            const T* src = tiles.data() + r * tiles_stride;
-            for (std::int64_t oh = 0; oh < g.out_h; ++oh)
-              for (std::int64_t ow = 0; ow < g.out_w; ++ow) dst[oh * g.out_w + ow] = src[oh * d.padded_w + ow] + b;
-          }
         }
     }
   });
 }
 
 // ---- im2col + GEMM ----
-
-// Splits the batch into one contiguous range per thread; fn(chunk, first, last).
-template <typename Fn>
-void over_batch_chunks(std::int64_t batch, std::int64_t chunks, Fn&& fn) {
-  parallel_for(0, chunks, 1, [&](std::int64_t c0, std::int64_t c1) {
-    for (std::int64_t c = c0; c < c1; ++c) fn(c, batch * c / chunks, batch * (c + 1) / chunks);
-  });
-}
-
-// One chunk per thread, or a single one when the whole product is too small to share.
-std::int64_t batch_chunks(const ConvGeometry& g) {
-  const std::int64_t flops = g.batch * g.out_channels * g.patch() * g.pixels();
-  if (flops < (std::int64_t{1} << 20)) return 1;
-  return std::max<std::int64_t>(1, std::min<std::int64_t>(num_threads(), g.batch));
-}
 
 template <typename T>
 void conv_forward(const ConvGeometry& g, const T* x, const T* w, const T* bias, T* out) {
@@ -313,10 +333,10 @@ void weight_grad_tile(const T* grid, std::int64_t length, const T* x, const std:
     }
 }
 
-// Output gradient rows [O][OH][OW] -> [O][tiles * tile] on the grid.
+// Output gradient rows [O][OH][OW] -> [O][grid_length] on the grid (zero off the outputs).
 template <typename T>
 void grad_to_grid(const ConvGeometry& g, const DirectPlan& d, const T* grad, T* grid) {
-  const std::int64_t length = d.tiles * d.tile;
+  const std::int64_t length = d.grid_length;
   std::fill_n(grid, g.out_channels * length, T(0));
   for (std::int64_t o = 0; o < g.out_channels; ++o)
     for (std::int64_t oh = 0; oh < g.out_h; ++oh)
@@ -327,7 +347,7 @@ void grad_to_grid(const ConvGeometry& g, const DirectPlan& d, const T* grad, T* 
 // its output gradient rows, dw its [group_out][patch] block.
 template <typename T>
 void weight_grad_direct(const ConvGeometry& g, const DirectPlan& d, const T* padded, const T* grid, T* dw) {
-  const std::int64_t length = d.tiles * d.tile, taps = g.kh * g.kw;
+  const std::int64_t length = d.grid_length, taps = g.kh * g.kw;
   for (std::int64_t o0 = 0; o0 < g.group_out(); o0 += kGradRows)
     with_block<kGradRows>(g.group_out() - o0, [&]<int R>() {
       for (std::int64_t c = 0; c < g.group_in(); ++c)
@@ -385,7 +405,7 @@ void conv_backward(const ConvGeometry& g, const T* x, const T* w, const T* grad,
     const bool need_cols = !g.pointwise() && (dx != nullptr || (dw != nullptr && !direct_weight_grad));
     const Scratch<T> cols(need_cols ? g.patch() * g.pixels() : 0);
     const Scratch<T> padded(direct_weight_grad ? plan.scratch : 0);
-    const Scratch<T> grid(direct_weight_grad ? g.out_channels * plan.tiles * plan.tile : 0);
+    const Scratch<T> grid(direct_weight_grad ? g.out_channels * plan.grid_length : 0);
     auto& dwc = dw_part[static_cast<std::size_t>(chunk)];
     auto& dbc = db_part[static_cast<std::size_t>(chunk)];
     if (dw != nullptr) dwc.assign(static_cast<std::size_t>(w_size), T(0));
@@ -401,7 +421,7 @@ void conv_backward(const ConvGeometry& g, const T* x, const T* w, const T* grad,
         const T* wg = w + grp * g.group_out() * g.patch();
         if (direct_weight_grad) {
           weight_grad_direct(g, plan, padded.data() + grp * g.group_in() * plan.plane,
-                             grid.data() + grp * g.group_out() * plan.tiles * plan.tile,
+                             grid.data() + grp * g.group_out() * plan.grid_length,
                              dwc.data() + grp * g.group_out() * g.patch());
         } else if (dw != nullptr) {
           const T* columns = x + in_offset;
