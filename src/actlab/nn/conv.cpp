@@ -307,8 +307,20 @@ void keep_in_register([[maybe_unused]] V& v) {
 #endif
 }
 
+// Sum of a vector's lanes by halving (vector adds, unlike a lane-by-lane loop the compiler may not
+// reorder).
+template <typename T>
+T horizontal_sum(const Vec<T>& v) {
+  T lanes[kLanes<T>];
+  std::memcpy(lanes, &v, sizeof(v));
+  for (std::int64_t width = kLanes<T> / 2; width >= 1; width /= 2)
+    for (std::int64_t i = 0; i < width; ++i) lanes[i] += lanes[i + width];
+  return lanes[0];
+}
+
+// Kept out of line: inlined into the batch loop, GCC spills its accumulators.
 template <typename T, int R, int K>
-void weight_grad_tile(const T* grid, std::int64_t length, const T* x, const std::int64_t* offsets, T* dw,
+__attribute__((noinline)) void weight_grad_tile(const T* grid, std::int64_t length, const T* x, const std::int64_t* offsets, T* dw,
                       std::int64_t dw_stride) {
   constexpr std::int64_t L = kLanes<T>;
   Vec<T> acc[R][K] = {};
@@ -326,11 +338,7 @@ void weight_grad_tile(const T* grid, std::int64_t length, const T* x, const std:
     }
   }
   for (int r = 0; r < R; ++r)
-    for (int k = 0; k < K; ++k) {
-      T sum = 0;
-      for (std::int64_t l = 0; l < L; ++l) sum += acc[r][k][l];
-      dw[r * dw_stride + k] += sum;
-    }
+    for (int k = 0; k < K; ++k) dw[r * dw_stride + k] += horizontal_sum<T>(acc[r][k]);
 }
 
 // Output gradient rows [O][OH][OW] -> [O][grid_length] on the grid (zero off the outputs).
