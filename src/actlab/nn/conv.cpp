@@ -1,7 +1,7 @@
-// Conv2d. Stride 1 (every conv in the model builders) runs a direct register-tiled kernel, forward
-// and for the input gradient; other strides use im2col + GEMM per sample and group. Both are
-// threaded over the batch (BLAS runs single-threaded inside the parallel region, so the two levels
-// never oversubscribe the cores).
+// Conv2d. Stride 1 (every conv in the model builders) runs direct register-tiled kernels for the
+// output and both gradients; other strides use im2col + GEMM per sample and group. Both are
+// threaded over chunks of the batch (BLAS runs single-threaded inside the parallel region, so the
+// two levels never oversubscribe the cores).
 #include <algorithm>
 #include <cstring>
 
