@@ -129,8 +129,10 @@ class Scratch {
 
 #if defined(__AVX512F__)
 inline constexpr std::size_t kVectorBytes = 64;
+inline constexpr int kVectorRegisters = 32;
 #else
 inline constexpr std::size_t kVectorBytes = 32;
+inline constexpr int kVectorRegisters = 16;
 #endif
 // GCC drops vector_size on a dependent type, so one specialization per dtype.
 template <typename T>
@@ -147,7 +149,8 @@ template <typename T>
 using Vec = typename VectorOf<T>::type;
 template <typename T>
 inline constexpr std::int64_t kLanes = kVectorBytes / sizeof(T);
-inline constexpr int kRows = 8, kCols = 3;  // 24 accumulators of the 32 vector registers
+// Accumulators fill three quarters of the vector registers (24 of 32 with AVX-512).
+inline constexpr int kRows = kVectorRegisters / 4, kCols = 3;
 
 // One vector of an output row: where its loads start on the padded grid, where it is stored in
 // the output plane, and how many of its lanes are outputs (0 for the spans filling the last tile).
@@ -296,7 +299,7 @@ void conv_forward(const ConvGeometry& g, const T* x, const T* w, const T* bias, 
 //   dw[o][c][tap] += sum_q grad[o][q] * padded[c][q + offset(tap)]
 // with grad laid out on the grid (zero in the dropped columns and the tail). A block of kGradRows
 // output channels by kGradTaps taps accumulates in registers.
-inline constexpr int kGradRows = 4, kGradTaps = 5;
+inline constexpr int kGradRows = kVectorRegisters / 8, kGradTaps = 5;
 
 // Loads each vector once: GCC otherwise folds the loads into every multiply-add that uses them
 // (R or K times over), and the loads, not the arithmetic, bound the loop.
