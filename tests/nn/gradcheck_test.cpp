@@ -45,6 +45,13 @@ TEST(Gradcheck, Conv2d) {
   // Dilated, non-square kernel, no bias.
   expect_gradcheck([](auto& in) { return F::conv2d(in[0], in[1], Tensor(), {.padding = {2, 1}, .dilation = {2, 1}}); },
                    {leaf({1, 3, 6, 5}, 4), leaf({2, 3, 3, 2}, 5)});
+  // Stride 1 (the direct kernels) with output channels and taps that leave remainder blocks, over
+  // several vector tiles.
+  expect_gradcheck([](auto& in) { return F::conv2d(in[0], in[1], in[2], {.padding = {1, 0}}); },
+                   {leaf({2, 3, 9, 11}, 9), leaf({11, 3, 3, 2}, 10), leaf({11}, 11)});
+  // Padding wider than the kernel reaches: direct forward, im2col input gradient.
+  expect_gradcheck([](auto& in) { return F::conv2d(in[0], in[1], in[2], {.padding = {1, 1}}); },
+                   {leaf({1, 2, 4, 3}, 12), leaf({3, 2, 1, 1}, 13), leaf({3}, 14)});
   // 1x1 (the path without im2col).
   expect_gradcheck([](auto& in) { return F::conv2d(in[0], in[1], in[2]); },
                    {leaf({2, 3, 4, 4}, 6), leaf({5, 3, 1, 1}, 7), leaf({5}, 8)});

@@ -2,6 +2,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <limits>
 
 #include "actlab/actlab.h"
 #include "actlab/nn/layers.h"
@@ -69,6 +70,23 @@ TEST(Conv2d, MatchesDirectConvolution) {
   EXPECT_THROW(conv(zeros({2, 4, 5, 5})), Error);
 }
 
+// float32 runs other vector widths and tile shapes than the float64 gradchecks, threaded over the batch.
+TEST(Conv2d, Float32MatchesFloat64WithGradients) {
+  const Tensor x64 = random({3, 16, 12, 12}, 4), w64 = random({20, 16, 3, 3}, 5), b64 = random({20}, 6);
+  const Tensor g64 = random({3, 20, 12, 12}, 7);
+  auto run = [&](DType dtype) {
+    Tensor x = x64.to(dtype), w = w64.to(dtype), b = b64.to(dtype);
+    for (Tensor* t : {&x, &w, &b}) t->requires_grad_();
+    const Tensor y = F::conv2d(x, w, b, {.padding = {1, 1}});
+    y.backward(g64.to(dtype));
+    return std::vector<Tensor>{y, x.grad(), w.grad(), b.grad()};
+  };
+  const auto single = run(kFloat32), reference = run(kFloat64);
+  const char* names[] = {"output", "input grad", "weight grad", "bias grad"};
+  for (std::size_t i = 0; i < single.size(); ++i)
+    EXPECT_TRUE(allclose(single[i].to(kFloat64), reference[i], 1e-4, 1e-3)) << names[i];
+}
+
 TEST(Pooling, SmallExamples) {
   const Tensor x = arange(0, 16, 1, kFloat64).reshape({1, 1, 4, 4});
   EXPECT_EQ(nn::MaxPool2d(2)(x).to_vector<double>(), (std::vector<double>{5, 7, 13, 15}));
@@ -77,6 +95,26 @@ TEST(Pooling, SmallExamples) {
   EXPECT_DOUBLE_EQ(nn::AvgPool2d(3, {.stride = 2, .padding = 1})(x).to_vector<double>()[0], 10.0 / 9);
   EXPECT_EQ(nn::AdaptiveAvgPool2d({1, 1})(x).to_vector<double>(), (std::vector<double>{7.5}));
   EXPECT_EQ(nn::Flatten()(zeros({2, 3, 4, 5})).shape(), (Shape{2, 60}));
+}
+
+TEST(Pooling, MaxPoolPicksTheFirstMaximumOrTheFirstNan) {
+  const double nan = std::numeric_limits<double>::quiet_NaN();
+  // Windows: a tie (3 twice), a NaN after a larger value, all -inf, two NaNs.
+  const double inf = std::numeric_limits<double>::infinity();
+  Tensor x = from_vector<double>({3, 3, 9, nan, -inf, -inf, 1, nan,  //
+                                  1, 2, 0, 0, -inf, -inf, nan, 2},
+                                 {1, 1, 2, 8});
+  x.requires_grad_();
+  const Tensor y = F::max_pool2d(x, {.kernel = {2, 2}, .stride = {2, 2}});
+  const auto values = y.to_vector<double>();
+  EXPECT_EQ(values[0], 3);
+  EXPECT_TRUE(std::isnan(values[1]));
+  EXPECT_EQ(values[2], -inf);
+  EXPECT_TRUE(std::isnan(values[3]));
+  y.backward(ones_like(y));
+  EXPECT_EQ(x.grad().to_vector<double>(),
+            (std::vector<double>{1, 0, 0, 1, 1, 0, 0, 1,  //
+                                 0, 0, 0, 0, 0, 0, 0, 0}));
 }
 
 TEST(BatchNorm, TrainingNormalizesAndUpdatesRunningStatistics) {

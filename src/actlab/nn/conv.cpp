@@ -1,8 +1,12 @@
-// Conv2d: im2col + GEMM per sample and group, threaded over the batch (BLAS runs single-threaded
-// inside the parallel region, so the two levels never oversubscribe the cores).
+// Conv2d. Stride 1 (every conv in the model builders) runs direct register-tiled kernels for the
+// output and both gradients; other strides use im2col + GEMM per sample and group. Both are
+// threaded over chunks of the batch (BLAS runs single-threaded inside the parallel region, so the
+// two levels never oversubscribe the cores).
 #include <algorithm>
+#include <cstring>
 
 #include "actlab/autograd/node.h"
+#include "actlab/core/allocator.h"
 #include "actlab/core/parallel.h"
 #include "actlab/ops/gemm.h"
 #include "actlab/nn/init.h"
@@ -27,6 +31,13 @@ struct ConvGeometry {
   bool pointwise() const {
     return kh == 1 && kw == 1 && p.stride == std::array<std::int64_t, 2>{1, 1} &&
            p.padding == std::array<std::int64_t, 2>{0, 0};
+  }
+  bool unit_stride() const { return p.stride == std::array<std::int64_t, 2>{1, 1}; }
+  // Stride 1 and not pointwise: the direct kernel (pointwise needs no column matrix anyway).
+  bool direct() const { return unit_stride() && !pointwise(); }
+  // The input gradient is then a direct convolution too, when its padding is not negative.
+  bool direct_input_grad() const {
+    return direct() && p.padding[0] <= p.dilation[0] * (kh - 1) && p.padding[1] <= p.dilation[1] * (kw - 1);
   }
 };
 
@@ -72,27 +83,203 @@ void col2im(const ConvGeometry& g, const T* cols, T* dx) {
   walk_columns<false>(g, dx, cols);
 }
 
-// Splits the batch into one contiguous range per thread; fn(chunk, first, last).
+// Runs fn(chunk, first, last) over `chunks` contiguous ranges of the batch, handed to the threads
+// as they come free: on a shared machine a thread that loses its core holds up only its current
+// chunk. The ranges depend only on the batch and the chunk count, so the results (per-chunk
+// partial sums included) do not depend on timing.
 template <typename Fn>
 void over_batch_chunks(std::int64_t batch, std::int64_t chunks, Fn&& fn) {
-  parallel_for(0, chunks, 1, [&](std::int64_t c0, std::int64_t c1) {
-    for (std::int64_t c = c0; c < c1; ++c) fn(c, batch * c / chunks, batch * (c + 1) / chunks);
-  });
+  const auto range = [&](std::int64_t c) { fn(c, batch * c / chunks, batch * (c + 1) / chunks); };
+  const int threads = static_cast<int>(std::min<std::int64_t>(omp_in_parallel() ? 1 : num_threads(), chunks));
+  if (threads <= 1) {
+    for (std::int64_t c = 0; c < chunks; ++c) range(c);
+    return;
+  }
+#pragma omp parallel for schedule(dynamic, 1) num_threads(threads)
+  for (std::int64_t c = 0; c < chunks; ++c) range(c);
 }
 
-// One chunk per thread, or a single one when the whole product is too small to share.
+// A few chunks per thread (load balance), or a single one when the whole product is too small to share.
 std::int64_t batch_chunks(const ConvGeometry& g) {
   const std::int64_t flops = g.batch * g.out_channels * g.patch() * g.pixels();
   if (flops < (std::int64_t{1} << 20)) return 1;
-  return std::max<std::int64_t>(1, std::min<std::int64_t>(num_threads(), g.batch));
+  return std::max<std::int64_t>(1, std::min<std::int64_t>(4 * num_threads(), g.batch));
 }
+
+// Uninitialized, 64-byte-aligned scratch from the tensor allocator's cache: the same sizes come
+// back every training step, and fresh pages would fault in on every call.
+template <typename T>
+class Scratch {
+ public:
+  explicit Scratch(std::int64_t count) : buffer_(allocate_buffer(static_cast<std::size_t>(std::max<std::int64_t>(count, 1)) * sizeof(T))) {}
+  T* data() const { return reinterpret_cast<T*>(buffer_.get()); }
+
+ private:
+  Buffer buffer_;
+};
+
+// ---- stride 1: direct convolution, no column matrix ----
+//
+// The input is copied, zero-padded, into a scratch image of width Wp. On that grid each kernel tap
+// (i, j) is a constant offset i dh Wp + j dw, so for grid position q = oh Wp + ow
+//   out[o][q] = sum_c sum_taps w[o][c][tap] * padded[c][q + offset(tap)]
+// is a sum of contiguous shifted loads. The output rows are cut into vectors ("spans"); a tile of
+// kRows output channels by kCols spans stays in registers for the whole sum and is stored
+// straight into the output.
+
+#if defined(__AVX512F__)
+inline constexpr std::size_t kVectorBytes = 64;
+inline constexpr int kVectorRegisters = 32;
+#else
+inline constexpr std::size_t kVectorBytes = 32;
+inline constexpr int kVectorRegisters = 16;
+#endif
+// GCC drops vector_size on a dependent type, so one specialization per dtype.
+template <typename T>
+struct VectorOf;
+template <>
+struct VectorOf<float> {
+  using type = float __attribute__((vector_size(kVectorBytes)));
+};
+template <>
+struct VectorOf<double> {
+  using type = double __attribute__((vector_size(kVectorBytes)));
+};
+template <typename T>
+using Vec = typename VectorOf<T>::type;
+template <typename T>
+inline constexpr std::int64_t kLanes = kVectorBytes / sizeof(T);
+// Accumulators fill three quarters of the vector registers (24 of 32 with AVX-512).
+inline constexpr int kRows = kVectorRegisters / 4, kCols = 3;
+
+// One vector of an output row: where its loads start on the padded grid, where it is stored in
+// the output plane, and how many of its lanes are outputs (0 for the spans filling the last tile).
+struct Span {
+  std::int64_t in, out, lanes;
+};
+
+struct DirectPlan {
+  std::int64_t padded_w, plane;
+  std::vector<std::int64_t> offsets;  // one per tap, (i, j) row-major
+  std::vector<Span> spans;            // a multiple of kCols
+  std::int64_t grid_length;           // OH * Wp rounded up to whole vectors: the weight gradient's sum
+  std::int64_t scratch;               // values per padded image, with slack for the last loads
+};
+
+template <typename T>
+DirectPlan plan_direct(const ConvGeometry& g) {
+  constexpr std::int64_t L = kLanes<T>;
+  DirectPlan d;
+  const auto [ph, pw] = g.p.padding;
+  const auto [dh, dw] = g.p.dilation;
+  d.padded_w = g.width + 2 * pw;
+  d.plane = (g.height + 2 * ph) * d.padded_w;
+  for (std::int64_t i = 0; i < g.kh; ++i)
+    for (std::int64_t j = 0; j < g.kw; ++j) d.offsets.push_back(i * dh * d.padded_w + j * dw);
+  for (std::int64_t oh = 0; oh < g.out_h; ++oh)
+    for (std::int64_t ow = 0; ow < g.out_w; ow += L)
+      d.spans.push_back({oh * d.padded_w + ow, oh * g.out_w + ow, std::min(L, g.out_w - ow)});
+  while (d.spans.size() % kCols != 0) d.spans.push_back({0, 0, 0});
+  d.grid_length = (g.out_h * d.padded_w + L - 1) / L * L;
+  // The last loads of the last channel reach past its plane by up to a vector plus the largest offset.
+  const std::int64_t reach = std::max(d.grid_length, d.spans.back().in + L) + d.offsets.back();
+  d.scratch = std::max(g.channels * d.plane, (g.channels - 1) * d.plane + reach);
+  return d;
+}
+
+template <typename T>
+void pad_image(const ConvGeometry& g, const DirectPlan& d, const T* x, T* padded) {
+  const auto [ph, pw] = g.p.padding;
+  std::fill_n(padded, d.scratch, T(0));
+  for (std::int64_t c = 0; c < g.channels; ++c)
+    for (std::int64_t h = 0; h < g.height; ++h)
+      std::copy_n(x + (c * g.height + h) * g.width, g.width, padded + c * d.plane + (h + ph) * d.padded_w + pw);
+}
+
+// out[r][span] = bias[r] + sum over channels and taps of w[c][tap][r] * x[c][span.in + offset(tap)]
+// for kCols spans; out rows are out_stride apart, bias may be null.
+template <typename T, int R>
+void correlate_tile(const T* x, std::int64_t channels, const DirectPlan& d, const Span* spans, const T* w,
+                    const T* bias, T* out, std::int64_t out_stride) {
+  Vec<T> acc[R][kCols];
+  for (int r = 0; r < R; ++r)
+    for (int u = 0; u < kCols; ++u) acc[r][u] = Vec<T>{} + (bias != nullptr ? bias[r] : T(0));
+  const auto taps = static_cast<std::int64_t>(d.offsets.size());
+  for (std::int64_t c = 0; c < channels; ++c, x += d.plane)
+    for (std::int64_t t = 0; t < taps; ++t, w += R) {
+      Vec<T> v[kCols];
+      for (int u = 0; u < kCols; ++u) std::memcpy(&v[u], x + spans[u].in + d.offsets[t], sizeof(Vec<T>));
+#pragma GCC unroll 8
+      for (int r = 0; r < R; ++r)
+        for (int u = 0; u < kCols; ++u) acc[r][u] += w[r] * v[u];
+    }
+  for (int r = 0; r < R; ++r)
+    for (int u = 0; u < kCols; ++u) {
+      T* dst = out + r * out_stride + spans[u].out;
+      if (spans[u].lanes == kLanes<T>)
+        std::memcpy(dst, &acc[r][u], sizeof(Vec<T>));
+      else
+        std::memcpy(dst, &acc[r][u], static_cast<std::size_t>(spans[u].lanes) * sizeof(T));
+    }
+}
+
+// Weights of each block of up to kRows output channels, as [c][tap][row] (the order the tile reads).
+template <typename T>
+std::vector<T> pack_weights(const ConvGeometry& g, const T* w) {
+  std::vector<T> packed(static_cast<std::size_t>(g.out_channels * g.patch()));
+  const std::int64_t taps = g.kh * g.kw;
+  for (std::int64_t grp = 0; grp < g.p.groups; ++grp)
+    for (std::int64_t o0 = 0; o0 < g.group_out(); o0 += kRows) {
+      const std::int64_t rows = std::min<std::int64_t>(kRows, g.group_out() - o0), first = grp * g.group_out() + o0;
+      T* block = packed.data() + first * g.patch();
+      for (std::int64_t r = 0; r < rows; ++r)
+        for (std::int64_t c = 0; c < g.group_in(); ++c)
+          for (std::int64_t t = 0; t < taps; ++t) block[(c * taps + t) * rows + r] = w[(first + r) * g.patch() + c * taps + t];
+    }
+  return packed;
+}
+
+// Calls fn.template operator()<B>() with B = min(n, Max): full blocks and the remainder block of a loop.
+template <int Max, typename Fn>
+void with_block(std::int64_t n, Fn&& fn) {
+  if constexpr (Max > 1)
+    if (n < Max) return with_block<Max - 1>(n, fn);
+  fn.template operator()<Max>();
+}
+
+// Stride-1 convolution, threaded over the batch; bias may be null.
+template <typename T>
+void conv_direct(const ConvGeometry& g, const T* x, const T* w, const T* bias, T* out) {
+  const DirectPlan d = plan_direct<T>(g);
+  const std::vector<T> packed = pack_weights(g, w);
+  const std::int64_t in_sample = g.channels * g.height * g.width, out_sample = g.out_channels * g.pixels();
+  const auto spans = static_cast<std::int64_t>(d.spans.size());
+  over_batch_chunks(g.batch, batch_chunks(g), [&](std::int64_t, std::int64_t first, std::int64_t last) {
+    const Scratch<T> padded(d.scratch);
+    for (std::int64_t n = first; n < last; ++n) {
+      pad_image(g, d, x + n * in_sample, padded.data());
+      for (std::int64_t grp = 0; grp < g.p.groups; ++grp)
+        for (std::int64_t o0 = 0; o0 < g.group_out(); o0 += kRows) {
+          const std::int64_t o = grp * g.group_out() + o0;
+          with_block<kRows>(g.group_out() - o0, [&]<int R>() {
+            for (std::int64_t s = 0; s < spans; s += kCols)
+              correlate_tile<T, R>(padded.data() + grp * g.group_in() * d.plane, g.group_in(), d, d.spans.data() + s,
+                                   packed.data() + o * g.patch(), bias != nullptr ? bias + o : nullptr,
+                                   out + n * out_sample + o * g.pixels(), g.pixels());
+          });
+        }
+    }
+  });
+}
+
+// ---- im2col + GEMM ----
 
 template <typename T>
 void conv_forward(const ConvGeometry& g, const T* x, const T* w, const T* bias, T* out) {
   const std::int64_t chunks = batch_chunks(g);
   const std::int64_t in_sample = g.channels * g.height * g.width, out_sample = g.out_channels * g.pixels();
   over_batch_chunks(g.batch, chunks, [&](std::int64_t, std::int64_t first, std::int64_t last) {
-    std::vector<T> cols(g.pointwise() ? 0 : static_cast<std::size_t>(g.patch() * g.pixels()));
+    const Scratch<T> cols(g.pointwise() ? 0 : g.patch() * g.pixels());
     for (std::int64_t n = first; n < last; ++n)
       for (std::int64_t grp = 0; grp < g.p.groups; ++grp) {
         const T* xg = x + n * in_sample + grp * g.group_in() * g.height * g.width;
@@ -108,26 +295,146 @@ void conv_forward(const ConvGeometry& g, const T* x, const T* w, const T* bias, 
   });
 }
 
-// dx (zeroed by the caller), dw and db (each optional) from the output gradient.
+// The weight gradient is a correlation too, summed over the grid instead of tiled along it:
+//   dw[o][c][tap] += sum_q grad[o][q] * padded[c][q + offset(tap)]
+// with grad laid out on the grid (zero in the dropped columns and the tail). A block of kGradRows
+// output channels by kGradTaps taps accumulates in registers.
+inline constexpr int kGradRows = kVectorRegisters / 8, kGradTaps = 5;
+
+// Loads each vector once: GCC otherwise folds the loads into every multiply-add that uses them
+// (R or K times over), and the loads, not the arithmetic, bound the loop.
+template <typename V>
+void keep_in_register([[maybe_unused]] V& v) {
+#if defined(__x86_64__)
+  asm("" : "+v"(v));
+#endif
+}
+
+// Sum of a vector's lanes by halving (vector adds, unlike a lane-by-lane loop the compiler may not
+// reorder).
+template <typename T>
+T horizontal_sum(const Vec<T>& v) {
+  T lanes[kLanes<T>];
+  std::memcpy(lanes, &v, sizeof(v));
+  for (std::int64_t width = kLanes<T> / 2; width >= 1; width /= 2)
+    for (std::int64_t i = 0; i < width; ++i) lanes[i] += lanes[i + width];
+  return lanes[0];
+}
+
+// Kept out of line: inlined into the batch loop, GCC spills its accumulators.
+template <typename T, int R, int K>
+__attribute__((noinline)) void weight_grad_tile(const T* grid, std::int64_t length, const T* x, const std::int64_t* offsets, T* dw,
+                      std::int64_t dw_stride) {
+  constexpr std::int64_t L = kLanes<T>;
+  Vec<T> acc[R][K] = {};
+  for (std::int64_t q = 0; q < length; q += L) {
+    Vec<T> gv[R];
+    for (int r = 0; r < R; ++r) {
+      std::memcpy(&gv[r], grid + r * length + q, sizeof(Vec<T>));
+      keep_in_register(gv[r]);
+    }
+    for (int k = 0; k < K; ++k) {
+      Vec<T> xv;
+      std::memcpy(&xv, x + offsets[k] + q, sizeof(Vec<T>));
+      keep_in_register(xv);
+      for (int r = 0; r < R; ++r) acc[r][k] += gv[r] * xv;
+    }
+  }
+  for (int r = 0; r < R; ++r)
+    for (int k = 0; k < K; ++k) dw[r * dw_stride + k] += horizontal_sum<T>(acc[r][k]);
+}
+
+// Output gradient rows [O][OH][OW] -> [O][grid_length] on the grid (zero off the outputs).
+template <typename T>
+void grad_to_grid(const ConvGeometry& g, const DirectPlan& d, const T* grad, T* grid) {
+  const std::int64_t length = d.grid_length;
+  std::fill_n(grid, g.out_channels * length, T(0));
+  for (std::int64_t o = 0; o < g.out_channels; ++o)
+    for (std::int64_t oh = 0; oh < g.out_h; ++oh)
+      std::copy_n(grad + (o * g.out_h + oh) * g.out_w, g.out_w, grid + o * length + oh * d.padded_w);
+}
+
+// Adds one sample's weight gradient for one group: padded holds the group's input channels, grid
+// its output gradient rows, dw its [group_out][patch] block.
+template <typename T>
+void weight_grad_direct(const ConvGeometry& g, const DirectPlan& d, const T* padded, const T* grid, T* dw) {
+  const std::int64_t length = d.grid_length, taps = g.kh * g.kw;
+  for (std::int64_t o0 = 0; o0 < g.group_out(); o0 += kGradRows)
+    with_block<kGradRows>(g.group_out() - o0, [&]<int R>() {
+      for (std::int64_t c = 0; c < g.group_in(); ++c)
+        for (std::int64_t t0 = 0; t0 < taps; t0 += kGradTaps)
+          with_block<kGradTaps>(taps - t0, [&]<int K>() {
+            weight_grad_tile<T, R, K>(grid + o0 * length, length, padded + c * d.plane, d.offsets.data() + t0,
+                                      dw + o0 * g.patch() + c * taps + t0, g.patch());
+          });
+    });
+}
+
+// The input gradient of a stride-1 convolution: the stride-1 convolution of the output gradient
+// with the kernel flipped and transposed ([in, out/groups, kh, kw]), padded by dilation (k-1) - padding.
+template <typename T>
+void conv_direct_input_grad(const ConvGeometry& g, const T* w, const T* grad, T* dx) {
+  const auto [dh, dw] = g.p.dilation;
+  const ConvGeometry t{g.batch,
+                       g.out_channels,
+                       g.out_h,
+                       g.out_w,
+                       g.channels,
+                       g.kh,
+                       g.kw,
+                       g.height,
+                       g.width,
+                       {{1, 1}, {dh * (g.kh - 1) - g.p.padding[0], dw * (g.kw - 1) - g.p.padding[1]}, g.p.dilation, g.p.groups}};
+  std::vector<T> flipped(static_cast<std::size_t>(g.out_channels * g.patch()));
+  const std::int64_t taps = g.kh * g.kw;
+  for (std::int64_t grp = 0; grp < g.p.groups; ++grp)
+    for (std::int64_t o = 0; o < g.group_out(); ++o)
+      for (std::int64_t c = 0; c < g.group_in(); ++c)
+        for (std::int64_t tap = 0; tap < taps; ++tap)
+          flipped[static_cast<std::size_t>(((grp * g.group_in() + c) * g.group_out() + o) * taps + taps - 1 - tap)] =
+              w[(grp * g.group_out() + o) * g.patch() + c * taps + tap];
+  conv_direct(t, grad, flipped.data(), static_cast<const T*>(nullptr), dx);
+}
+
+// dx, dw and db (each optional) from the output gradient.
 template <typename T>
 void conv_backward(const ConvGeometry& g, const T* x, const T* w, const T* grad, T* dx, T* dw, T* db) {
+  if (dx != nullptr && g.direct_input_grad()) {
+    conv_direct_input_grad(g, w, grad, dx);
+    dx = nullptr;
+  }
+  if (dx != nullptr) std::fill_n(dx, g.batch * g.channels * g.height * g.width, T(0));
+  if (dx == nullptr && dw == nullptr && db == nullptr) return;
   const std::int64_t chunks = batch_chunks(g);
   const std::int64_t in_sample = g.channels * g.height * g.width, out_sample = g.out_channels * g.pixels();
   const std::int64_t w_size = g.out_channels * g.patch();
+  const DirectPlan plan = g.direct() ? plan_direct<T>(g) : DirectPlan{};
   // Per-chunk weight and bias gradients, summed in chunk order afterwards.
   std::vector<std::vector<T>> dw_part(static_cast<std::size_t>(chunks)), db_part(static_cast<std::size_t>(chunks));
   over_batch_chunks(g.batch, chunks, [&](std::int64_t chunk, std::int64_t first, std::int64_t last) {
-    std::vector<T> cols(static_cast<std::size_t>(g.patch() * g.pixels()));
+    const bool direct_weight_grad = dw != nullptr && g.direct();
+    const bool need_cols = !g.pointwise() && (dx != nullptr || (dw != nullptr && !direct_weight_grad));
+    const Scratch<T> cols(need_cols ? g.patch() * g.pixels() : 0);
+    const Scratch<T> padded(direct_weight_grad ? plan.scratch : 0);
+    const Scratch<T> grid(direct_weight_grad ? g.out_channels * plan.grid_length : 0);
     auto& dwc = dw_part[static_cast<std::size_t>(chunk)];
     auto& dbc = db_part[static_cast<std::size_t>(chunk)];
     if (dw != nullptr) dwc.assign(static_cast<std::size_t>(w_size), T(0));
     if (db != nullptr) dbc.assign(static_cast<std::size_t>(g.out_channels), T(0));
-    for (std::int64_t n = first; n < last; ++n)
+    for (std::int64_t n = first; n < last; ++n) {
+      if (direct_weight_grad) {
+        pad_image(g, plan, x + n * in_sample, padded.data());
+        grad_to_grid(g, plan, grad + n * out_sample, grid.data());
+      }
       for (std::int64_t grp = 0; grp < g.p.groups; ++grp) {
         const std::int64_t in_offset = n * in_sample + grp * g.group_in() * g.height * g.width;
         const T* gg = grad + n * out_sample + grp * g.group_out() * g.pixels();
         const T* wg = w + grp * g.group_out() * g.patch();
-        if (dw != nullptr) {
+        if (direct_weight_grad) {
+          weight_grad_direct(g, plan, padded.data() + grp * g.group_in() * plan.plane,
+                             grid.data() + grp * g.group_out() * plan.grid_length,
+                             dwc.data() + grp * g.group_out() * g.patch());
+        } else if (dw != nullptr) {
           const T* columns = x + in_offset;
           if (!g.pointwise()) {
             im2col(g, x + in_offset, cols.data());
@@ -155,6 +462,7 @@ void conv_backward(const ConvGeometry& g, const T* x, const T* w, const T* grad,
           }
         }
       }
+    }
   });
   auto reduce = [&](std::vector<std::vector<T>>& parts, T* target, std::int64_t size) {
     std::fill_n(target, size, T(0));
@@ -196,12 +504,16 @@ Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias, const C
   Tensor out = Tensor::empty({g.batch, g.out_channels, g.out_h, g.out_w}, x.dtype());
   dispatch_floating(x.dtype(), "conv2d", [&]<typename T>() {
     const Tensor b = bias.defined() ? bias.detach().contiguous() : Tensor();
-    conv_forward<T>(g, xc.data<T>(), wc.data<T>(), b.defined() ? b.data<T>() : nullptr, out.data<T>());
+    const T* bp = b.defined() ? b.data<T>() : nullptr;
+    if (g.direct())
+      conv_direct<T>(g, xc.data<T>(), wc.data<T>(), bp, out.data<T>());
+    else
+      conv_forward<T>(g, xc.data<T>(), wc.data<T>(), bp, out.data<T>());
   });
   return autograd::record("conv2d", out, {x, weight, bias}, [g, xc, wc](const Tensor& g0, auto& needs) {
     const Tensor grad = g0.contiguous();
     Grads grads(3);
-    if (needs[0]) grads[0] = zeros(xc.shape(), xc.dtype());
+    if (needs[0]) grads[0] = Tensor::empty(xc.shape(), xc.dtype());
     if (needs[1]) grads[1] = Tensor::empty(wc.shape(), wc.dtype());
     if (needs[2]) grads[2] = Tensor::empty({g.out_channels}, wc.dtype());
     dispatch_floating(grad.dtype(), "conv2d backward", [&]<typename T>() {

@@ -26,8 +26,8 @@ struct Conv2dParams {
 };
 
 // x [N, C, H, W], weight [O, C/groups, kh, kw], bias [O] or undefined -> [N, O, OH, OW] with
-// OH = (H + 2 pad - dilation (kh - 1) - 1) / stride + 1. im2col + GEMM per sample, threaded
-// over the batch.
+// OH = (H + 2 pad - dilation (kh - 1) - 1) / stride + 1. Stride 1 runs direct register-tiled
+// kernels (no column matrix), other strides im2col + GEMM per sample; threaded over the batch.
 Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias = Tensor(), const Conv2dParams& params = {});
 
 struct Pool2dParams {
