@@ -99,11 +99,15 @@ void over_batch_chunks(std::int64_t batch, std::int64_t chunks, Fn&& fn) {
   for (std::int64_t c = 0; c < chunks; ++c) range(c);
 }
 
-// A few chunks per thread (load balance), or a single one when the whole product is too small to share.
+// A few chunks per thread (load balance), or a single one when the whole product is too small to
+// share. In deterministic mode the count is fixed, so the weight gradient's partial sums (one per
+// chunk) are the same on any thread count.
+constexpr std::int64_t kDeterministicChunks = 8;
 std::int64_t batch_chunks(const ConvGeometry& g) {
   const std::int64_t flops = g.batch * g.out_channels * g.patch() * g.pixels();
   if (flops < (std::int64_t{1} << 20)) return 1;
-  return std::max<std::int64_t>(1, std::min<std::int64_t>(4 * num_threads(), g.batch));
+  const std::int64_t wanted = deterministic() ? kDeterministicChunks : 4 * num_threads();
+  return std::max<std::int64_t>(1, std::min<std::int64_t>(wanted, g.batch));
 }
 
 // Uninitialized, 64-byte-aligned scratch from the tensor allocator's cache: the same sizes come
