@@ -131,9 +131,9 @@ class InMemoryData {
 };
 
 // zero_grad, forward, cross-entropy, backward, Adam(1e-3): `steps` mini-batches per iteration.
-void train(benchmark::State& state, nn::Module& model, InMemoryData& data, std::int64_t steps,
-           std::int64_t batch_size) {
+void train(benchmark::State& state, nn::Module& model, InMemoryData& data, std::int64_t steps) {
   optim::Adam adam(model.parameters(), {.lr = 1e-3});
+  std::int64_t samples = 0;
   for (auto _ : state) {
     for (std::int64_t step = 0; step < steps; ++step) {
       const auto [images, labels] = data.next();
@@ -141,22 +141,23 @@ void train(benchmark::State& state, nn::Module& model, InMemoryData& data, std::
       const Tensor loss = nn::cross_entropy(model(images), labels);
       loss.backward();
       adam.step();
+      samples += labels.size(0);
     }
   }
-  report_items(state, static_cast<double>(steps * batch_size));
+  report_items(state, static_cast<double>(samples) / static_cast<double>(state.iterations()));
 }
 
 // One epoch over 60,000 samples per iteration.
 void train_epoch(benchmark::State& state, const std::shared_ptr<nn::Module>& model, const Shape& sample_shape) {
   InMemoryData data(sample_shape, 60000, 128);
-  train(state, *model, data, data.batches_per_epoch(), 128);
+  train(state, *model, data, data.batches_per_epoch());
 }
 
 // One step per iteration, over `n` samples in memory.
 void train_step(benchmark::State& state, const std::shared_ptr<nn::Module>& model, const Shape& sample_shape,
                 std::int64_t n, std::int64_t batch_size) {
   InMemoryData data(sample_shape, n, batch_size);
-  train(state, *model, data, 1, batch_size);
+  train(state, *model, data, 1);
 }
 
 // Eval mode, no autograd, one batch of 1000.
@@ -187,7 +188,7 @@ void deep_mlp(benchmark::State& state, const std::string& activation) {
   for (const auto& p : model->parameters())
     if (p.dim() == 2) weights += static_cast<double>(p.numel());
   InMemoryData data({784}, 60000, 128);
-  train(state, *model, data, 1, 128);
+  train(state, *model, data, 1);
   report_flops(state, 6.0 * weights * 128);
   compare_with(state, "limit/sgemm/linear_train_128x1000x1000");
 }

@@ -305,7 +305,9 @@ def main():
     names = dict.fromkeys([LIMITS_FAMILY, *args.families])
     families = [Family(name, args.build_dir) for name in names]
 
-    command = shlex.join(["scripts/bench.sh", *sys.argv[1:]])
+    # OpenMP's wait policy reaches both sides (see PERFORMANCE.md): say when it was set.
+    policy = [f"OMP_WAIT_POLICY={os.environ['OMP_WAIT_POLICY']}"] if "OMP_WAIT_POLICY" in os.environ else []
+    command = shlex.join([*policy, "scripts/bench.sh", *sys.argv[1:]])
     parts = [f"Measured {datetime.date.today().isoformat()} on {cpu_model()}, with `{command}`; "
              f"{args.rounds} timed rounds after a warm-up, batches of at least {args.min_time} s."]
     results_by_threads = {}
