@@ -121,7 +121,7 @@ class Family:
         return {"seconds": json.loads(stdout)["seconds"], "rss": rss}
 
 
-def measure(families, pattern, threads, rounds, min_time):
+def measure(families, pattern, threads, rounds, min_time, warm_up=True):
     """Returns {workload: {"actlab", "best", "default", "limit": [runs]}}.
 
     A workload that names a limit is followed by a run of that limit, so the two are measured
@@ -138,7 +138,7 @@ def measure(families, pattern, threads, rounds, min_time):
             if is_limit or re.search(family.default_filter if pattern is None else pattern, workload):
                 plan.append((family, workload, workload in peers))
     results = {w: {"actlab": [], "best": [], "default": [], "limit": []} for _, w, _ in plan}
-    for round_index in range(rounds + 1):
+    for round_index in range(0 if warm_up else 1, rounds + 1):
         label = "warm-up" if round_index == 0 else f"round {round_index}/{rounds}"
         print(f"[{threads} thread(s)] {label}", file=sys.stderr, flush=True)
         # The warm-up round only has to load files and caches: it runs shorter batches.
@@ -289,7 +289,7 @@ def main():
     parser.add_argument("--threads", default="2", help="comma-separated thread counts, e.g. 1,2")
     parser.add_argument("--rounds", type=int, default=3, help="timed rounds after the warm-up round")
     parser.add_argument("--min-time", type=float, default=0.5, help="seconds each timed batch lasts at least")
-    parser.add_argument("--quick", action="store_true", help="1 round of 0.05 s batches: checks that all runs")
+    parser.add_argument("--quick", action="store_true", help="1 round of 0.05 s batches, no warm-up: checks that all runs")
     parser.add_argument("--build-dir", type=Path, default=ROOT / os.environ.get("ACTLAB_BUILD_DIR", "build"))
     parser.add_argument("--save", type=Path, help="write the report into this file's results block")
     args = parser.parse_args()
@@ -309,11 +309,13 @@ def main():
     policy = [f"OMP_WAIT_POLICY={os.environ['OMP_WAIT_POLICY']}"] if "OMP_WAIT_POLICY" in os.environ else []
     command = shlex.join([*policy, "scripts/bench.sh", *sys.argv[1:]])
     parts = [f"Measured {datetime.date.today().isoformat()} on {cpu_model()}, with `{command}`; "
-             f"{args.rounds} timed rounds after a warm-up, batches of at least {args.min_time} s."]
+             f"{args.rounds} timed rounds{'' if args.quick else ' after a warm-up'}, batches of at least "
+             f"{args.min_time} s."]
     results_by_threads = {}
     for threads in (int(t) for t in args.threads.split(",")):
         load_before = os.getloadavg()[0]
-        results = results_by_threads[threads] = measure(families, args.filter, threads, args.rounds, args.min_time)
+        results = results_by_threads[threads] = measure(families, args.filter, threads, args.rounds, args.min_time,
+                                                        warm_up=not args.quick)
         # Other processes on the machine slow threaded runs most: say how busy it was.
         load = f"load average {load_before:.1f} before, {os.getloadavg()[0]:.1f} after"
         parts.append(f"### {threads} thread{'s' if threads > 1 else ''} ({load})\n\n"
