@@ -37,6 +37,26 @@ void raw_sgemm(benchmark::State& state) {
 }
 BENCHMARK(raw_sgemm)->Name("limit/sgemm")->Arg(256)->Arg(512)->Arg(1024)->UseRealTime();
 
+// The three products of a Linear(1000, 1000) training step at batch 128, as raw OpenBLAS calls:
+// y = x w^T, grad_x = grad_y w, grad_w = grad_y^T x. The GEMM limit of the deep MLP's training.
+void raw_linear_training_sgemm(benchmark::State& state) {
+  constexpr blasint kBatch = 128, kWidth = 1000;
+  const Tensor x = actlab::randn({kBatch, kWidth}), w = actlab::randn({kWidth, kWidth});
+  const Tensor y = actlab::empty({kBatch, kWidth}), grad_x = actlab::empty({kBatch, kWidth});
+  const Tensor grad_w = actlab::empty({kWidth, kWidth});
+  for (auto _ : state) {
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, kBatch, kWidth, kWidth, 1.0f, x.data<float>(), kWidth,
+                w.data<float>(), kWidth, 0.0f, y.data<float>(), kWidth);
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, kBatch, kWidth, kWidth, 1.0f, y.data<float>(), kWidth,
+                w.data<float>(), kWidth, 0.0f, grad_x.data<float>(), kWidth);
+    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, kWidth, kWidth, kBatch, 1.0f, y.data<float>(), kWidth,
+                x.data<float>(), kWidth, 0.0f, grad_w.data<float>(), kWidth);
+    benchmark::ClobberMemory();
+  }
+  report_flops(state, 3 * 2.0 * kBatch * kWidth * kWidth);
+}
+BENCHMARK(raw_linear_training_sgemm)->Name("limit/sgemm/linear_train_128x1000x1000")->UseRealTime();
+
 // glibc's memcpy on one thread (non-temporal stores at this size).
 void raw_memcpy(benchmark::State& state) {
   const Tensor src = actlab::ones({kLarge}), dst = actlab::zeros({kLarge});

@@ -29,10 +29,15 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 PYTHON = "/usr/bin/python3"  # Debian's python3-torch lives there
 
-# family -> (benchmark executable in the build dir, peer script in bench/peer/)
+# family -> (benchmark executable in the build dir, peer script in bench/peer/ or None, the
+# workloads it runs when --filter is not given)
 FAMILIES = {
-    "core": ("core_bench", "core_peer.py"),
-    "nn": ("nn_bench", "nn_peer.py"),
+    "core": ("core_bench", "core_peer.py", ""),
+    "nn": ("nn_bench", "nn_peer.py", ""),
+    # The seven activations of the deep-MLP workload; --filter . runs all of them.
+    "activations": ("activations_bench", "activations_peer.py", "/(sigmoid|tanh|relu|leaky_relu|elu|gelu|silu)$"),
+    "mnist": ("mnist_bench", "mnist_peer.py", ""),
+    "data": ("data_bench", None, ""),
 }
 LIMITS_FAMILY = "core"
 
@@ -44,8 +49,10 @@ PYTORCH_BEST_ENV = {
 # Removed from the environment of every run, so only the configuration chosen here applies.
 TUNING_VARIABLES = set(PYTORCH_BEST_ENV) | {"OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"}
 
-# Counters a benchmark reports its throughput with: (JSON key, unit, scale).
-RATES = [("flops", "GFLOP/s", 1e-9), ("bytes_per_second", "GB/s", 1e-9), ("items_per_second", "items/s", 1.0)]
+# Counters a benchmark reports its throughput with: (JSON key, unit, scale). The table shows the
+# first one a benchmark reports; its limit fraction uses the one in the limit's unit (a training
+# step reports samples/s and may also report FLOP/s to be judged against sgemm).
+RATES = [("items_per_second", "samples/s", 1.0), ("flops", "GFLOP/s", 1e-9), ("bytes_per_second", "GB/s", 1e-9)]
 SECONDS_PER_UNIT = {"ns": 1e-9, "us": 1e-6, "ms": 1e-3, "s": 1.0}
 
 
@@ -75,9 +82,9 @@ def clean_env(extra=None):
 
 class Family:
     def __init__(self, name, build_dir):
-        executable, peer = FAMILIES[name]
+        executable, peer, self.default_filter = FAMILIES[name]
         self.executable = build_dir / executable
-        self.peer = ROOT / "bench" / "peer" / peer
+        self.peer = ROOT / "bench" / "peer" / peer if peer else None
         if not self.executable.exists():
             sys.exit(f"{self.executable} is missing: build first (scripts/bench.sh does)")
 
@@ -87,7 +94,7 @@ class Family:
         return [line.removesuffix("/real_time") for line in listing.split()]
 
     def peer_workloads(self):
-        if not self.peer.exists():
+        if self.peer is None:
             return set()
         listing = subprocess.run([PYTHON, self.peer, "--list"], capture_output=True, text=True, check=True)
         return set(listing.stdout.split())
@@ -99,10 +106,13 @@ class Family:
         env = {} if threads == len(os.sched_getaffinity(0)) else {"OMP_NUM_THREADS": str(threads)}
         stdout, rss = run_process(command, clean_env(env))
         (result,) = json.loads(stdout)["benchmarks"]
+        if result.get("error_occurred"):
+            return {"skipped": result.get("error_message", "skipped")}
         seconds = result["real_time"] * SECONDS_PER_UNIT[result["time_unit"]]
-        rate = next(((result[key] * scale, unit) for key, unit, scale in RATES if key in result), None)
+        rates = {unit: result[key] * scale for key, unit, scale in RATES if key in result}
+        rate = next(((value, unit) for unit, value in rates.items()), None)
         limit = result.get("label", "").removeprefix("limit=") or None
-        return {"seconds": seconds, "rate": rate, "limit": limit, "rss": rss}
+        return {"seconds": seconds, "rate": rate, "rates": rates, "limit": limit, "rss": rss}
 
     def run_peer(self, workload, threads, min_time, best):
         command = [PYTHON, str(self.peer), "--workload", workload, "--min-time", str(min_time),
@@ -111,7 +121,7 @@ class Family:
         return {"seconds": json.loads(stdout)["seconds"], "rss": rss}
 
 
-def measure(families, pattern, threads, rounds, min_time):
+def measure(families, pattern, threads, rounds, min_time, warm_up=True):
     """Returns {workload: {"actlab", "best", "default", "limit": [runs]}}.
 
     A workload that names a limit is followed by a run of that limit, so the two are measured
@@ -125,20 +135,27 @@ def measure(families, pattern, threads, rounds, min_time):
             is_limit = workload.startswith("limit/")
             if is_limit and family is not limits_family:
                 continue
-            if is_limit or re.search(pattern, workload):
+            if is_limit or re.search(family.default_filter if pattern is None else pattern, workload):
                 plan.append((family, workload, workload in peers))
     results = {w: {"actlab": [], "best": [], "default": [], "limit": []} for _, w, _ in plan}
-    for round_index in range(rounds + 1):
+    for round_index in range(0 if warm_up else 1, rounds + 1):
         label = "warm-up" if round_index == 0 else f"round {round_index}/{rounds}"
         print(f"[{threads} thread(s)] {label}", file=sys.stderr, flush=True)
-        for family, workload, has_peer in plan:
-            runs = {"actlab": family.run_actlab(workload, threads, min_time)}
+        # The warm-up round only has to load files and caches: it runs shorter batches.
+        batch_time = min_time if round_index > 0 else min_time / 10
+        for family, workload, has_peer in list(plan):
+            runs = {"actlab": family.run_actlab(workload, threads, batch_time)}
+            if "skipped" in runs["actlab"]:
+                print(f"skipping {workload}: {runs['actlab']['skipped']}", file=sys.stderr, flush=True)
+                plan.remove((family, workload, has_peer))
+                del results[workload]
+                continue
             limit = runs["actlab"]["limit"]
             if limit in results:
-                runs["limit"] = limits_family.run_actlab(limit, threads, min_time)
+                runs["limit"] = limits_family.run_actlab(limit, threads, batch_time)
             if has_peer:
-                runs["best"] = family.run_peer(workload, threads, min_time, best=True)
-                runs["default"] = family.run_peer(workload, threads, min_time, best=False)
+                runs["best"] = family.run_peer(workload, threads, batch_time, best=True)
+                runs["default"] = family.run_peer(workload, threads, batch_time, best=False)
             if round_index > 0:
                 for key, run in runs.items():
                     results[workload][key].append(run)
@@ -151,6 +168,8 @@ def format_throughput(run_seconds, rate):
     """Median throughput in the workload's unit, or time per iteration when it has no rate."""
     if rate is None:
         seconds = statistics.median(run_seconds)
+        if seconds >= 1:
+            return f"{seconds:.2f} s"
         return f"{seconds * 1e6:.2f} µs" if seconds < 1e-3 else f"{seconds * 1e3:.2f} ms"
     value, unit = rate
     return f"{value:.3g} {unit}" if value < 1e3 else f"{value:,.0f} {unit}"
@@ -213,10 +232,34 @@ def workloads_table(results):
         else:
             row += ["-", "-", "-", median_rss(actlab), "-"]
         if rate and runs["limit"]:
-            fraction = statistics.median(a["rate"][0] / b["rate"][0] for a, b in zip(actlab, runs["limit"]))
+            unit = runs["limit"][0]["rate"][1]
+            fraction = statistics.median(a["rates"][unit] / b["rate"][0] for a, b in zip(actlab, runs["limit"]))
             row.append(f"{fraction:.2f} of {actlab[0]['limit']}")
         else:
             row.append("-")
+        rows.append(row)
+    return markdown(header, rows)
+
+
+def scaling_table(results_by_threads):
+    """Speed-up of each workload from the fewest threads to each other count, both sides."""
+    counts = sorted(results_by_threads)
+    base = results_by_threads[counts[0]]
+    header = ["workload"] + [f"{side} {n}/{counts[0]} threads" for n in counts[1:] for side in ("actlab", "PyTorch best")]
+    rows = []
+    for workload, runs in base.items():
+        if workload.startswith("limit/"):
+            continue
+        row = [workload]
+        for n in counts[1:]:
+            other = results_by_threads[n].get(workload)
+            for side in ("actlab", "best"):
+                if other and runs[side] and other[side]:
+                    speedup = (statistics.median(r["seconds"] for r in runs[side])
+                               / statistics.median(r["seconds"] for r in other[side]))
+                    row.append(f"{speedup:.2f}x")
+                else:
+                    row.append("-")
         rows.append(row)
     return markdown(header, rows)
 
@@ -242,11 +285,11 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("families", nargs="*", default=list(FAMILIES),
                         help=f"families to run (default: all of {', '.join(FAMILIES)})")
-    parser.add_argument("--filter", default="", help="regex selecting workloads by name")
+    parser.add_argument("--filter", help="regex selecting workloads by name (default: each family's own choice)")
     parser.add_argument("--threads", default="2", help="comma-separated thread counts, e.g. 1,2")
     parser.add_argument("--rounds", type=int, default=3, help="timed rounds after the warm-up round")
     parser.add_argument("--min-time", type=float, default=0.5, help="seconds each timed batch lasts at least")
-    parser.add_argument("--quick", action="store_true", help="1 round of 0.05 s batches: checks that all runs")
+    parser.add_argument("--quick", action="store_true", help="1 round of 0.05 s batches, no warm-up: checks that all runs")
     parser.add_argument("--build-dir", type=Path, default=ROOT / os.environ.get("ACTLAB_BUILD_DIR", "build"))
     parser.add_argument("--save", type=Path, help="write the report into this file's results block")
     args = parser.parse_args()
@@ -255,19 +298,31 @@ def main():
         sys.exit(f"unknown families {sorted(unknown)}; known: {', '.join(FAMILIES)}")
     if args.quick:
         args.rounds, args.min_time = 1, 0.05
+    # The real datasets (mnist, data families), where scripts/test.sh finds them too.
+    datasets = ROOT.parent / "shared" / "datasets"
+    if "ACTLAB_DATA" not in os.environ and datasets.is_dir():
+        os.environ["ACTLAB_DATA"] = str(datasets)
     names = dict.fromkeys([LIMITS_FAMILY, *args.families])
     families = [Family(name, args.build_dir) for name in names]
 
-    command = shlex.join(["scripts/bench.sh", *sys.argv[1:]])
+    # OpenMP's wait policy reaches both sides (see PERFORMANCE.md): say when it was set.
+    policy = [f"OMP_WAIT_POLICY={os.environ['OMP_WAIT_POLICY']}"] if "OMP_WAIT_POLICY" in os.environ else []
+    command = shlex.join([*policy, "scripts/bench.sh", *sys.argv[1:]])
     parts = [f"Measured {datetime.date.today().isoformat()} on {cpu_model()}, with `{command}`; "
-             f"{args.rounds} timed rounds after a warm-up, batches of at least {args.min_time} s."]
+             f"{args.rounds} timed rounds{'' if args.quick else ' after a warm-up'}, batches of at least "
+             f"{args.min_time} s."]
+    results_by_threads = {}
     for threads in (int(t) for t in args.threads.split(",")):
         load_before = os.getloadavg()[0]
-        results = measure(families, args.filter, threads, args.rounds, args.min_time)
+        results = results_by_threads[threads] = measure(families, args.filter, threads, args.rounds, args.min_time,
+                                                        warm_up=not args.quick)
         # Other processes on the machine slow threaded runs most: say how busy it was.
         load = f"load average {load_before:.1f} before, {os.getloadavg()[0]:.1f} after"
         parts.append(f"### {threads} thread{'s' if threads > 1 else ''} ({load})\n\n"
                      f"{workloads_table(results)}\n\n{limits_table(results)}")
+    if len(results_by_threads) > 1:
+        parts.append(f"### Scaling with threads (median time on the fewest threads over median time on more)\n\n"
+                     f"{scaling_table(results_by_threads)}")
     report = "\n\n".join(parts)
     print(report)
     if args.save:

@@ -1,17 +1,10 @@
-"""PyTorch peer for bench/activations_bench.cpp: the same activations on the same [256, 256, 256]
-float32 tensor, forward and forward+backward, with 2 threads. Prints JSON lines
-{"name": ..., "ms": median milliseconds}. Run through bench/activations.sh, which sets PyTorch's
-best CPU configuration (ATEN_CPU_CAPABILITY=avx512, a malloc that keeps freed memory).
-"""
-import json
-import statistics
-import sys
-import time
-
+"""PyTorch peer of bench/activations_bench.cpp: the same activations on the same [256, 256, 256]
+float32 tensor, forward (without autograd) and forward+backward."""
 import torch
 import torch.nn.functional as F
 
-torch.set_num_threads(2)
+from peer import main
+
 SHAPE = (256, 256, 256)
 RATIONAL_A = torch.tensor([0.0380201644, 0.906490488, 3.16384406, 3.83883820, 1.79431694, 0.291027975])
 RATIONAL_B = torch.tensor([3.97394499, 1.95954933, 2.98213965, 0.0664747733])
@@ -58,39 +51,34 @@ def activations():
     }
 
 
-def median_ms(fn, min_time=0.3, min_reps=3):
-    fn()  # warm up
-    times = []
-    start = time.perf_counter()
-    while len(times) < min_reps or time.perf_counter() - start < min_time:
-        t0 = time.perf_counter()
-        fn()
-        times.append((time.perf_counter() - t0) * 1e3)
-    return statistics.median(times)
+def forward(name):
+    def setup():
+        f, _ = activations()[name]
+        x = torch.randn(SHAPE)
+
+        def run():
+            with torch.no_grad():
+                f(x)
+        return run
+    return setup
 
 
-def main():
-    only = set(sys.argv[1:])
-    x = torch.randn(SHAPE)
-    y = torch.empty(SHAPE)
-    g = torch.randn(SHAPE)
-    print(json.dumps({"name": "copy", "ms": median_ms(lambda: y.copy_(x))}), flush=True)
-    for name, (f, params) in activations().items():
-        if only and name not in only:
-            continue
-        with torch.no_grad():
-            forward_ms = median_ms(lambda: f(x))
-        xg = x.clone().requires_grad_()
+def forward_backward(name):
+    def setup():
+        f, params = activations()[name]
+        x = torch.randn(SHAPE).requires_grad_()
+        g = torch.randn(SHAPE)
 
-        def forward_backward():
-            xg.grad = None
+        def run():
+            x.grad = None
             for p in params:
                 p.grad = None
-            f(xg).backward(g)
+            f(x).backward(g)
+        return run
+    return setup
 
-        print(json.dumps({"name": "forward/" + name, "ms": forward_ms}), flush=True)
-        print(json.dumps({"name": "forward_backward/" + name, "ms": median_ms(forward_backward)}), flush=True)
 
+WORKLOADS = {f"{kind.__name__}/{name}": kind(name) for name in activations() for kind in (forward, forward_backward)}
 
 if __name__ == "__main__":
-    main()
+    main(WORKLOADS)

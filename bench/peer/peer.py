@@ -2,8 +2,8 @@
 
 A peer script maps workload names (the same names as its C++ family's benchmarks) to setup
 functions; a setup function builds the inputs and returns the callable to time. `main` runs one
-workload the way Google Benchmark does (one warm-up call, then growing iteration counts until a
-batch lasts --min-time seconds) and prints {"name", "seconds", "iterations"} as JSON, seconds
+workload the way Google Benchmark does (growing iteration counts until a batch lasts --min-time
+seconds) and prints {"name", "seconds", "iterations"} as JSON, seconds
 being the time per iteration.
 
     core_peer.py --list
@@ -20,7 +20,8 @@ import torch
 
 
 def time_per_iteration(fn, min_time):
-    fn()
+    """Times growing batches until one lasts min_time, as Google Benchmark does: the shorter batches
+    before it are the warm-up, and a single call that lasts min_time is the measurement itself."""
     iterations = 1
     while True:
         start = time.perf_counter()
