@@ -157,9 +157,9 @@ TEST(Resume, OneThreadRepeatsBitForBit) {
 }
 
 // A MNIST workload whose matrix products are large enough for BLAS to split them over threads.
-std::vector<std::string> mnist_args(const fs::path& out, const std::string& threads) {
-  return {"compare", "--model", "mlp:256x2", "--activations", "relu", "--epochs", "1", "--limit-train", "4000",
-          "--val-size", "1000", "--threads", threads, "--out", out.string()};
+std::vector<std::string> mnist_args(const fs::path& out, const std::string& threads, const std::string& model = "mlp:256x2") {
+  return {"compare", "--model", model, "--norm", "batch", "--activations", "relu", "--epochs", "1", "--limit-train",
+          "4000", "--val-size", "1000", "--threads", threads, "--out", out.string()};
 }
 
 bool have_mnist() {
@@ -170,15 +170,18 @@ bool have_mnist() {
 TEST(Determinism, FlagMakesResultsIndependentOfTheThreadCount) {
   if (!fs::exists(actlab_program())) GTEST_SKIP() << actlab_program() << " is not built";
   if (!have_mnist()) GTEST_SKIP() << "ACTLAB_DATA does not point at the real datasets";
-  test::TempDir dir;
-  for (const char* threads : {"1", "2"}) {
-    auto args = mnist_args(dir / threads, threads);
-    args.push_back("--deterministic");
-    ASSERT_EQ(run(args), 0);
+  for (const std::string model : {"mlp:256x2", "lenet5"}) {  // Linear + BatchNorm1d; Conv2d + BatchNorm2d + pooling
+    test::TempDir dir;
+    for (const char* threads : {"1", "2"}) {
+      auto args = mnist_args(dir / threads, threads, model);
+      args.push_back("--deterministic");
+      ASSERT_EQ(run(args), 0);
+    }
+    EXPECT_EQ(results(dir / "1"), results(dir / "2")) << model;
+    EXPECT_EQ(read_bytes(dir / "1" / "models" / "relu-seed1.safetensors"),
+              read_bytes(dir / "2" / "models" / "relu-seed1.safetensors"))
+        << model;
   }
-  EXPECT_EQ(results(dir / "1"), results(dir / "2"));
-  EXPECT_EQ(read_bytes(dir / "1" / "models" / "relu-seed1.safetensors"),
-            read_bytes(dir / "2" / "models" / "relu-seed1.safetensors"));
 }
 
 TEST(Determinism, TwoThreadsMatchOneWithinTheStatedTolerance) {
@@ -189,9 +192,9 @@ TEST(Determinism, TwoThreadsMatchOneWithinTheStatedTolerance) {
   ASSERT_EQ(run(mnist_args(dir / "2", "2")), 0);
   const auto one = results(dir / "1").at(0).at("epochs").back(), two = results(dir / "2").at(0).at("epochs").back();
   for (const char* loss : {"train_loss", "val_loss", "test_loss"})
-    EXPECT_NEAR(two.at(loss).get<double>(), one.at(loss).get<double>(), 1e-4 * one.at(loss).get<double>()) << loss;
+    EXPECT_NEAR(two.at(loss).get<double>(), one.at(loss).get<double>(), 2e-3 * one.at(loss).get<double>()) << loss;
   for (const char* accuracy : {"val_acc", "test_acc"})
-    EXPECT_NEAR(two.at(accuracy).get<double>(), one.at(accuracy).get<double>(), 0.002) << accuracy;
+    EXPECT_NEAR(two.at(accuracy).get<double>(), one.at(accuracy).get<double>(), 0.005) << accuracy;
 }
 
 TEST(Resume, RejectsOtherSettings) {
