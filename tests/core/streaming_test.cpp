@@ -30,7 +30,7 @@ void check_write_row(std::int64_t offset, std::int64_t n, bool stream) {
     } else {
       alignas(64) float lane[16];
       for (int j = 0; j < 16; ++j) lane[j] = j < remaining ? static_cast<float>(3 * (i + j) + 1) : -1.0f;  // must not be stored
-      return V(_mm512_load_ps(lane));
+      return V::load(lane);
     }
   });
   for (T* p = storage.data(); p < storage.data() + storage.size(); ++p) {
