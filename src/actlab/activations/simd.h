@@ -97,8 +97,7 @@ inline Vec16 min(Vec16 a, Vec16 b) { return _mm512_mask_min_ps(a.v, 0xFFFF, a.v,
 inline Vec16 max(Vec16 a, Vec16 b) { return _mm512_mask_max_ps(a.v, 0xFFFF, a.v, b.v); }
 inline Vec16 abs(Vec16 x) { return _mm512_abs_ps(x.v); }
 inline Mask16 is_nan(Vec16 x) { return {_mm512_cmp_ps_mask(x.v, x.v, _CMP_UNORD_Q)}; }
-// rcp14 and one Newton step: within 2^-28 before rounding (a division is 2^-24), at a third of
-// a division's cost.
+// rcp14 and one Newton step: within 2^-28 before rounding (a division rounds to 2^-24).
 inline Vec16 reciprocal(Vec16 d) {
   const __m512 r = _mm512_mask_rcp14_ps(d.v, 0xFFFF, d.v);
   return _mm512_fmadd_ps(r, _mm512_fnmadd_ps(d.v, r, _mm512_set1_ps(1.0f)), r);
