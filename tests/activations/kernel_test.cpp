@@ -2,7 +2,9 @@
 // masked tail of a length that is not a multiple of 16 and the threaded path.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
+#include <vector>
 
 #include "actlab/activations/activation.h"
 #include "actlab/activations/pointwise.h"
@@ -52,6 +54,55 @@ std::vector<std::string> names() {
 
 INSTANTIATE_TEST_SUITE_P(Activations, VectorKernel, testing::ValuesIn(names()),
                          [](const auto& info) { return info.param; });
+
+#if ACTLAB_HAVE_VEC16
+// Error of the vector exp and log1p against double libm, in float ulps of the exact result, over
+// a dense grid and the special values; the worst must stay within 2 ulp.
+float ulp_error(float got, double exact) {
+  if (std::isnan(exact)) return std::isnan(got) ? 0.0f : INFINITY;
+  if (std::isinf(exact)) return got == static_cast<float>(exact) ? 0.0f : INFINITY;
+  const float rounded = static_cast<float>(exact);
+  if (std::isinf(rounded)) return got == rounded ? 0.0f : INFINITY;
+  const double ulp = std::fabs(rounded) < 1.17549435e-38f ? 1.4e-45 : std::nextafter(std::fabs(rounded), INFINITY) - std::fabs(rounded);
+  return static_cast<float>(std::fabs(got - exact) / ulp);
+}
+
+template <class VectorFn, class ExactFn>
+float worst_ulp_error(std::vector<float> points, VectorFn vector_fn, ExactFn exact_fn) {
+  points.resize((points.size() + 15) / 16 * 16, 0.0f);
+  float worst = 0;
+  for (std::size_t i = 0; i < points.size(); i += 16) {
+    alignas(64) float out[16];
+    vector_fn(simd::Vec16::load(points.data() + i)).store(out);
+    for (int j = 0; j < 16; ++j) {
+      const float error = ulp_error(out[j], exact_fn(static_cast<double>(points[i + j])));
+      EXPECT_LE(error, 2.0f) << "at x = " << points[i + j] << ": " << out[j];
+      worst = std::max(worst, error);
+    }
+  }
+  return worst;
+}
+
+std::vector<float> grid(float lo, float hi, int count, std::vector<float> specials) {
+  for (int i = 0; i <= count; ++i) specials.push_back(lo + (hi - lo) * static_cast<float>(i) / static_cast<float>(count));
+  return specials;
+}
+
+TEST(VectorMath, ExpWithinTwoUlp) {
+  const float worst = worst_ulp_error(grid(-104.0f, 89.0f, 400000, {0.0f, -0.0f, 1e-30f, -1e-30f, 88.72f, 88.73f, -87.3f, -103.0f,
+                                                                    -105.0f, 3e38f, -3e38f, INFINITY, -INFINITY, NAN}),
+                                      [](simd::Vec16 v) { return simd::exp(v); }, [](double x) { return std::exp(x); });
+  EXPECT_LE(worst, 2.0f);
+}
+
+TEST(VectorMath, Log1pWithinTwoUlp) {
+  std::vector<float> specials = {-1.0f, -1.5f, -0.999999f, 0.0f, -0.0f, 1e-30f, -1e-30f, 1e-40f, 3e38f, INFINITY, -INFINITY, NAN};
+  for (float x = 1e-7f; x < 1e38f; x *= 1.37f) specials.push_back(x);
+  const float worst = worst_ulp_error(grid(-0.99f, 4.0f, 400000, specials), [](simd::Vec16 v) { return simd::log1p(v); },
+                                      [](double x) { return std::log1p(x); });
+  EXPECT_LE(worst, 2.0f);
+}
+#endif
 
 }  // namespace
 }  // namespace actlab

@@ -51,6 +51,7 @@ Tensor apply_learnable(const K& kernel, const Tensor& input, const Tensor& theta
   const bool vectorize = !reference_kernels_enabled();
   Tensor y = Tensor::empty(x.shape(), x.dtype());
   dispatch_floating(x.dtype(), name, [&]<class T>() {
+    const bool stream = stream_output(n * static_cast<std::int64_t>(sizeof(T)));
     activations::with_vector_type<T>(vectorize, [&]<class V>() {
       const T* xp = x.data<T>();
       const T* tp = theta.data<T>();
@@ -59,8 +60,9 @@ Tensor apply_learnable(const K& kernel, const Tensor& input, const Tensor& theta
         for_channel_segments(begin, end, inner, channels, [&](std::int64_t c, std::int64_t from, std::int64_t to) {
           V th[P];
           for (int j = 0; j < P; ++j) th[j] = V(tp[c * P + j]);
-          for (std::int64_t i = from; i < to; i += lanes<V>)
-            store_n(yp + i, kernel.forward(load_n<V>(xp + i, to - i), th), to - i);
+          write_row<V>(yp + from, to - from, stream, [&](std::int64_t i, std::int64_t remaining) {
+            return kernel.forward(load_n<V>(xp + from + i, remaining), th);
+          });
         });
       });
     });
@@ -74,6 +76,7 @@ Tensor apply_learnable(const K& kernel, const Tensor& input, const Tensor& theta
     std::vector<double> partial(static_cast<std::size_t>(blocks * channels * P), 0.0);
     Tensor grad_x = Tensor::empty(x.shape(), x.dtype());
     dispatch_floating(x.dtype(), name, [&]<class T>() {
+      const bool stream = stream_output(n * static_cast<std::int64_t>(sizeof(T)));
       activations::with_vector_type<T>(vectorize, [&]<class V>() {
         const T* xp = x.data<T>();
         const T* gp = g.data<T>();
@@ -89,11 +92,10 @@ Tensor apply_learnable(const K& kernel, const Tensor& input, const Tensor& theta
                 th[j] = V(tp[c * P + j]);
                 acc[j] = V(0);
               }
-              for (std::int64_t i = from; i < to; i += lanes<V>) {
-                const V xv = load_n<V>(xp + i, to - i);
-                const V gx = kernel.backward(xv, load_n<V>(gp + i, to - i), th, acc);
-                store_n(gxp + i, select(is_nan(xv), xv, gx), to - i);
-              }
+              write_row<V>(gxp + from, to - from, stream, [&](std::int64_t i, std::int64_t remaining) {
+                const V xv = load_n<V>(xp + from + i, remaining);
+                return select(is_nan(xv), xv, kernel.backward(xv, load_n<V>(gp + from + i, remaining), th, acc));
+              });
               for (int j = 0; j < P; ++j) block_sums[c * P + j] += horizontal_sum(acc[j]);
             });
           }

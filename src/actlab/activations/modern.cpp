@@ -126,7 +126,7 @@ struct Mish {
     const auto positive = x >= V(0);
     const V numerator = select(positive, V(1) + V(2) * e, e2 + V(2) * e);
     const V denominator = select(positive, V(1) + V(2) * e + V(2) * e2, e2 + V(2) * e + V(2));
-    const V inverse = V(1) / denominator;
+    const V inverse = reciprocal(denominator);
     t = numerator * inverse;
     d = V(4) * (V(1) + e) * select(positive, e2, e) * inverse * inverse;
   }

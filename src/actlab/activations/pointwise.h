@@ -28,6 +28,7 @@
 #include "actlab/activations/simd.h"
 #include "actlab/autograd/node.h"
 #include "actlab/core/parallel.h"
+#include "actlab/core/streaming.h"
 
 namespace actlab {
 
@@ -63,30 +64,6 @@ class ActivationBase : public ActivationFunction {
 
 namespace activations {
 
-// out[i] = fn(in[0][i], in[1][i], ...) over n contiguous elements, in Vec16 blocks (and one masked
-// tail block) for float unless reference kernels are on.
-template <class T, class Fn, class... In>
-void map_elements(std::int64_t n, T* out, Fn fn, const In*... in) {
-  const bool reference = reference_kernels_enabled();
-  parallel_for(0, n, kParallelGrain, [&](std::int64_t begin, std::int64_t end) {
-#if ACTLAB_HAVE_VEC16
-    if constexpr (std::is_same_v<T, float>) {
-      if (!reference) {
-        using simd::Vec16;
-        std::int64_t i = begin;
-        for (; i + Vec16::kLanes <= end; i += Vec16::kLanes) fn(Vec16::load(in + i)...).store(out + i);
-        if (i < end) {
-          const int rest = static_cast<int>(end - i);
-          fn(Vec16::load(in + i, rest)...).store(out + i, rest);
-        }
-        return;
-      }
-    }
-#endif
-    for (std::int64_t i = begin; i < end; ++i) out[i] = fn(in[i]...);
-  });
-}
-
 // Calls fn.template operator()<V>() with V = simd::Vec16 for float (unless reference kernels are
 // on), else V = T: the one switch between the vector kernel and the scalar reference.
 template <class T, class Fn>
@@ -98,6 +75,20 @@ void with_vector_type(bool vectorize, Fn fn) {
 #endif
   (void)vectorize;
   fn.template operator()<T>();
+}
+
+// out[i] = fn(in[0][i], in[1][i], ...) over n contiguous elements, in Vec16 blocks for float
+// unless reference kernels are on; through write_row, so outputs beyond the cache are streamed.
+template <class T, class Fn, class... In>
+void map_elements(std::int64_t n, T* out, Fn fn, const In*... in) {
+  const bool stream = stream_output(n * static_cast<std::int64_t>(sizeof(T)));
+  with_vector_type<T>(!reference_kernels_enabled(), [&]<class V>() {
+    parallel_for(0, n, kParallelGrain, [&](std::int64_t begin, std::int64_t end) {
+      write_row<V>(out + begin, end - begin, stream, [&](std::int64_t i, std::int64_t remaining) {
+        return fn(simd::load_n<V>(in + begin + i, remaining)...);
+      });
+    });
+  });
 }
 
 template <class K>

@@ -3,7 +3,8 @@
 // An activation's formula is one template `template <class V> V f(V x)`; instantiated with
 // float/double it is the scalar reference (libm), with simd::Vec16 it is the AVX-512 kernel
 // (SLEEF's 1.0-ulp functions, or formulas of similar accuracy; see simd.cpp). Both see the same operations:
-//   + - * / and comparisons, select(mask, a, b), min/max, abs, exp, expm1, log1p, tanh, erf, erfc.
+//   + - * / and comparisons, select(mask, a, b), min/max, abs, reciprocal, exp, expm1, log1p, tanh,
+//   erf, erfc.
 // min(a, b) and max(a, b) return b when either is NaN (the AVX-512 rule), so `max(0, x)`
 // propagates a NaN x.
 #pragma once
@@ -30,6 +31,8 @@ template <class T> T log1p(T x) { return std::log1p(x); }
 template <class T> T tanh(T x) { return std::tanh(x); }
 template <class T> T erf(T x) { return std::erf(x); }
 template <class T> T erfc(T x) { return std::erfc(x); }
+// 1 / d for a normal, finite d (the vector form is not exact for 0, inf or subnormals).
+template <class T> T reciprocal(T d) { return T(1) / d; }
 
 #if ACTLAB_HAVE_VEC16
 struct Mask16 {
@@ -56,6 +59,8 @@ struct Vec16 {
   }
   void store(float* p) const { _mm512_storeu_ps(p, v); }
   void store(float* p, int n) const { _mm512_mask_storeu_ps(p, tail_mask(n), v); }
+  // Non-temporal store (around the cache) to a 64-byte aligned p; see core/streaming.h.
+  void stream(float* p) const { _mm512_stream_ps(p, v); }
   // Horizontal sum and max, for the end of a reduction (GCC 12's _mm512_reduce_* warn spuriously).
   float sum() const {
     alignas(64) float lane[kLanes];
@@ -92,8 +97,14 @@ inline Vec16 min(Vec16 a, Vec16 b) { return _mm512_mask_min_ps(a.v, 0xFFFF, a.v,
 inline Vec16 max(Vec16 a, Vec16 b) { return _mm512_mask_max_ps(a.v, 0xFFFF, a.v, b.v); }
 inline Vec16 abs(Vec16 x) { return _mm512_abs_ps(x.v); }
 inline Mask16 is_nan(Vec16 x) { return {_mm512_cmp_ps_mask(x.v, x.v, _CMP_UNORD_Q)}; }
-// SLEEF's 1.0-ulp AVX-512 functions (expm1 ~2 ulp and erfc 1.2e-7 relative use faster formulas);
-// defined in simd.cpp so that only the library needs SLEEF's headers.
+// rcp14 and one Newton step: within 2^-28 before rounding (a division rounds to 2^-24).
+inline Vec16 reciprocal(Vec16 d) {
+  const __m512 r = _mm512_mask_rcp14_ps(d.v, 0xFFFF, d.v);
+  return _mm512_fmadd_ps(r, _mm512_fnmadd_ps(d.v, r, _mm512_set1_ps(1.0f)), r);
+}
+// About 1 ulp: SLEEF's AVX-512 tanh and erf, and faster formulas of stated accuracy for exp, expm1
+// (~2 ulp), log1p and erfc (1.2e-7 relative); defined in simd.cpp so that only the library needs
+// SLEEF's headers.
 Vec16 exp(Vec16 x);
 Vec16 expm1(Vec16 x);
 Vec16 log1p(Vec16 x);
@@ -135,7 +146,7 @@ template <class V> struct SigmoidParts {
 };
 template <class V> SigmoidParts<V> sigmoid_parts(V x) {
   const V e = exp(-abs(x));
-  const V r = V(1) / (V(1) + e);
+  const V r = reciprocal(V(1) + e);
   return {select(x >= V(0), r, e * r), e * r * r};
 }
 template <class V> V sigmoid(V x) { return sigmoid_parts(x).value; }

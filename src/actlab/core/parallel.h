@@ -7,6 +7,10 @@
 
 #include <omp.h>
 
+#if defined(__SSE2__)
+#include <immintrin.h>
+#endif
+
 #include <algorithm>
 #include <cstdint>
 #include <string>
@@ -30,8 +34,17 @@ void set_deterministic(bool enabled);
 // The CPU's model name (from /proc/cpuinfo), for reports and benchmark tables.
 std::string cpu_model();
 
+// Orders this thread's non-temporal stores (core/streaming.h) before its later stores, so that
+// they are visible to any thread that sees those (the join of a parallel region, a later op).
+inline void fence_streaming_stores() {
+#if defined(__SSE2__)
+  _mm_sfence();
+#endif
+}
+
 // Calls fn(begin, end) on disjoint chunks covering [begin, end), in parallel when the range
-// holds more than `grain` items and we are not already inside a parallel region.
+// holds more than `grain` items and we are not already inside a parallel region. Each chunk
+// ends with fence_streaming_stores(), so fn may write with write_row's streaming stores.
 template <typename Fn>
 void parallel_for(std::int64_t begin, std::int64_t end, std::int64_t grain, Fn&& fn) {
   const std::int64_t n = end - begin;
@@ -40,6 +53,7 @@ void parallel_for(std::int64_t begin, std::int64_t end, std::int64_t grain, Fn&&
   const std::int64_t chunks = std::min<std::int64_t>(max_threads, (n + grain - 1) / std::max<std::int64_t>(grain, 1));
   if (chunks <= 1) {
     fn(begin, end);
+    fence_streaming_stores();
     return;
   }
 #pragma omp parallel num_threads(static_cast<int>(chunks))
@@ -49,6 +63,7 @@ void parallel_for(std::int64_t begin, std::int64_t end, std::int64_t grain, Fn&&
     const std::int64_t chunk_begin = begin + n * t / team;
     const std::int64_t chunk_end = begin + n * (t + 1) / team;
     if (chunk_begin < chunk_end) fn(chunk_begin, chunk_end);
+    fence_streaming_stores();
   }
 }
 

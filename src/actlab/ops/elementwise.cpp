@@ -263,12 +263,13 @@ Tensor& Tensor::copy_(const Tensor& source) {
                "copy_: source of shape {} does not broadcast to destination shape {}", shape_str(source.shape()),
                shape_str(shape()));
   dispatch_all(dtype(), [&]<typename D>() {
+    const bool stream = ops::stream_output<D>(*this);
     dispatch_all(source.dtype(), [&]<typename S>() {
       ops::for_each_row<2>(shape(), {this, &source}, [&](auto p, auto s, std::int64_t n) {
         D* o = reinterpret_cast<D*>(p[0]);
         const S* x = reinterpret_cast<const S*>(p[1]);
         if (s[0] == 1 && s[1] == 1) {
-          for (std::int64_t i = 0; i < n; ++i) o[i] = static_cast<D>(x[i]);
+          write_row<D>(o, n, stream, [&](std::int64_t i, std::int64_t) { return static_cast<D>(x[i]); });
         } else {
           for (std::int64_t i = 0; i < n; ++i) o[i * s[0]] = static_cast<D>(x[i * s[1]]);
         }

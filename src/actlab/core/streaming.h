@@ -1,0 +1,76 @@
+// Writing kernel outputs: the one loop through which elementwise ops and activation kernels store.
+//
+// A store to a cache line that is not in cache first reads the line (read-for-ownership), so a
+// kernel writing a fresh output moves its bytes twice. For outputs larger than the last-level
+// cache, which would be evicted before anyone reads them again, write_row uses non-temporal
+// stores: whole 64-byte lines go straight to memory. Smaller outputs use ordinary stores, since
+// their next reader finds them in cache.
+#pragma once
+
+#include <cstdint>
+#include <type_traits>
+
+#if defined(__AVX512F__)
+#include <immintrin.h>
+#endif
+
+namespace actlab {
+
+// Size of the last-level cache in bytes, read once (from sysfs, then sysconf; 32 MiB if neither
+// knows).
+std::int64_t last_level_cache_bytes();
+
+// Whether a kernel writing `output_bytes` should use non-temporal stores (output larger than the
+// last-level cache, on a CPU where write_row can stream).
+bool stream_output(std::int64_t output_bytes);
+
+// Writes out[0, n) from value(i, count), which returns the V for elements i, i + 1, ...: V is T
+// (one element per call) or a vector of T with kLanes, store(p), store(p, count) and stream(p)
+// (64-byte aligned p, 64 bytes); count >= kLanes asks for a whole vector, fewer for the first
+// `count` lanes only (at the ragged ends). With `stream`, the whole 64-byte lines of out are written with non-temporal
+// stores (the ragged ends with ordinary ones). Call it inside parallel_for, whose chunks end with
+// the fence that makes those stores visible to other threads (a fence per row would stall short
+// rows). T must fill 64 bytes with whole V's.
+template <class V, class T, class Value>
+void write_row(T* out, std::int64_t n, bool stream, Value value) {
+  constexpr bool kScalar = std::is_arithmetic_v<V>;
+  constexpr std::int64_t kLanes = [] {
+    if constexpr (kScalar)
+      return 1;
+    else
+      return V::kLanes;
+  }();
+  auto put = [&](std::int64_t i, std::int64_t remaining) {
+    if constexpr (kScalar)
+      out[i] = value(i, remaining);
+    else if (remaining >= kLanes)
+      value(i, remaining).store(out + i);
+    else
+      value(i, remaining).store(out + i, static_cast<int>(remaining));
+  };
+  std::int64_t i = 0;
+#if defined(__AVX512F__)
+  constexpr std::int64_t kLine = 64 / static_cast<std::int64_t>(sizeof(T));
+  static_assert(kLine % kLanes == 0, "write_row: a cache line must hold whole vectors");
+  const auto address = reinterpret_cast<std::uintptr_t>(out);
+  if (stream && address % sizeof(T) == 0 && n >= 2 * kLine) {
+    const auto head = static_cast<std::int64_t>((64 - address % 64) % 64 / sizeof(T));
+    for (; i < head; i += kLanes) put(i, head - i);
+    i = head;
+    for (; i + kLine <= n; i += kLine) {
+      if constexpr (kScalar) {
+        alignas(64) T line[kLine];
+        for (std::int64_t j = 0; j < kLine; ++j) line[j] = value(i + j, n - i - j);
+        _mm512_stream_si512(reinterpret_cast<__m512i*>(out + i), _mm512_load_si512(line));
+      } else {
+        for (std::int64_t j = 0; j < kLine; j += kLanes) value(i + j, n - i - j).stream(out + i + j);
+      }
+    }
+  }
+#else
+  (void)stream;
+#endif
+  for (; i < n; i += kLanes) put(i, n - i);
+}
+
+}  // namespace actlab
