@@ -108,6 +108,15 @@ void matmul(benchmark::State& state) {
 }
 BENCHMARK(matmul)->Name("matmul")->Arg(256)->Arg(512)->Arg(1024)->UseRealTime();
 
+// The same products in deterministic mode (fixed tiles, each a single-threaded BLAS call): what
+// bit-identical results on any thread count cost against the plain path above.
+void matmul_deterministic(benchmark::State& state) {
+  actlab::set_deterministic(true);
+  matmul(state);
+  actlab::set_deterministic(false);
+}
+BENCHMARK(matmul_deterministic)->Name("matmul_deterministic")->Arg(256)->Arg(1024)->UseRealTime();
+
 // A^T B and A B^T, the products in matmul's backward: transposed views go to BLAS uncopied.
 void matmul_at_b(benchmark::State& state) {
   const std::int64_t n = state.range(0);

@@ -34,6 +34,13 @@ class PngImage {
 
 png_uint_32 png_format(std::int64_t channels) { return channels == 1 ? PNG_FORMAT_GRAY : PNG_FORMAT_RGB; }
 
+// The image functions take uint8 [C, H, W]; returns it contiguous.
+Tensor checked_image(const Tensor& image, std::string_view function) {
+  ACTLAB_CHECK(image.dtype() == kUInt8 && image.dim() == 3, "{}: expected uint8 [C, H, W], got {} {}", function,
+               dtype_name(image.dtype()), shape_str(image.shape()));
+  return image.contiguous();
+}
+
 }  // namespace
 
 bool is_png(std::span<const std::uint8_t> bytes) {
@@ -69,9 +76,9 @@ Tensor decode_png(std::span<const std::uint8_t> bytes, std::string_view source, 
 }
 
 std::vector<std::uint8_t> encode_png(const Tensor& image) {
-  ACTLAB_CHECK(image.dtype() == kUInt8 && image.dim() == 3 && (image.size(0) == 1 || image.size(0) == 3),
-               "encode_png: expected uint8 [1 or 3, H, W], got {} {}", dtype_name(image.dtype()), shape_str(image.shape()));
-  const Tensor chw = image.contiguous();
+  const Tensor chw = checked_image(image, "encode_png");
+  ACTLAB_CHECK(chw.size(0) == 1 || chw.size(0) == 3, "encode_png: expected 1 or 3 channels, got shape {}",
+               shape_str(chw.shape()));
   const std::int64_t channels = chw.size(0), plane = chw.size(1) * chw.size(2);
   std::vector<std::uint8_t> interleaved(static_cast<std::size_t>(channels * plane));
   const std::uint8_t* src = chw.data<std::uint8_t>();
@@ -93,10 +100,8 @@ std::vector<std::uint8_t> encode_png(const Tensor& image) {
 }
 
 Tensor resize_area(const Tensor& image, std::int64_t height, std::int64_t width) {
-  ACTLAB_CHECK(image.dtype() == kUInt8 && image.dim() == 3, "resize_area: expected uint8 [C, H, W], got {} {}",
-               dtype_name(image.dtype()), shape_str(image.shape()));
+  const Tensor src = checked_image(image, "resize_area");
   ACTLAB_CHECK(height > 0 && width > 0, "resize_area: target size must be positive, got {}x{}", height, width);
-  const Tensor src = image.contiguous();
   const std::int64_t channels = src.size(0), in_h = src.size(1), in_w = src.size(2);
   ACTLAB_CHECK(in_h > 0 && in_w > 0, "resize_area: the image is empty ({})", shape_str(src.shape()));
   const double scale_y = static_cast<double>(in_h) / static_cast<double>(height);
@@ -128,9 +133,7 @@ Tensor resize_area(const Tensor& image, std::int64_t height, std::int64_t width)
 }
 
 double border_mean(const Tensor& image) {
-  ACTLAB_CHECK(image.dtype() == kUInt8 && image.dim() == 3, "border_mean: expected uint8 [C, H, W], got {} {}",
-               dtype_name(image.dtype()), shape_str(image.shape()));
-  const Tensor src = image.contiguous();
+  const Tensor src = checked_image(image, "border_mean");
   const std::int64_t channels = src.size(0), h = src.size(1), w = src.size(2);
   const std::uint8_t* p = src.data<std::uint8_t>();
   double sum = 0;
