@@ -70,21 +70,24 @@ TEST(Conv2d, MatchesDirectConvolution) {
   EXPECT_THROW(conv(zeros({2, 4, 5, 5})), Error);
 }
 
-// float32 runs other vector widths and tile shapes than the float64 gradchecks, threaded over the batch.
+// float32 runs other vector widths and tile shapes than the float64 gradchecks, threaded over the
+// batch; the small layer's batch is one chunk, its weight gradient summed over stacks of 8 and 3 samples.
 TEST(Conv2d, Float32MatchesFloat64WithGradients) {
-  const Tensor x64 = random({3, 16, 12, 12}, 4), w64 = random({20, 16, 3, 3}, 5), b64 = random({20}, 6);
-  const Tensor g64 = random({3, 20, 12, 12}, 7);
-  auto run = [&](DType dtype) {
-    Tensor x = x64.to(dtype), w = w64.to(dtype), b = b64.to(dtype);
-    for (Tensor* t : {&x, &w, &b}) t->requires_grad_();
-    const Tensor y = F::conv2d(x, w, b, {.padding = {1, 1}});
-    y.backward(g64.to(dtype));
-    return std::vector<Tensor>{y, x.grad(), w.grad(), b.grad()};
-  };
-  const auto single = run(kFloat32), reference = run(kFloat64);
-  const char* names[] = {"output", "input grad", "weight grad", "bias grad"};
-  for (std::size_t i = 0; i < single.size(); ++i)
-    EXPECT_TRUE(allclose(single[i].to(kFloat64), reference[i], 1e-4, 1e-3)) << names[i];
+  for (const auto& [input, out_channels] : {std::pair{Shape{3, 16, 12, 12}, 20}, std::pair{Shape{11, 3, 9, 10}, 5}}) {
+    const Tensor x64 = random(input, 4), w64 = random({out_channels, input[1], 3, 3}, 5);
+    const Tensor b64 = random({out_channels}, 6), g64 = random({input[0], out_channels, input[2], input[3]}, 7);
+    auto run = [&](DType dtype) {
+      Tensor x = x64.to(dtype), w = w64.to(dtype), b = b64.to(dtype);
+      for (Tensor* t : {&x, &w, &b}) t->requires_grad_();
+      const Tensor y = F::conv2d(x, w, b, {.padding = {1, 1}});
+      y.backward(g64.to(dtype));
+      return std::vector<Tensor>{y, x.grad(), w.grad(), b.grad()};
+    };
+    const auto single = run(kFloat32), reference = run(kFloat64);
+    const char* names[] = {"output", "input grad", "weight grad", "bias grad"};
+    for (std::size_t i = 0; i < single.size(); ++i)
+      EXPECT_TRUE(allclose(single[i].to(kFloat64), reference[i], 1e-4, 1e-3)) << names[i] << " of " << shape_str(input);
+  }
 }
 
 TEST(Pooling, SmallExamples) {

@@ -27,6 +27,8 @@ struct ConvGeometry {
   std::int64_t group_out() const { return out_channels / p.groups; }
   std::int64_t patch() const { return group_in() * kh * kw; }  // rows of the column matrix
   std::int64_t pixels() const { return out_h * out_w; }        // its columns
+  std::int64_t in_sample() const { return channels * height * width; }
+  std::int64_t out_sample() const { return out_channels * pixels(); }
   // 1x1, stride 1, no padding: the input already is the column matrix.
   bool pointwise() const {
     return kh == 1 && kw == 1 && p.stride == std::array<std::int64_t, 2>{1, 1} &&
@@ -166,7 +168,6 @@ struct DirectPlan {
   std::int64_t padded_w, plane;
   std::vector<std::int64_t> offsets;  // one per tap, (i, j) row-major
   std::vector<Span> spans;            // a multiple of kCols
-  std::int64_t grid_length;           // OH * Wp rounded up to whole vectors: the weight gradient's sum
   std::int64_t scratch;               // values per padded image, with slack for the last loads
 };
 
@@ -183,21 +184,34 @@ DirectPlan plan_direct(const ConvGeometry& g) {
   for (std::int64_t oh = 0; oh < g.out_h; ++oh)
     for (std::int64_t ow = 0; ow < g.out_w; ow += L)
       d.spans.push_back({oh * d.padded_w + ow, oh * g.out_w + ow, std::min(L, g.out_w - ow)});
-  while (d.spans.size() % kCols != 0) d.spans.push_back({0, 0, 0});
-  d.grid_length = (g.out_h * d.padded_w + L - 1) / L * L;
   // The last loads of the last channel reach past its plane by up to a vector plus the largest offset.
-  const std::int64_t reach = std::max(d.grid_length, d.spans.back().in + L) + d.offsets.back();
+  const std::int64_t reach = d.spans.back().in + L + d.offsets.back();
+  while (d.spans.size() % kCols != 0) d.spans.push_back({0, 0, 0});
   d.scratch = std::max(g.channels * d.plane, (g.channels - 1) * d.plane + reach);
   return d;
 }
 
+// Copies a [rows][cols] image into rows `stride` apart. Rows here are short (a few vectors), where
+// libc's memcpy call costs more than the copy.
 template <typename T>
-void pad_image(const ConvGeometry& g, const DirectPlan& d, const T* x, T* padded) {
+void copy_rows(const T* image, std::int64_t rows, std::int64_t cols, T* to, std::int64_t stride) {
+  constexpr std::int64_t L = kLanes<T>;
+  for (std::int64_t r = 0; r < rows; ++r, image += cols, to += stride) {
+    if (cols < L) {
+      std::copy_n(image, cols, to);
+      continue;
+    }
+    for (std::int64_t i = 0; i < cols - L; i += L) std::memcpy(to + i, image + i, sizeof(Vec<T>));
+    std::memcpy(to + cols - L, image + cols - L, sizeof(Vec<T>));  // the last vector, overlapping
+  }
+}
+
+// One sample's channels into padded planes `stride` apart whose borders are already zero.
+template <typename T>
+void pad_image(const ConvGeometry& g, const DirectPlan& d, const T* x, T* padded, std::int64_t stride) {
   const auto [ph, pw] = g.p.padding;
-  std::fill_n(padded, d.scratch, T(0));
   for (std::int64_t c = 0; c < g.channels; ++c)
-    for (std::int64_t h = 0; h < g.height; ++h)
-      std::copy_n(x + (c * g.height + h) * g.width, g.width, padded + c * d.plane + (h + ph) * d.padded_w + pw);
+    copy_rows(x + c * g.height * g.width, g.height, g.width, padded + c * stride + ph * d.padded_w + pw, d.padded_w);
 }
 
 // out[r][span] = bias[r] + sum over channels and taps of w[c][tap][r] * x[c][span.in + offset(tap)]
@@ -256,12 +270,12 @@ template <typename T>
 void conv_direct(const ConvGeometry& g, const T* x, const T* w, const T* bias, T* out) {
   const DirectPlan d = plan_direct<T>(g);
   const std::vector<T> packed = pack_weights(g, w);
-  const std::int64_t in_sample = g.channels * g.height * g.width, out_sample = g.out_channels * g.pixels();
   const auto spans = static_cast<std::int64_t>(d.spans.size());
   over_batch_chunks(g.batch, batch_chunks(g), [&](std::int64_t, std::int64_t first, std::int64_t last) {
     const Scratch<T> padded(d.scratch);
+    std::fill_n(padded.data(), d.scratch, T(0));  // borders and slack; each sample fills the insides
     for (std::int64_t n = first; n < last; ++n) {
-      pad_image(g, d, x + n * in_sample, padded.data());
+      pad_image(g, d, x + n * g.in_sample(), padded.data(), d.plane);
       for (std::int64_t grp = 0; grp < g.p.groups; ++grp)
         for (std::int64_t o0 = 0; o0 < g.group_out(); o0 += kRows) {
           const std::int64_t o = grp * g.group_out() + o0;
@@ -269,7 +283,7 @@ void conv_direct(const ConvGeometry& g, const T* x, const T* w, const T* bias, T
             for (std::int64_t s = 0; s < spans; s += kCols)
               correlate_tile<T, R>(padded.data() + grp * g.group_in() * d.plane, g.group_in(), d, d.spans.data() + s,
                                    packed.data() + o * g.patch(), bias != nullptr ? bias + o : nullptr,
-                                   out + n * out_sample + o * g.pixels(), g.pixels());
+                                   out + n * g.out_sample() + o * g.pixels(), g.pixels());
           });
         }
     }
@@ -281,13 +295,12 @@ void conv_direct(const ConvGeometry& g, const T* x, const T* w, const T* bias, T
 template <typename T>
 void conv_forward(const ConvGeometry& g, const T* x, const T* w, const T* bias, T* out) {
   const std::int64_t chunks = batch_chunks(g);
-  const std::int64_t in_sample = g.channels * g.height * g.width, out_sample = g.out_channels * g.pixels();
   over_batch_chunks(g.batch, chunks, [&](std::int64_t, std::int64_t first, std::int64_t last) {
     const Scratch<T> cols(g.pointwise() ? 0 : g.patch() * g.pixels());
     for (std::int64_t n = first; n < last; ++n)
       for (std::int64_t grp = 0; grp < g.p.groups; ++grp) {
-        const T* xg = x + n * in_sample + grp * g.group_in() * g.height * g.width;
-        T* og = out + n * out_sample + grp * g.group_out() * g.pixels();
+        const T* xg = x + n * g.in_sample() + grp * g.group_in() * g.height * g.width;
+        T* og = out + n * g.out_sample() + grp * g.group_out() * g.pixels();
         if (!g.pointwise()) im2col(g, xg, cols.data());
         if (bias != nullptr)
           for (std::int64_t o = 0; o < g.group_out(); ++o)
@@ -301,9 +314,30 @@ void conv_forward(const ConvGeometry& g, const T* x, const T* w, const T* bias, 
 
 // The weight gradient is a correlation too, summed over the grid instead of tiled along it:
 //   dw[o][c][tap] += sum_q grad[o][q] * padded[c][q + offset(tap)]
-// with grad laid out on the grid (zero in the dropped columns and the tail). A block of kGradRows
-// output channels by kGradTaps taps accumulates in registers.
+// with grad laid out on the padded grid (zero off the outputs). The planes of a few samples are
+// stacked ([c][n][plane] and [o][n][plane]), so one sum runs over all of them: the gradient is zero
+// wherever a tap reaches into the next plane. Long sums keep the register tiles' set-up and final
+// lane sums rare; few samples keep the stacks in L2. A block of kGradRows output channels by
+// kGradTaps taps accumulates in registers.
 inline constexpr int kGradRows = kVectorRegisters / 8, kGradTaps = 5;
+inline constexpr std::int64_t kGradSamples = 8;
+
+// Stacks of up to kGradSamples samples: padded inputs [c][n][plane] (channels `x_stride` apart, a
+// vector of zero slack after each) and output gradients [o][n][OH][row_length] (rows rounded up to
+// whole vectors, zero past OW). The sums run over the output rows only, never over padding.
+template <typename T>
+struct GradStack {
+  std::int64_t row_length, x_stride, grad_stride;
+  std::vector<std::int64_t> x_rows;  // where each output row of each sample starts in a channel's stack
+
+  GradStack(const ConvGeometry& g, const DirectPlan& d, std::int64_t samples)
+      : row_length((g.out_w + kLanes<T> - 1) / kLanes<T> * kLanes<T>),
+        x_stride(samples * d.plane + kLanes<T>),
+        grad_stride(samples * g.out_h * row_length) {
+    for (std::int64_t n = 0; n < samples; ++n)
+      for (std::int64_t oh = 0; oh < g.out_h; ++oh) x_rows.push_back(n * d.plane + oh * d.padded_w);
+  }
+};
 
 // Loads each vector once: GCC otherwise folds the loads into every multiply-add that uses them
 // (R or K times over), and the loads, not the arithmetic, bound the loop.
@@ -327,51 +361,54 @@ T horizontal_sum(const Vec<T>& v) {
 
 // Kept out of line: inlined into the batch loop, GCC spills its accumulators.
 template <typename T, int R, int K>
-__attribute__((noinline)) void weight_grad_tile(const T* grid, std::int64_t length, const T* x, const std::int64_t* offsets, T* dw,
-                      std::int64_t dw_stride) {
+__attribute__((noinline)) void weight_grad_tile(const GradStack<T>& stack, std::int64_t rows, const T* grad, const T* x,
+                                                const std::int64_t* offsets, T* dw, std::int64_t dw_stride) {
   constexpr std::int64_t L = kLanes<T>;
   Vec<T> acc[R][K] = {};
-  for (std::int64_t q = 0; q < length; q += L) {
-    Vec<T> gv[R];
-    for (int r = 0; r < R; ++r) {
-      std::memcpy(&gv[r], grid + r * length + q, sizeof(Vec<T>));
-      keep_in_register(gv[r]);
-    }
-    for (int k = 0; k < K; ++k) {
-      Vec<T> xv;
-      std::memcpy(&xv, x + offsets[k] + q, sizeof(Vec<T>));
-      keep_in_register(xv);
-      for (int r = 0; r < R; ++r) acc[r][k] += gv[r] * xv;
+  for (std::int64_t row = 0; row < rows; ++row, grad += stack.row_length) {
+    const T* x_row = x + stack.x_rows[static_cast<std::size_t>(row)];
+    for (std::int64_t v = 0; v < stack.row_length; v += L) {
+      Vec<T> gv[R];
+      for (int r = 0; r < R; ++r) {
+        std::memcpy(&gv[r], grad + r * stack.grad_stride + v, sizeof(Vec<T>));
+        keep_in_register(gv[r]);
+      }
+      for (int k = 0; k < K; ++k) {
+        Vec<T> xv;
+        std::memcpy(&xv, x_row + offsets[k] + v, sizeof(Vec<T>));
+        keep_in_register(xv);
+        for (int r = 0; r < R; ++r) acc[r][k] += gv[r] * xv;
+      }
     }
   }
   for (int r = 0; r < R; ++r)
     for (int k = 0; k < K; ++k) dw[r * dw_stride + k] += horizontal_sum<T>(acc[r][k]);
 }
 
-// Output gradient rows [O][OH][OW] -> [O][grid_length] on the grid (zero off the outputs).
+// Adds the weight gradient of samples [first, last) (at most kGradSamples) to dw, through stacks
+// xs and gs laid out by `stack`, zeroed before the first call.
 template <typename T>
-void grad_to_grid(const ConvGeometry& g, const DirectPlan& d, const T* grad, T* grid) {
-  const std::int64_t length = d.grid_length;
-  std::fill_n(grid, g.out_channels * length, T(0));
-  for (std::int64_t o = 0; o < g.out_channels; ++o)
-    for (std::int64_t oh = 0; oh < g.out_h; ++oh)
-      std::copy_n(grad + (o * g.out_h + oh) * g.out_w, g.out_w, grid + o * length + oh * d.padded_w);
-}
-
-// Adds one sample's weight gradient for one group: padded holds the group's input channels, grid
-// its output gradient rows, dw its [group_out][patch] block.
-template <typename T>
-void weight_grad_direct(const ConvGeometry& g, const DirectPlan& d, const T* padded, const T* grid, T* dw) {
-  const std::int64_t length = d.grid_length, taps = g.kh * g.kw;
-  for (std::int64_t o0 = 0; o0 < g.group_out(); o0 += kGradRows)
-    with_block<kGradRows>(g.group_out() - o0, [&]<int R>() {
-      for (std::int64_t c = 0; c < g.group_in(); ++c)
-        for (std::int64_t t0 = 0; t0 < taps; t0 += kGradTaps)
-          with_block<kGradTaps>(taps - t0, [&]<int K>() {
-            weight_grad_tile<T, R, K>(grid + o0 * length, length, padded + c * d.plane, d.offsets.data() + t0,
-                                      dw + o0 * g.patch() + c * taps + t0, g.patch());
-          });
-    });
+void weight_grad_direct(const ConvGeometry& g, const DirectPlan& d, const GradStack<T>& stack, const T* x, const T* grad,
+                        std::int64_t first, std::int64_t last, T* xs, T* gs, T* dw) {
+  const std::int64_t taps = g.kh * g.kw, sample_rows = g.out_h * stack.row_length;
+  for (std::int64_t n = first; n < last; ++n) {
+    pad_image(g, d, x + n * g.in_sample(), xs + (n - first) * d.plane, stack.x_stride);
+    for (std::int64_t o = 0; o < g.out_channels; ++o)
+      copy_rows(grad + n * g.out_sample() + o * g.pixels(), g.out_h, g.out_w,
+                gs + o * stack.grad_stride + (n - first) * sample_rows, stack.row_length);
+  }
+  const std::int64_t rows = (last - first) * g.out_h;
+  for (std::int64_t grp = 0; grp < g.p.groups; ++grp)
+    for (std::int64_t o0 = grp * g.group_out(); o0 < (grp + 1) * g.group_out(); o0 += kGradRows)
+      with_block<kGradRows>((grp + 1) * g.group_out() - o0, [&]<int R>() {
+        for (std::int64_t c = 0; c < g.group_in(); ++c)
+          for (std::int64_t t0 = 0; t0 < taps; t0 += kGradTaps)
+            with_block<kGradTaps>(taps - t0, [&]<int K>() {
+              weight_grad_tile<T, R, K>(stack, rows, gs + o0 * stack.grad_stride,
+                                        xs + (grp * g.group_in() + c) * stack.x_stride, d.offsets.data() + t0,
+                                        dw + o0 * g.patch() + c * taps + t0, g.patch());
+            });
+      });
 }
 
 // The input gradient of a stride-1 convolution: the stride-1 convolution of the output gradient
@@ -410,7 +447,6 @@ void conv_backward(const ConvGeometry& g, const T* x, const T* w, const T* grad,
   if (dx != nullptr) std::fill_n(dx, g.batch * g.channels * g.height * g.width, T(0));
   if (dx == nullptr && dw == nullptr && db == nullptr) return;
   const std::int64_t chunks = batch_chunks(g);
-  const std::int64_t in_sample = g.channels * g.height * g.width, out_sample = g.out_channels * g.pixels();
   const std::int64_t w_size = g.out_channels * g.patch();
   const DirectPlan plan = g.direct() ? plan_direct<T>(g) : DirectPlan{};
   // Per-chunk weight and bias gradients, summed in chunk order afterwards.
@@ -419,26 +455,25 @@ void conv_backward(const ConvGeometry& g, const T* x, const T* w, const T* grad,
     const bool direct_weight_grad = dw != nullptr && g.direct();
     const bool need_cols = !g.pointwise() && (dx != nullptr || (dw != nullptr && !direct_weight_grad));
     const Scratch<T> cols(need_cols ? g.patch() * g.pixels() : 0);
-    const Scratch<T> padded(direct_weight_grad ? plan.scratch : 0);
-    const Scratch<T> grid(direct_weight_grad ? g.out_channels * plan.grid_length : 0);
     auto& dwc = dw_part[static_cast<std::size_t>(chunk)];
     auto& dbc = db_part[static_cast<std::size_t>(chunk)];
     if (dw != nullptr) dwc.assign(static_cast<std::size_t>(w_size), T(0));
     if (db != nullptr) dbc.assign(static_cast<std::size_t>(g.out_channels), T(0));
+    if (direct_weight_grad) {
+      const GradStack<T> stack(g, plan, std::min(kGradSamples, last - first));
+      const Scratch<T> xs(g.channels * stack.x_stride), gs(g.out_channels * stack.grad_stride);
+      std::fill_n(xs.data(), g.channels * stack.x_stride, T(0));
+      std::fill_n(gs.data(), g.out_channels * stack.grad_stride, T(0));
+      for (std::int64_t n = first; n < last; n += kGradSamples)
+        weight_grad_direct(g, plan, stack, x, grad, n, std::min(last, n + kGradSamples), xs.data(), gs.data(),
+                           dwc.data());
+    }
     for (std::int64_t n = first; n < last; ++n) {
-      if (direct_weight_grad) {
-        pad_image(g, plan, x + n * in_sample, padded.data());
-        grad_to_grid(g, plan, grad + n * out_sample, grid.data());
-      }
       for (std::int64_t grp = 0; grp < g.p.groups; ++grp) {
-        const std::int64_t in_offset = n * in_sample + grp * g.group_in() * g.height * g.width;
-        const T* gg = grad + n * out_sample + grp * g.group_out() * g.pixels();
+        const std::int64_t in_offset = n * g.in_sample() + grp * g.group_in() * g.height * g.width;
+        const T* gg = grad + n * g.out_sample() + grp * g.group_out() * g.pixels();
         const T* wg = w + grp * g.group_out() * g.patch();
-        if (direct_weight_grad) {
-          weight_grad_direct(g, plan, padded.data() + grp * g.group_in() * plan.plane,
-                             grid.data() + grp * g.group_out() * plan.grid_length,
-                             dwc.data() + grp * g.group_out() * g.patch());
-        } else if (dw != nullptr) {
+        if (dw != nullptr && !direct_weight_grad) {
           const T* columns = x + in_offset;
           if (!g.pointwise()) {
             im2col(g, x + in_offset, cols.data());
