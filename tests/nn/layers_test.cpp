@@ -120,6 +120,37 @@ TEST(Pooling, MaxPoolPicksTheFirstMaximumOrTheFirstNan) {
                                  0, 0, 0, 0, 0, 0, 0, 0}));
 }
 
+// The vectorized 2x2 path on rows longer than a vector, with many ties and some NaNs, against the
+// rule written out one window at a time.
+TEST(Pooling, TwoByTwoMaxPoolFollowsTheRuleOnWideRows) {
+  const std::int64_t planes = 3, height = 6, width = 41, out_h = 3, out_w = 20;
+  std::vector<float> values(static_cast<std::size_t>(planes * height * width));
+  for (std::size_t i = 0; i < values.size(); ++i)
+    values[i] = i % 23 == 5 ? std::numeric_limits<float>::quiet_NaN() : static_cast<float>(i * 7919 % 5);
+  Tensor x = from_vector<float>(values, {1, planes, height, width});
+  x.requires_grad_();
+  const Tensor y = F::max_pool2d(x, {.kernel = {2, 2}, .stride = {2, 2}});
+  y.backward(ones_like(y));
+  const auto got = y.to_vector<float>(), grad = x.grad().to_vector<float>();
+  std::vector<float> expected_grad(values.size(), 0);
+  for (std::int64_t p = 0; p < planes; ++p)
+    for (std::int64_t r = 0; r < out_h; ++r)
+      for (std::int64_t c = 0; c < out_w; ++c) {
+        std::int64_t best = -1;
+        for (const std::int64_t at : {2 * r * width + 2 * c, 2 * r * width + 2 * c + 1, (2 * r + 1) * width + 2 * c,
+                                      (2 * r + 1) * width + 2 * c + 1}) {
+          const float v = values[static_cast<std::size_t>(p * height * width + at)];
+          const float b = best < 0 ? 0 : values[static_cast<std::size_t>(p * height * width + best)];
+          if (best < 0 || (!std::isnan(b) && (std::isnan(v) || v > b))) best = at;
+        }
+        const float want = values[static_cast<std::size_t>(p * height * width + best)];
+        const float have = got[static_cast<std::size_t>((p * out_h + r) * out_w + c)];
+        EXPECT_TRUE(std::isnan(want) ? std::isnan(have) : have == want) << p << " " << r << " " << c;
+        expected_grad[static_cast<std::size_t>(p * height * width + best)] = 1;
+      }
+  EXPECT_EQ(grad, expected_grad);
+}
+
 TEST(BatchNorm, TrainingNormalizesAndUpdatesRunningStatistics) {
   nn::BatchNorm2d bn(3, {.momentum = 0.2});
   bn.to(kFloat64);

@@ -312,13 +312,12 @@ void conv_forward(const ConvGeometry& g, const T* x, const T* w, const T* bias, 
   });
 }
 
-// The weight gradient is a correlation too, summed over the grid instead of tiled along it:
-//   dw[o][c][tap] += sum_q grad[o][q] * padded[c][q + offset(tap)]
-// with grad laid out on the padded grid (zero off the outputs). The planes of a few samples are
-// stacked ([c][n][plane] and [o][n][plane]), so one sum runs over all of them: the gradient is zero
-// wherever a tap reaches into the next plane. Long sums keep the register tiles' set-up and final
-// lane sums rare; few samples keep the stacks in L2. A block of kGradRows output channels by
-// kGradTaps taps accumulates in registers.
+// The weight gradient is a correlation too, summed over the outputs instead of tiled along them:
+//   dw[o][c][tap] += sum over samples n, output rows oh, columns ow of
+//                    grad[n][o][oh][ow] * padded[n][c][oh Wp + ow + offset(tap)]
+// Each sum runs over a stack of several samples at once (GradStack): long sums keep the register
+// tiles' set-up and final lane sums rare; few samples keep the stacks in L2. A block of kGradRows
+// output channels by kGradTaps taps accumulates in registers.
 inline constexpr int kGradRows = kVectorRegisters / 8, kGradTaps = 5;
 inline constexpr std::int64_t kGradSamples = 8;
 

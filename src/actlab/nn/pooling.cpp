@@ -114,6 +114,45 @@ PoolGeometry strided_geometry(const Tensor& x, const functional::Pool2dParams& p
                   strided_windows(x.size(3), p.kernel[1], p.stride[1], p.padding[1]), op);
 }
 
+// Whether every window is 2x2 at stride 2 with no padding: the pool of nearly every CNN, which
+// max_pool_2x2 runs as vector code.
+bool pairs_of_pairs(const PoolGeometry& g) {
+  auto halves = [](const Windows& windows) {
+    for (std::size_t i = 0; i < windows.size(); ++i)
+      if (windows[i].begin != 2 * static_cast<std::int64_t>(i) || windows[i].end != windows[i].begin + 2) return false;
+    return true;
+  };
+  return halves(g.rows) && halves(g.cols);
+}
+
+// One plane of a 2x2, stride-2 max pool with max_pool2d's rule (the first maximum or the first NaN
+// wins), as selects over four candidates the compiler vectorizes along the row.
+template <typename T>
+void max_pool_2x2(const PoolGeometry& g, const T* in, T* out, std::int32_t* where) {
+  const auto out_w = static_cast<std::int64_t>(g.cols.size());
+  for (std::int64_t r = 0; r < static_cast<std::int64_t>(g.rows.size()); ++r) {
+    const T* top = in + 2 * r * g.width;
+    const T* bottom = top + g.width;
+    const auto row_at = static_cast<std::int32_t>(2 * r * g.width), width = static_cast<std::int32_t>(g.width);
+#pragma omp simd
+    for (std::int64_t c = 0; c < out_w; ++c) {
+      const auto at0 = static_cast<std::int32_t>(row_at + 2 * c);
+      T best = top[2 * c];  // a NaN here stays: nothing below replaces a NaN
+      std::int32_t at = at0;
+      auto consider = [&](T v, std::int32_t v_at) {
+        const bool take = v > best || (v != v && best == best);
+        best = take ? v : best;
+        at = take ? v_at : at;
+      };
+      consider(top[2 * c + 1], at0 + 1);
+      consider(bottom[2 * c], at0 + width);
+      consider(bottom[2 * c + 1], at0 + width + 1);
+      out[r * out_w + c] = best;
+      where[r * out_w + c] = at;
+    }
+  }
+}
+
 }  // namespace
 
 namespace functional {
@@ -124,11 +163,13 @@ Tensor max_pool2d(const Tensor& x, const Pool2dParams& params) {
   Tensor out = Tensor::empty(output_shape(x, g), x.dtype());
   // Position of each output's maximum within its plane, for backward.
   auto argmax = std::make_shared<std::vector<std::int32_t>>(static_cast<std::size_t>(out.numel()));
+  const bool two_by_two = pairs_of_pairs(g);
   dispatch_floating(x.dtype(), "max_pool2d", [&]<typename T>() {
     over_planes(g, [&](std::int64_t p) {
       const T* in = xc.data<T>() + p * g.height * g.width;
       T* o = out.data<T>() + p * g.out_plane();
       std::int32_t* where = argmax->data() + p * g.out_plane();
+      if (two_by_two) return max_pool_2x2(g, in, o, where);
       for (const auto& r : g.rows)
         for (const auto& c : g.cols) {
           // The first maximum, or the first NaN, wins. A plain compare, which the compiler turns
