@@ -9,6 +9,22 @@
 #include <sleef.h>
 
 namespace actlab::simd {
+namespace {
+
+// ln 2 split in two (Cody-Waite): kLn2High has trailing zero bits, so n kLn2High is exact for
+// the exponents n that occur.
+constexpr float kLn2High = 0.693145751953125f, kLn2Low = 1.42860682030941723212e-6f;
+
+// 1 / k! for the Taylor series of exp and expm1.
+constexpr auto kInverseFactorial = [] {
+  std::array<float, 13> c{};
+  double f = 1;
+  c[0] = 1;
+  for (int k = 1; k <= 12; ++k) c[k] = static_cast<float>(1 / (f *= k));
+  return c;
+}();
+
+}  // namespace
 
 // e^x = 2^n e^r, n = round(x / log 2), r = x - n log 2 in two parts (Cody-Waite), |r| <= 0.347;
 // e^r by its Taylor series to r^7 (truncation error 5e-9 relative), 2^n by scalef, which rounds
@@ -19,8 +35,7 @@ Vec16 exp(Vec16 x) {
   const Vec16 clamped = max(Vec16(-104.0f), min(Vec16(89.0f), x));
   const Vec16 scaled = clamped * Vec16(1.44269504f);
   const Vec16 n = _mm512_mask_roundscale_ps(scaled.v, 0xFFFF, scaled.v, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
-  const Vec16 r = (clamped - n * Vec16(0.693145751953125f)) - n * Vec16(1.42860682030941723212e-6f);
-  static constexpr float kInverseFactorial[8] = {1.0f, 1.0f, 1 / 2.0f, 1 / 6.0f, 1 / 24.0f, 1 / 120.0f, 1 / 720.0f, 1 / 5040.0f};
+  const Vec16 r = (clamped - n * Vec16(kLn2High)) - n * Vec16(kLn2Low);
   Vec16 p(kInverseFactorial[7]);
   for (int k = 6; k >= 0; --k) p = p * r + Vec16(kInverseFactorial[k]);
   return _mm512_mask_scalef_ps(p.v, 0xFFFF, p.v, n.v);
@@ -28,12 +43,6 @@ Vec16 exp(Vec16 x) {
 // SLEEF's expm1 costs four exps. exp(x) - 1 loses at most 2 bits for |x| >= 0.7; below, the
 // Taylor series to x^12 is exact to 3e-11 relative. About 2 ulp in all.
 Vec16 expm1(Vec16 x) {
-  static constexpr auto kInverseFactorial = [] {
-    std::array<float, 13> c{};
-    double f = 1;
-    for (int k = 1; k <= 12; ++k) c[k] = static_cast<float>(1 / (f *= k));
-    return c;
-  }();
   Vec16 series = Vec16(kInverseFactorial[12]);
   for (int k = 11; k >= 1; --k) series = series * x + Vec16(kInverseFactorial[k]);
   return select(abs(x) < Vec16(0.7f), series * x, exp(x) - Vec16(1.0f));
@@ -58,9 +67,8 @@ Vec16 log1p(Vec16 x) {
   const Vec16 r = z * (Vec16(0.66666662693f) + w * Vec16(0.28498786688f)) +
                   w * (Vec16(0.40000972152f) + w * Vec16(0.24279078841f));
   const Vec16 half_f_squared = Vec16(0.5f) * f * f;
-  const Vec16 log_u = k * Vec16(0.693145751953125f) -
-                      ((half_f_squared - (s * (half_f_squared + r) + (k * Vec16(1.42860682030941723212e-6f) +
-                                                                       error * reciprocal(u)))) - f);
+  const Vec16 low_terms = k * Vec16(kLn2Low) + error * reciprocal(u);
+  const Vec16 log_u = k * Vec16(kLn2High) - ((half_f_squared - (s * (half_f_squared + r) + low_terms)) - f);
   // u = 0 (x = -1): -inf; u = inf: inf; u < 0 or NaN: NaN.
   const Vec16 special = select(u == Vec16(0.0f), Vec16(-INFINITY), select(u == Vec16(INFINITY), u, Vec16(NAN)));
   return select((u > Vec16(0.0f)) & (u < Vec16(INFINITY)), log_u, special);

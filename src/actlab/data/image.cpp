@@ -67,33 +67,24 @@ Tensor decode_png(std::span<const std::uint8_t> bytes, std::string_view source, 
     fail("{}: cannot decode the PNG: {}; the file is damaged, re-export it", source, image->message);
 
   // libpng writes interleaved rows (HWC); models take planes (CHW).
-  Tensor out = Tensor::empty({channels, height, width}, kUInt8);
-  std::uint8_t* dst = out.data<std::uint8_t>();
-  const std::int64_t plane = height * width;
-  for (std::int64_t p = 0; p < plane; ++p)
-    for (std::int64_t c = 0; c < channels; ++c) dst[c * plane + p] = pixels[static_cast<std::size_t>(p * channels + c)];
-  return out;
+  return from_vector(pixels, {height, width, channels}).permute({2, 0, 1}).contiguous();
 }
 
 std::vector<std::uint8_t> encode_png(const Tensor& image) {
   const Tensor chw = checked_image(image, "encode_png");
   ACTLAB_CHECK(chw.size(0) == 1 || chw.size(0) == 3, "encode_png: expected 1 or 3 channels, got shape {}",
                shape_str(chw.shape()));
-  const std::int64_t channels = chw.size(0), plane = chw.size(1) * chw.size(2);
-  std::vector<std::uint8_t> interleaved(static_cast<std::size_t>(channels * plane));
-  const std::uint8_t* src = chw.data<std::uint8_t>();
-  for (std::int64_t p = 0; p < plane; ++p)
-    for (std::int64_t c = 0; c < channels; ++c) interleaved[static_cast<std::size_t>(p * channels + c)] = src[c * plane + p];
+  const Tensor interleaved = chw.permute({1, 2, 0}).contiguous();  // libpng takes HWC rows
 
   PngImage png;
   png->width = static_cast<png_uint_32>(chw.size(2));
   png->height = static_cast<png_uint_32>(chw.size(1));
-  png->format = png_format(channels);
+  png->format = png_format(chw.size(0));
   png_alloc_size_t size = 0;
-  if (!png_image_write_get_memory_size(*png.get(), size, 0, interleaved.data(), 0, nullptr))
+  if (!png_image_write_get_memory_size(*png.get(), size, 0, interleaved.data<std::uint8_t>(), 0, nullptr))
     fail("encode_png: {}", png->message);
   std::vector<std::uint8_t> bytes(size);
-  if (!png_image_write_to_memory(png.get(), bytes.data(), &size, 0, interleaved.data(), 0, nullptr))
+  if (!png_image_write_to_memory(png.get(), bytes.data(), &size, 0, interleaved.data<std::uint8_t>(), 0, nullptr))
     fail("encode_png: {}", png->message);
   bytes.resize(size);
   return bytes;

@@ -164,26 +164,32 @@ std::string where(const std::string& path, const toml::node& node) {
   return fmt::format("{}:{}", path, node.source().begin.line);
 }
 
+// How an error message names the values a key takes.
+std::string expected_kind(const SettingInfo& info) {
+  if (info.type == "int") return "an integer";
+  if (info.type == "bool") return "true or false";
+  return "a " + info.type;
+}
+
 // The text form of a TOML scalar, checked against the key's type.
 std::string scalar_text(const toml::node& node, const SettingInfo& info, const std::string& origin) {
   if (auto s = node.as_string()) {
-    ACTLAB_CHECK(info.type == "string" || info.type == "list", "{}: {} must be {} {}, got a string", origin, info.key,
-                 info.type == "int" ? "an" : "a", info.type == "bool" ? "true or false (no quotes)" : info.type);
+    ACTLAB_CHECK(info.type == "string" || info.type == "list", "{}: {} must be {}, got a string{}", origin, info.key,
+                 expected_kind(info), info.type == "bool" ? " (write true or false without quotes)" : "");
     return s->get();
   }
   if (auto b = node.as_boolean()) {
-    ACTLAB_CHECK(info.type == "bool", "{}: {} must be {}, got true/false", origin, info.key,
-                 info.type == "int" ? "an integer" : "a " + info.type);
+    ACTLAB_CHECK(info.type == "bool", "{}: {} must be {}, got true/false", origin, info.key, expected_kind(info));
     return b->get() ? "true" : "false";
   }
   if (auto i = node.as_integer()) {
     ACTLAB_CHECK(info.type != "string" && info.type != "bool", "{}: {} must be {}, got an integer", origin, info.key,
-                 info.type == "bool" ? "true or false" : "a string");
+                 expected_kind(info));
     return std::to_string(i->get());
   }
   if (auto f = node.as_floating_point()) {
     ACTLAB_CHECK(info.type == "float", "{}: {} must be {}, got a number with a fraction", origin, info.key,
-                 info.type == "int" ? "an integer" : "a " + info.type);
+                 expected_kind(info));
     return fmt::format("{}", f->get());
   }
   fail("{}: {} has an unsupported value type (use a string, a number or true/false)", origin, info.key);

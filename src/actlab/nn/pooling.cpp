@@ -116,7 +116,7 @@ PoolGeometry strided_geometry(const Tensor& x, const functional::Pool2dParams& p
 
 // Whether every window is 2x2 at stride 2 with no padding: the pool of nearly every CNN, which
 // max_pool_2x2 runs as vector code.
-bool pairs_of_pairs(const PoolGeometry& g) {
+bool two_by_two_windows(const PoolGeometry& g) {
   auto halves = [](const Windows& windows) {
     for (std::size_t i = 0; i < windows.size(); ++i)
       if (windows[i].begin != 2 * static_cast<std::int64_t>(i) || windows[i].end != windows[i].begin + 2) return false;
@@ -163,7 +163,7 @@ Tensor max_pool2d(const Tensor& x, const Pool2dParams& params) {
   Tensor out = Tensor::empty(output_shape(x, g), x.dtype());
   // Position of each output's maximum within its plane, for backward.
   auto argmax = std::make_shared<std::vector<std::int32_t>>(static_cast<std::size_t>(out.numel()));
-  const bool two_by_two = pairs_of_pairs(g);
+  const bool two_by_two = two_by_two_windows(g);
   dispatch_floating(x.dtype(), "max_pool2d", [&]<typename T>() {
     over_planes(g, [&](std::int64_t p) {
       const T* in = xc.data<T>() + p * g.height * g.width;

@@ -422,6 +422,24 @@ std::string render_markdown(const Summary& summary) {
   return md;
 }
 
+namespace {
+
+// A self-contained page: the report's style, `title` and `subtitle` (plain text) over `body`
+// (HTML), then Chart.js, `data` as window.ACTLAB_DATA, and report.js, which draws the charts.
+std::string html_page(const std::string& title, const std::string& subtitle, const std::string& body,
+                      const nlohmann::json& data) {
+  return fmt::format(
+      "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n<title>{title} — actlab</title>\n"
+      "<style>\n{css}</style>\n</head>\n<body>\n<h1>{title}</h1>\n<p class=\"subtitle\">{subtitle}</p>\n{body}"
+      "<script>\n{chartjs}\n</script>\n<script>\nwindow.ACTLAB_DATA = {data};\n</script>\n<script>\n{reportjs}\n</script>\n"
+      "</body>\n</html>\n",
+      fmt::arg("title", escape_html(title)), fmt::arg("subtitle", escape_html(subtitle)), fmt::arg("body", body),
+      fmt::arg("css", assets::k_report_css), fmt::arg("chartjs", assets::k_chart_js),
+      fmt::arg("data", script_safe(data.dump())), fmt::arg("reportjs", assets::k_report_js));
+}
+
+}  // namespace
+
 std::string render_html(const Summary& summary) {
   std::string rows;
   for (const auto& r : ranking_rows(summary))
@@ -450,10 +468,7 @@ std::string render_html(const Summary& summary) {
                          "<div class=\"grid\">\n" +
                          fmt::format(fmt::runtime(card), "f(x)", "chart-act-f") +
                          fmt::format(fmt::runtime(card), "f'(x)", "chart-act-df") + "</div>\n";
-  return fmt::format(
-      "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n<title>{title} — actlab</title>\n"
-      "<style>\n{css}</style>\n</head>\n<body>\n<h1>{title}</h1>\n<p class=\"subtitle\">actlab {version} · {cpu} · "
-      "{threads} thread(s)</p>\n"
+  const std::string body = fmt::format(
       "<h2>Ranking</h2>\n<table>\n<tr><th>#</th><th>arm</th><th>test accuracy (mean ± std)</th><th>95% CI</th>"
       "<th>test loss</th><th>final train loss</th><th>epochs to {target}</th><th>seconds per run</th><th>status</th></tr>\n"
       "{rows}</table>\n<h2>Reading</h2>\n<ul class=\"reading\">\n{sentences}</ul>\n"
@@ -461,16 +476,14 @@ std::string render_html(const Summary& summary) {
       "deviation.</p>\n<div class=\"grid\">\n{charts}</div>\n{activations}{gradient_flow}"
       "<h2>Shared settings</h2>\n<p class=\"note\">Every arm saw the same data in the same order, started from the same "
       "initial weights where shapes allow (same seed), and used the same hyper-parameters; only the swept settings "
-      "differ.</p>\n<table>\n<tr><th>setting</th><th>value</th></tr>\n{settings}</table>\n"
-      "<script>\n{chartjs}\n</script>\n<script>\nwindow.ACTLAB_DATA = {data};\n</script>\n<script>\n{reportjs}\n</script>\n"
-      "</body>\n</html>\n",
-      fmt::arg("title", escape_html(summary.experiment)), fmt::arg("css", assets::k_report_css),
-      fmt::arg("version", escape_html(summary.environment.version)), fmt::arg("cpu", escape_html(summary.environment.cpu)),
-      fmt::arg("threads", summary.environment.threads), fmt::arg("target", percent(target_of(summary), 0)),
-      fmt::arg("rows", rows), fmt::arg("sentences", sentences), fmt::arg("charts", charts),
-      fmt::arg("activations", activation_section), fmt::arg("gradient_flow", gradient_flow_section(summary, data)),
-      fmt::arg("settings", settings), fmt::arg("chartjs", assets::k_chart_js),
-      fmt::arg("data", script_safe(data.dump())), fmt::arg("reportjs", assets::k_report_js));
+      "differ.</p>\n<table>\n<tr><th>setting</th><th>value</th></tr>\n{settings}</table>\n",
+      fmt::arg("target", percent(target_of(summary), 0)), fmt::arg("rows", rows), fmt::arg("sentences", sentences),
+      fmt::arg("charts", charts), fmt::arg("activations", activation_section),
+      fmt::arg("gradient_flow", gradient_flow_section(summary, data)), fmt::arg("settings", settings));
+  return html_page(summary.experiment,
+                   fmt::format("actlab {} · {} · {} thread(s)", summary.environment.version, summary.environment.cpu,
+                               summary.environment.threads),
+                   body, data);
 }
 
 std::string render_activation_atlas(const std::vector<std::string>& specs) {
@@ -500,18 +513,12 @@ std::string render_activation_atlas(const std::vector<std::string>& specs) {
         fmt::arg("sat", escape_html(info.saturates)), fmt::arg("gain", activation->gain()),
         fmt::arg("note", escape_html(info.note)));
   }
-  const nlohmann::json data = {{"atlas", atlas}};
-  return fmt::format(
-      "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n<title>Activations — actlab</title>\n"
-      "<style>\n{css}</style>\n</head>\n<body>\n<h1>Activation functions</h1>\n<p class=\"subtitle\">actlab {version}"
-      "</p>\n<p class=\"note\">Each function (solid) and its derivative (dashed) on [-5, 5], computed by actlab, the "
-      "derivative by autograd. Where the derivative falls to zero, gradients vanish; a derivative of exactly zero over "
-      "a half-line is where units can die.</p>\n<div class=\"grid\">\n{cards}</div>\n"
-      "<script>\n{chartjs}\n</script>\n<script>\nwindow.ACTLAB_DATA = {data};\n</script>\n<script>\n{reportjs}\n</script>\n"
-      "</body>\n</html>\n",
-      fmt::arg("css", assets::k_report_css), fmt::arg("version", kVersion), fmt::arg("cards", cards),
-      fmt::arg("chartjs", assets::k_chart_js), fmt::arg("data", script_safe(data.dump())),
-      fmt::arg("reportjs", assets::k_report_js));
+  return html_page("Activation functions", fmt::format("actlab {}", kVersion),
+                   "<p class=\"note\">Each function (solid) and its derivative (dashed) on [-5, 5], computed by "
+                   "actlab, the derivative by autograd. Where the derivative falls to zero, gradients vanish; a "
+                   "derivative of exactly zero over a half-line is where units can die.</p>\n<div class=\"grid\">\n" +
+                       cards + "</div>\n",
+                   {{"atlas", atlas}});
 }
 
 void write_reports(const std::string& dir, const Summary& summary) {
