@@ -27,10 +27,10 @@ bool stream_output(std::int64_t output_bytes);
 // Writes out[0, n) from value(i, count), which returns the V for elements i, i + 1, ...: V is T
 // (one element per call) or a vector of T with kLanes, store(p), store(p, count) and stream(p)
 // (64-byte aligned p, 64 bytes); count >= kLanes asks for a whole vector, fewer for the first
-// `count` lanes only (at the ragged ends). With `stream`, the whole 64-byte lines of out are written with non-temporal
-// stores (the ragged ends with ordinary ones). Call it inside parallel_for, whose chunks end with
-// the fence that makes those stores visible to other threads (a fence per row would stall short
-// rows). T must fill 64 bytes with whole V's.
+// `count` lanes only (at the ragged ends). With `stream`, the whole 64-byte lines of out are
+// written with non-temporal stores (the ragged ends with ordinary ones). Call it inside
+// parallel_for, whose chunks end with the fence that makes those stores visible to other threads
+// (a fence per row would stall short rows). T must fill 64 bytes with whole V's.
 template <class V, class T, class Value>
 void write_row(T* out, std::int64_t n, bool stream, Value value) {
   constexpr bool kScalar = std::is_arithmetic_v<V>;

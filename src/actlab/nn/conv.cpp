@@ -306,8 +306,8 @@ void conv_forward(const ConvGeometry& g, const T* x, const T* w, const T* bias, 
           for (std::int64_t o = 0; o < g.group_out(); ++o)
             std::fill_n(og + o * g.pixels(), g.pixels(), bias[grp * g.group_out() + o]);
         ops::gemm<T>(false, false, g.group_out(), g.pixels(), g.patch(), T(1), w + grp * g.group_out() * g.patch(),
-                        g.patch(), g.pointwise() ? xg : cols.data(), g.pixels(), bias != nullptr ? T(1) : T(0), og,
-                        g.pixels());
+                     g.patch(), g.pointwise() ? xg : cols.data(), g.pixels(), bias != nullptr ? T(1) : T(0), og,
+                     g.pixels());
       }
   });
 }
@@ -479,7 +479,7 @@ void conv_backward(const ConvGeometry& g, const T* x, const T* w, const T* grad,
             columns = cols.data();
           }
           ops::gemm<T>(false, true, g.group_out(), g.patch(), g.pixels(), T(1), gg, g.pixels(), columns, g.pixels(),
-                          T(1), dwc.data() + grp * g.group_out() * g.patch(), g.patch());
+                       T(1), dwc.data() + grp * g.group_out() * g.patch(), g.patch());
         }
         if (db != nullptr)
           for (std::int64_t o = 0; o < g.group_out(); ++o) {
@@ -492,10 +492,10 @@ void conv_backward(const ConvGeometry& g, const T* x, const T* w, const T* grad,
         if (dx != nullptr) {
           if (g.pointwise()) {
             ops::gemm<T>(true, false, g.patch(), g.pixels(), g.group_out(), T(1), wg, g.patch(), gg, g.pixels(),
-                            T(1), dx + in_offset, g.pixels());
+                         T(1), dx + in_offset, g.pixels());
           } else {
             ops::gemm<T>(true, false, g.patch(), g.pixels(), g.group_out(), T(1), wg, g.patch(), gg, g.pixels(),
-                            T(0), cols.data(), g.pixels());
+                         T(0), cols.data(), g.pixels());
             col2im(g, cols.data(), dx + in_offset);
           }
         }

@@ -32,7 +32,7 @@ Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias) {
       for (std::int64_t r = 0; r < rows; ++r) std::copy_n(b.data<T>(), out_features, o + r * out_features);
     }
     ops::gemm<T>(false, true, rows, out_features, in_features, T(1), a.data<T>(), in_features, w.data<T>(),
-                    in_features, bias.defined() ? T(1) : T(0), o, out_features);
+                 in_features, bias.defined() ? T(1) : T(0), o, out_features);
   });
   return autograd::record("linear", out, {x, weight, bias}, [a, w, rows](const Tensor& g0, auto& needs) {
     const std::int64_t out_f = w.size(0), in_f = w.size(1);
@@ -42,12 +42,12 @@ Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias) {
       if (needs[0]) {
         grads[0] = Tensor::empty(a.shape(), a.dtype());
         ops::gemm<T>(false, false, rows, in_f, out_f, T(1), g.data<T>(), out_f, w.data<T>(), in_f, T(0),
-                        grads[0].data<T>(), in_f);
+                     grads[0].data<T>(), in_f);
       }
       if (needs[1]) {
         grads[1] = Tensor::empty(w.shape(), w.dtype());
         ops::gemm<T>(true, false, out_f, in_f, rows, T(1), g.data<T>(), out_f, a.data<T>(), in_f, T(0),
-                        grads[1].data<T>(), in_f);
+                     grads[1].data<T>(), in_f);
       }
     });
     if (needs[2]) grads[2] = g.reshape({rows, out_f}).sum({0});
