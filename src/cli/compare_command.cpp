@@ -21,9 +21,11 @@ struct CompareArgs {
   std::shared_ptr<std::map<std::string, std::string>> values = std::make_shared<std::map<std::string, std::string>>();
 };
 
+// Ctrl-C and SIGTERM (a scheduler's or `kill`'s request) both checkpoint and stop.
 void on_interrupt(int) {
   experiment::request_stop();
-  std::signal(SIGINT, SIG_DFL);  // a second Ctrl-C ends the program at once
+  std::signal(SIGINT, SIG_DFL);  // a second one ends the program at once
+  std::signal(SIGTERM, SIG_DFL);
 }
 
 void run_compare(const CompareArgs& args) {
@@ -47,8 +49,10 @@ void run_compare(const CompareArgs& args) {
   options.resume = !args.resume.empty();
   options.tty = experiment::is_terminal(2);
   std::signal(SIGINT, on_interrupt);
+  std::signal(SIGTERM, on_interrupt);
   const experiment::Outcome outcome = experiment::run_experiment(e, options);
   std::signal(SIGINT, SIG_DFL);
+  std::signal(SIGTERM, SIG_DFL);
   std::cout << "\n" << report::render_markdown(outcome.summary) << "\nwrote " << outcome.out_dir
             << "/{report.html, report.md, summary.json, metrics.jsonl, metrics.csv, config.toml, models/}\n";
   if (outcome.interrupted) {

@@ -54,6 +54,8 @@ class ActivationFunction {
   virtual std::vector<std::pair<std::string, Tensor>> named_parameters() { return {}; }
   // Train/eval behaviour (RReLU samples slopes only in training).
   virtual void set_training(bool /*training*/) {}
+  // Random generators it draws from (RReLU's slopes), by name, so checkpoints can save them.
+  virtual std::vector<std::pair<std::string, Generator*>> named_generators() { return {}; }
   // Recommended init gain (as PyTorch's calculate_gain, extended to every activation).
   virtual double gain() const = 0;
   virtual const ActivationInfo& info() const = 0;

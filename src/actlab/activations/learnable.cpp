@@ -264,6 +264,7 @@ class RreluActivation final : public ActivationBase {
   }
   Tensor forward(const Tensor& x) override { return rrelu(x, lower_, upper_, training_, generator_); }
   void set_training(bool training) override { training_ = training; }
+  std::vector<std::pair<std::string, Generator*>> named_generators() override { return {{"generator", &generator_}}; }
   double gain() const override {
     const double slope = (lower_ + upper_) / 2;
     return std::sqrt(2.0 / (1.0 + slope * slope));

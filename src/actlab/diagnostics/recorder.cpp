@@ -235,6 +235,64 @@ const Snapshot& Recorder::record(std::int64_t step) {
   return state_->snapshots.back();
 }
 
+void Recorder::restore(std::vector<Snapshot> snapshots) {
+  for (const auto& s : snapshots)
+    ACTLAB_CHECK(s.layers.size() == state_->layers.size(), "diagnostics::Recorder::restore: a snapshot of step {} has {} "
+                 "layers but the model has {}", s.step, s.layers.size(), state_->layers.size());
+  state_->snapshots = std::move(snapshots);
+}
+
+namespace {
+
+nlohmann::json optional_json(const std::optional<double>& v) { return v ? nlohmann::json(*v) : nlohmann::json(); }
+
+std::optional<double> optional_from(const nlohmann::json& j, const char* key) {
+  if (!j.contains(key) || j.at(key).is_null()) return std::nullopt;
+  return j.at(key).get<double>();
+}
+
+}  // namespace
+
+nlohmann::json to_json(const Snapshot& s) {
+  nlohmann::json layers = nlohmann::json::array();
+  for (const auto& l : s.layers)
+    layers.push_back({{"mean", l.mean}, {"std", l.std}, {"p5", l.p5}, {"p50", l.p50}, {"p95", l.p95},
+                      {"histogram", l.histogram}, {"negative_input_fraction", optional_json(l.negative_input_fraction)},
+                      {"dead_fraction", optional_json(l.dead_fraction)},
+                      {"saturated_fraction", optional_json(l.saturated_fraction)}, {"grad_norm", l.grad_norm},
+                      {"grad_std", l.grad_std}, {"weight_grad_norm", optional_json(l.weight_grad_norm)},
+                      {"weight_grad_std", optional_json(l.weight_grad_std)}, {"update_ratio", optional_json(l.update_ratio)}});
+  return {{"step", s.step}, {"layers", layers}};
+}
+
+Snapshot snapshot_from_json(const nlohmann::json& j) {
+  Snapshot s;
+  try {
+    s.step = j.at("step").get<std::int64_t>();
+    for (const auto& l : j.at("layers")) {
+      LayerStats stats;
+      stats.mean = optional_from(l, "mean").value_or(NAN);
+      stats.std = optional_from(l, "std").value_or(NAN);
+      stats.p5 = optional_from(l, "p5").value_or(NAN);
+      stats.p50 = optional_from(l, "p50").value_or(NAN);
+      stats.p95 = optional_from(l, "p95").value_or(NAN);
+      stats.histogram = l.at("histogram").get<std::vector<std::int64_t>>();
+      stats.negative_input_fraction = optional_from(l, "negative_input_fraction");
+      stats.dead_fraction = optional_from(l, "dead_fraction");
+      stats.saturated_fraction = optional_from(l, "saturated_fraction");
+      stats.grad_norm = optional_from(l, "grad_norm").value_or(NAN);
+      stats.grad_std = optional_from(l, "grad_std").value_or(NAN);
+      stats.weight_grad_norm = optional_from(l, "weight_grad_norm");
+      stats.weight_grad_std = optional_from(l, "weight_grad_std");
+      stats.update_ratio = optional_from(l, "update_ratio");
+      s.layers.push_back(std::move(stats));
+    }
+  } catch (const nlohmann::json::exception& e) {
+    fail("diagnostics: malformed snapshot ({})", e.what());
+  }
+  return s;
+}
+
 data::Batch probe_batch(const data::Dataset& dataset, const data::Normalization& normalization, std::int64_t samples) {
   ACTLAB_CHECK(dataset.size() > 0, "diagnostics: the probe batch needs a dataset with samples");
   data::DataLoader loader(dataset.narrow(0, std::min(samples, dataset.size())),

@@ -28,6 +28,8 @@
 #include <string>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
 #include "actlab/data/dataset.h"
 #include "actlab/data/loader.h"
 #include "actlab/nn/module.h"
@@ -71,12 +73,19 @@ class Recorder {
   // Runs the probe batch and appends the snapshot of `step`.
   const Snapshot& record(std::int64_t step);
   const std::vector<Snapshot>& snapshots() const;
+  // Replaces the history (a resumed run continues the saved one's snapshots).
+  void restore(std::vector<Snapshot> snapshots);
   std::int64_t probe_samples() const;
 
  private:
   struct State;
   std::unique_ptr<State> state_;
 };
+
+// A snapshot's JSON form (summary.json "diagnostics.snapshots", see verdicts.h); NaN and
+// unmeasured values are null. snapshot_from_json() throws Error on a malformed object.
+nlohmann::json to_json(const Snapshot& snapshot);
+Snapshot snapshot_from_json(const nlohmann::json& json);
 
 // The first min(samples, dataset size) samples of `dataset`, normalized as the loader does.
 data::Batch probe_batch(const data::Dataset& dataset, const data::Normalization& normalization,

@@ -72,8 +72,6 @@ Check fraction_check(const std::vector<LayerInfo>& layers, double limit,
   };
 }
 
-nlohmann::json optional_json(const std::optional<double>& v) { return v ? nlohmann::json(*v) : nlohmann::json(); }
-
 std::string percent_cell(const nlohmann::json& v) {
   return v.is_number() ? fmt::format("{:.1f}%", v.get<double>() * 100) : "-";
 }
@@ -150,17 +148,7 @@ nlohmann::json to_json(const Recorder& recorder, const Thresholds& t, const std:
   for (const auto& l : recorder.layers())
     j["layers"].push_back({{"name", l.name}, {"type", l.type}, {"weighted", l.weighted}, {"activation", l.activation}});
   j["snapshots"] = nlohmann::json::array();
-  for (const auto& s : recorder.snapshots()) {
-    nlohmann::json layers = nlohmann::json::array();
-    for (const auto& l : s.layers)
-      layers.push_back({{"mean", l.mean}, {"std", l.std}, {"p5", l.p5}, {"p50", l.p50}, {"p95", l.p95},
-                        {"histogram", l.histogram}, {"negative_input_fraction", optional_json(l.negative_input_fraction)},
-                        {"dead_fraction", optional_json(l.dead_fraction)},
-                        {"saturated_fraction", optional_json(l.saturated_fraction)}, {"grad_norm", l.grad_norm},
-                        {"grad_std", l.grad_std}, {"weight_grad_norm", optional_json(l.weight_grad_norm)},
-                        {"weight_grad_std", optional_json(l.weight_grad_std)}, {"update_ratio", optional_json(l.update_ratio)}});
-    j["snapshots"].push_back({{"step", s.step}, {"layers", layers}});
-  }
+  for (const auto& s : recorder.snapshots()) j["snapshots"].push_back(to_json(s));
   j["verdicts"] = nlohmann::json::array();
   for (const auto& v : judge(recorder.layers(), recorder.snapshots(), t, anomaly))
     j["verdicts"].push_back({{"kind", v.kind}, {"step", v.step}, {"evidence", v.evidence}, {"remedies", v.remedies}});

@@ -9,15 +9,12 @@
 
 #include "actlab/core/version.h"
 #include "actlab/io/state.h"
-#include "actlab/nn/layers.h"
 
 namespace actlab::experiment {
 namespace {
 
 namespace fs = std::filesystem;
 using nlohmann::json;
-
-
 
 std::string file_name(const std::string& arm, std::uint64_t seed) {
   std::string name;
@@ -43,26 +40,6 @@ json parse_json(const std::string& text, const std::string& key, const std::stri
   } catch (const json::exception& e) {
     fail("{}: metadata '{}' is not valid JSON ({})", path, key, e.what());
   }
-}
-
-// Every Dropout's generator by module name, and the default generator under "".
-json generator_states(nn::Module& model) {
-  json states = json::object();
-  for (const auto& [name, module] : model.named_modules())
-    if (const auto* dropout = dynamic_cast<const nn::Dropout*>(module.get()))
-      states[name] = {dropout->generator.seed(), dropout->generator.offset()};
-  states[""] = {default_generator().seed(), default_generator().offset()};
-  return states;
-}
-
-void restore_generators(nn::Module& model, const json& states) {
-  auto apply = [&](Generator& generator, const std::string& name) {
-    const auto& state = states.at(name);
-    generator.set_state(state.at(0).get<std::uint64_t>(), state.at(1).get<std::uint64_t>());
-  };
-  for (const auto& [name, module] : model.named_modules())
-    if (auto* dropout = dynamic_cast<nn::Dropout*>(module.get())) apply(dropout->generator, name);
-  apply(default_generator(), "");
 }
 
 }  // namespace
@@ -136,33 +113,25 @@ io::Metadata RunCheckpoint::model_metadata(std::int64_t step) const {
           {"step", std::to_string(step)}};
 }
 
-void RunCheckpoint::save(nn::Module& model, const optim::Optimizer& optimizer, const RunResult& run,
-                         const LoopState& state) const {
-  Summary progress;
-  progress.runs = {run};
+void RunCheckpoint::save(nn::Module& model, const optim::Optimizer& optimizer, const train::TrainState& state) const {
+  save_with(model, optimizer, state, json());
+}
+
+void RunCheckpoint::save_with(nn::Module& model, const optim::Optimizer& optimizer, const train::TrainState& state,
+                              const json& result) const {
   io::Metadata metadata = model_metadata(state.step);
   metadata["training"] =
-      json{{"epoch", state.epoch},
-           {"step", state.step},
-           {"samples", state.samples},
-           {"interval_loss", state.interval_loss},
-           {"interval_steps", state.interval_steps},
-           {"loss_sum", state.loss_sum},
-           {"correct", state.correct},
-           {"seen", state.seen},
-           {"step_in_epoch", state.step_in_epoch},
-           {"train_seconds", state.train_seconds},
-           {"loader", {state.loader.epoch, state.loader.batch}},
-           {"generators", generator_states(model)},
-           {"run", to_json(progress).at("runs").at(0)},
+      json{{"state", train::to_json(state)},
+           {"generators", train::generator_states(model)},
+           {"result", result},
            {"metrics_bytes", {fs::file_size(out_dir_ / "metrics.jsonl"), fs::file_size(out_dir_ / "metrics.csv")}}}
           .dump();
   fs::create_directories(checkpoint_path().parent_path());
   io::save_state(checkpoint_path().string(), model, metadata, &optimizer);
 }
 
-std::optional<LoopState> RunCheckpoint::restore(nn::Module& model, optim::Optimizer& optimizer, Schedule& schedule,
-                                                data::DataLoader& loader, RunResult& run) const {
+std::optional<RunCheckpoint::Restored> RunCheckpoint::restore(nn::Module& model, optim::Optimizer& optimizer,
+                                                              Schedule& schedule) const {
   const std::string path = checkpoint_path().string();
   if (!fs::exists(path)) return std::nullopt;
   io::SafetensorsContents contents = io::load_safetensors(path);
@@ -174,27 +143,15 @@ std::optional<LoopState> RunCheckpoint::restore(nn::Module& model, optim::Optimi
                  "start this run afresh)", path, key, m.at(key), expected.at(key));
   const json training = parse_json(required(m, "training", path), "training", path);
 
-  LoopState state;
+  Restored restored;
   try {
-    state.epoch = training.at("epoch").get<std::int64_t>();
-    state.step = training.at("step").get<std::int64_t>();
-    state.samples = training.at("samples").get<std::int64_t>();
-    state.interval_loss = training.at("interval_loss").get<double>();
-    state.interval_steps = training.at("interval_steps").get<std::int64_t>();
-    state.loss_sum = training.at("loss_sum").get<double>();
-    state.correct = training.at("correct").get<std::int64_t>();
-    state.seen = training.at("seen").get<std::int64_t>();
-    state.step_in_epoch = training.at("step_in_epoch").get<std::int64_t>();
-    state.train_seconds = training.at("train_seconds").get<double>();
-    state.loader = {training.at("loader").at(0).get<std::int64_t>(), training.at("loader").at(1).get<std::int64_t>()};
-    restore_generators(model, training.at("generators"));
-    const RunResult saved = summary_from_json({{"experiment", ""}, {"runs", {training.at("run")}}}).runs.at(0);
-    run.epochs = saved.epochs;
-    run.steps = saved.steps;
+    restored.state = train::state_from_json(training.at("state"));
+    if (!training.at("result").is_null()) restored.result = run_from_json(training.at("result"));
+    train::restore_generators(model, training.at("generators"));
     // The schedule's state (epoch counter, plateau's best and patience) follows from the
     // monitored losses of the finished epochs; the optimizer's state, loaded next, holds the
     // same rates.
-    for (const EpochMetrics& e : run.epochs) schedule.epoch_end(e.val_loss.value_or(e.test_loss));
+    for (const EpochMetrics& e : restored.state.epochs) schedule.epoch_end(e.val_loss.value_or(e.test_loss));
     io::load_state(contents, path, model, &optimizer);
     const auto& sizes = training.at("metrics_bytes");
     fs::resize_file(out_dir_ / "metrics.jsonl", sizes.at(0).get<std::uintmax_t>());
@@ -203,14 +160,20 @@ std::optional<LoopState> RunCheckpoint::restore(nn::Module& model, optim::Optimi
     fail("{}: malformed training state ({})", path, e.what());
   } catch (const fs::filesystem_error& e) {
     fail("{}: cannot restore the metrics files ({})", path, e.what());
+  } catch (const Error& e) {
+    fail("{}: {}", path, e.what());
   }
-  loader.set_position(state.loader);
-  return state;
+  return restored;
 }
 
-void RunCheckpoint::finish(const nn::Module& model, std::int64_t step) const {
+void RunCheckpoint::finish(nn::Module& model, const optim::Optimizer& optimizer, const train::TrainState& state,
+                           const RunResult& result) const {
+  save_with(model, optimizer, state, to_json(result));
   fs::create_directories(model_path().parent_path());
-  io::save_state(model_path().string(), model, model_metadata(step));
+  io::save_state(model_path().string(), model, model_metadata(state.step));
+}
+
+void RunCheckpoint::remove() const {
   fs::remove(checkpoint_path());
   std::error_code not_empty;
   fs::remove(checkpoint_path().parent_path(), not_empty);  // only once no run is left to resume

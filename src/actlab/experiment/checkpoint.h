@@ -7,9 +7,11 @@
 // A model file's metadata says how to rebuild the model: actlab_version, model, activation,
 // init, norm, dropout, data, sample_shape and class_names (JSON), normalization (JSON: per-channel
 // mean and std of the training images), seed and step. A checkpoint is a model file plus the
-// optimizer's state and, in "training" (JSON), everything else the run depends on: the loop's
-// counters, the data loader's position, every Dropout generator and the default generator, the
-// metrics recorded so far and the sizes of the metrics files. Restoring it and training on gives
+// optimizer's state and, in "training" (JSON), everything else the run depends on: the
+// train::TrainState (counters, which give the loader's position, the metrics so far, the
+// observers' history such as the diagnostics snapshots), every generator the model registered
+// and the default one, the sizes of the metrics files, and for a finished run its result.
+// Restoring it and training on gives
 // bit-for-bit the run that was not interrupted (with the same thread count; see
 // docs/CHECKPOINTS.md).
 //
@@ -28,23 +30,11 @@
 #include "actlab/experiment/results.h"
 #include "actlab/experiment/settings.h"
 #include "actlab/experiment/training.h"
+#include "actlab/train/state.h"
 #include "actlab/io/safetensors.h"
 #include "actlab/nn/module.h"
 
 namespace actlab::experiment {
-
-// Where a run's training loop stands, besides the model, optimizer and generators.
-struct LoopState {
-  std::int64_t epoch = 1;  // the epoch in progress, or the next one to start
-  std::int64_t step = 0, samples = 0;
-  double interval_loss = 0;  // losses since the last logged step
-  std::int64_t interval_steps = 0;
-  // Of the epoch in progress:
-  double loss_sum = 0;
-  std::int64_t correct = 0, seen = 0, step_in_epoch = 0;
-  double train_seconds = 0;  // of the finished epochs
-  data::LoaderPosition loader;
-};
 
 // What a model file describes: the rebuilt model with its weights, and how its inputs were made.
 struct SavedModel {
@@ -61,6 +51,11 @@ struct SavedModel {
 SavedModel load_model(const std::string& path);
 
 // The checkpoints and final model of one run (arm, seed) of the experiment in `out_dir`.
+//
+// A run ends in three steps, each safe to be killed after: finish() saves the final state with
+// the run's result into the checkpoint and writes the model file; the runner writes the
+// summary; remove() deletes the checkpoint. A resumed run whose checkpoint is finished is not
+// trained again: its result is taken from the checkpoint.
 class RunCheckpoint {
  public:
   RunCheckpoint(const std::filesystem::path& out_dir, const Arm& arm, std::uint64_t seed, const Shape& sample_shape,
@@ -71,18 +66,30 @@ class RunCheckpoint {
   // True when a checkpoint is due after `step` (every `checkpoint_every` steps).
   bool due(std::int64_t step) const;
 
-  // Writes the checkpoint atomically.
-  void save(nn::Module& model, const optim::Optimizer& optimizer, const RunResult& run, const LoopState& state) const;
-  // Loads the checkpoint, if there is one, into the freshly built model, optimizer and loader;
-  // replays the schedule over the finished epochs, restores `run`'s metrics and truncates the
-  // metrics files to their size at the checkpoint (dropping lines written after it).
-  std::optional<LoopState> restore(nn::Module& model, optim::Optimizer& optimizer, Schedule& schedule,
-                                   data::DataLoader& loader, RunResult& run) const;
-  // Writes the final model and removes the checkpoint.
-  void finish(const nn::Module& model, std::int64_t step) const;
+  // Writes the checkpoint atomically: model, optimizer, `state`, the model's generators and the
+  // sizes of the metrics files.
+  void save(nn::Module& model, const optim::Optimizer& optimizer, const train::TrainState& state) const;
+
+  struct Restored {
+    train::TrainState state;
+    std::optional<RunResult> result;  // for a finished run
+  };
+  // Loads the checkpoint, if there is one, into the freshly built model and optimizer; replays
+  // the schedule over the finished epochs (before the optimizer's saved rates are loaded),
+  // restores the generators and truncates the metrics files to their size at the checkpoint
+  // (dropping lines written after it).
+  std::optional<Restored> restore(nn::Module& model, optim::Optimizer& optimizer, Schedule& schedule) const;
+
+  // Saves the final state with `result`, then writes the model file.
+  void finish(nn::Module& model, const optim::Optimizer& optimizer, const train::TrainState& state,
+              const RunResult& result) const;
+  // Removes the checkpoint (and the folder once no run is left to resume).
+  void remove() const;
 
  private:
   io::Metadata model_metadata(std::int64_t step) const;
+  void save_with(nn::Module& model, const optim::Optimizer& optimizer, const train::TrainState& state,
+                 const nlohmann::json& result) const;
 
   std::filesystem::path out_dir_;
   const Arm& arm_;

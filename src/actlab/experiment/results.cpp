@@ -20,11 +20,6 @@ double t975(std::size_t dof) {
 
 nlohmann::json optional_json(const std::optional<double>& v) { return v ? nlohmann::json(*v) : nlohmann::json(); }
 
-std::optional<double> optional_from(const nlohmann::json& j, const char* key) {
-  if (!j.contains(key) || j.at(key).is_null()) return std::nullopt;
-  return j.at(key).get<double>();
-}
-
 template <typename T>
 T required(const nlohmann::json& j, const char* key, const char* where) {
   ACTLAB_CHECK(j.contains(key), "summary.json: {} has no '{}'", where, key);
@@ -101,34 +96,53 @@ std::vector<ArmSummary> summarize(const std::vector<RunResult>& runs, double tar
   return arms;
 }
 
+nlohmann::json to_json(const RunResult& run) {
+  nlohmann::json epochs = nlohmann::json::array();
+  for (const auto& e : run.epochs) epochs.push_back(train::to_json(e));
+  nlohmann::json steps = nlohmann::json::array();
+  for (const auto& s : run.steps) steps.push_back(train::to_json(s));
+  nlohmann::json final_metrics;
+  if (!run.epochs.empty())
+    final_metrics = {{"test_acc", run.epochs.back().test_acc}, {"test_loss", run.epochs.back().test_loss},
+                     {"train_loss", run.epochs.back().train_loss}};
+  nlohmann::json r = {{"arm", run.arm},
+                      {"activation", run.activation},
+                      {"axes", run.axes},
+                      {"seed", run.seed},
+                      {"status", run.status},
+                      {"epochs", epochs},
+                      {"steps", steps},
+                      {"final", final_metrics},
+                      {"wall_seconds", run.wall_seconds},
+                      {"samples_per_second", run.samples_per_second}};
+  if (run.diverged_at_step) r["diverged_at_step"] = *run.diverged_at_step;
+  if (!run.diagnostics.is_null()) r["diagnostics"] = run.diagnostics;
+  return r;
+}
+
+RunResult run_from_json(const nlohmann::json& r) {
+  RunResult run;
+  run.arm = required<std::string>(r, "arm", "a run");
+  run.activation = required<std::string>(r, "activation", "a run");
+  run.axes = r.value("axes", std::map<std::string, std::string>{});
+  run.seed = required<std::uint64_t>(r, "seed", "a run");
+  run.status = required<std::string>(r, "status", "a run");
+  if (r.contains("diverged_at_step")) run.diverged_at_step = r.at("diverged_at_step").get<std::int64_t>();
+  try {
+    for (const auto& e : required<nlohmann::json>(r, "epochs", "a run")) run.epochs.push_back(train::epoch_from_json(e));
+    for (const auto& st : r.value("steps", nlohmann::json::array())) run.steps.push_back(train::step_from_json(st));
+  } catch (const nlohmann::json::exception& e) {
+    fail("summary.json: a run of arm '{}' has a malformed epoch or step ({})", run.arm, e.what());
+  }
+  run.wall_seconds = r.value("wall_seconds", 0.0);
+  run.samples_per_second = r.value("samples_per_second", 0.0);
+  if (r.contains("diagnostics")) run.diagnostics = r.at("diagnostics");
+  return run;
+}
+
 nlohmann::json to_json(const Summary& summary) {
   nlohmann::json runs = nlohmann::json::array();
-  for (const auto& run : summary.runs) {
-    nlohmann::json epochs = nlohmann::json::array();
-    for (const auto& e : run.epochs)
-      epochs.push_back({{"epoch", e.epoch}, {"train_loss", e.train_loss}, {"train_acc", e.train_acc},
-                        {"val_loss", optional_json(e.val_loss)}, {"val_acc", optional_json(e.val_acc)},
-                        {"test_loss", e.test_loss}, {"test_acc", e.test_acc}, {"lr", e.lr}, {"seconds", e.seconds}});
-    nlohmann::json steps = nlohmann::json::array();
-    for (const auto& s : run.steps) steps.push_back({{"step", s.step}, {"epoch", s.epoch}, {"loss", s.loss}});
-    nlohmann::json final_metrics;
-    if (!run.epochs.empty())
-      final_metrics = {{"test_acc", run.epochs.back().test_acc}, {"test_loss", run.epochs.back().test_loss},
-                       {"train_loss", run.epochs.back().train_loss}};
-    nlohmann::json r = {{"arm", run.arm},
-                        {"activation", run.activation},
-                        {"axes", run.axes},
-                        {"seed", run.seed},
-                        {"status", run.status},
-                        {"epochs", epochs},
-                        {"steps", steps},
-                        {"final", final_metrics},
-                        {"wall_seconds", run.wall_seconds},
-                        {"samples_per_second", run.samples_per_second}};
-    if (run.diverged_at_step) r["diverged_at_step"] = *run.diverged_at_step;
-    if (!run.diagnostics.is_null()) r["diagnostics"] = run.diagnostics;
-    runs.push_back(r);
-  }
+  for (const auto& run : summary.runs) runs.push_back(to_json(run));
   nlohmann::json arms = nlohmann::json::array();
   for (const auto& a : summary.by_activation) {
     arms.push_back({{"arm", a.arm},
@@ -162,34 +176,7 @@ Summary summary_from_json(const nlohmann::json& json) {
     const auto& env = json.at("environment");
     s.environment = {env.value("cpu", ""), env.value("threads", std::int64_t{0}), env.value("version", "")};
   }
-  for (const auto& r : required<nlohmann::json>(json, "runs", "the summary")) {
-    RunResult run;
-    run.arm = required<std::string>(r, "arm", "a run");
-    run.activation = required<std::string>(r, "activation", "a run");
-    run.axes = r.value("axes", std::map<std::string, std::string>{});
-    run.seed = required<std::uint64_t>(r, "seed", "a run");
-    run.status = required<std::string>(r, "status", "a run");
-    if (r.contains("diverged_at_step")) run.diverged_at_step = r.at("diverged_at_step").get<std::int64_t>();
-    for (const auto& e : required<nlohmann::json>(r, "epochs", "a run")) {
-      EpochMetrics m;
-      m.epoch = required<std::int64_t>(e, "epoch", "an epoch");
-      m.train_loss = optional_from(e, "train_loss").value_or(NAN);
-      m.train_acc = optional_from(e, "train_acc").value_or(NAN);
-      m.val_loss = optional_from(e, "val_loss");
-      m.val_acc = optional_from(e, "val_acc");
-      m.test_loss = optional_from(e, "test_loss").value_or(NAN);
-      m.test_acc = optional_from(e, "test_acc").value_or(NAN);
-      m.lr = optional_from(e, "lr").value_or(0);
-      m.seconds = optional_from(e, "seconds").value_or(0);
-      run.epochs.push_back(m);
-    }
-    for (const auto& st : r.value("steps", nlohmann::json::array()))
-      run.steps.push_back({st.value("step", std::int64_t{0}), st.value("epoch", 0.0), optional_from(st, "loss").value_or(NAN)});
-    run.wall_seconds = r.value("wall_seconds", 0.0);
-    run.samples_per_second = r.value("samples_per_second", 0.0);
-    if (r.contains("diagnostics")) run.diagnostics = r.at("diagnostics");
-    s.runs.push_back(std::move(run));
-  }
+  for (const auto& r : required<nlohmann::json>(json, "runs", "the summary")) s.runs.push_back(run_from_json(r));
   const double target = s.settings.value("target_acc", 0.97);
   s.by_activation = summarize(s.runs, target);
   return s;

@@ -18,22 +18,12 @@
 
 #include <nlohmann/json.hpp>
 
+#include "actlab/train/state.h"
+
 namespace actlab::experiment {
 
-struct EpochMetrics {
-  std::int64_t epoch = 0;
-  double train_loss = 0, train_acc = 0;
-  std::optional<double> val_loss, val_acc;
-  double test_loss = 0, test_acc = 0;
-  double lr = 0;
-  double seconds = 0;  // wall time of this epoch's training
-};
-
-struct StepMetrics {
-  std::int64_t step = 0;  // optimizer steps since the start of the run
-  double epoch = 0;       // fractional epoch, for plotting against epochs
-  double loss = 0;        // mean training loss over the logged interval
-};
+using train::EpochMetrics;
+using train::StepMetrics;
 
 struct RunResult {
   std::string arm;         // label of the arm, e.g. "relu" or "relu, init=he"
@@ -94,5 +84,8 @@ std::pair<double, double> ci95(const std::vector<double>& values);
 nlohmann::json to_json(const Summary& summary);
 // Throws Error naming the missing or malformed field.
 Summary summary_from_json(const nlohmann::json& json);
+// One element of summary.json's "runs".
+nlohmann::json to_json(const RunResult& run);
+RunResult run_from_json(const nlohmann::json& json);
 
 }  // namespace actlab::experiment

@@ -12,6 +12,7 @@
 
 #include "actlab/activations/activation.h"
 #include "actlab/autograd/grad_mode.h"
+#include "actlab/core/failpoint.h"
 #include "actlab/core/parallel.h"
 #include "actlab/core/version.h"
 #include "actlab/data/fetch.h"
@@ -19,12 +20,12 @@
 #include "actlab/data/registry.h"
 #include "actlab/diagnostics/verdicts.h"
 #include "actlab/experiment/checkpoint.h"
+#include "actlab/experiment/observers.h"
 #include "actlab/experiment/progress.h"
-#include "actlab/io/safetensors.h"
 #include "actlab/experiment/training.h"
-#include "actlab/nn/loss.h"
-#include "actlab/optim/clip.h"
+#include "actlab/io/safetensors.h"
 #include "actlab/report/report.h"
+#include "actlab/train/loop.h"
 
 namespace actlab::experiment {
 namespace {
@@ -35,7 +36,6 @@ using Clock = std::chrono::steady_clock;
 double seconds_since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
 
 constexpr std::int64_t kSyntheticTrain = 4000;
-constexpr std::int64_t kEvalBatch = 1000;
 
 struct Data {
   data::Dataset train;
@@ -114,66 +114,19 @@ diagnostics::Thresholds thresholds_of(const Settings& s) {
   return {s.vanishing_ratio, s.exploding_ratio, s.dead_threshold, s.saturation_threshold};
 }
 
-struct Evaluation {
-  double loss = 0, accuracy = 0;
-};
-
-Evaluation evaluate(nn::Module& model, const data::Dataset& dataset, const data::Normalization& normalization) {
-  NoGradGuard no_grad;
-  model.eval();
-  data::DataLoader loader(dataset, data::LoaderOptions().batch_size(kEvalBatch).shuffle(false).normalize(normalization));
-  double loss = 0;
-  std::int64_t correct = 0;
-  for (data::Batch& batch : loader) {
-    const Tensor logits = model(batch.images);
-    loss += nn::cross_entropy(logits, batch.labels, {.reduction = nn::Reduction::Sum}).item();
-    correct += static_cast<std::int64_t>(logits.argmax(1).eq(batch.labels).sum().item());
-  }
-  model.train();
-  return {loss / static_cast<double>(dataset.size()), static_cast<double>(correct) / static_cast<double>(dataset.size())};
+// An incomplete last batch of one sample cannot be batch-normalized (its variance is 0): drop
+// it, and say so.
+bool drop_last_batch(const Settings& s, std::int64_t train_size, Progress& progress) {
+  if (s.norm != "batch" || train_size % s.batch != 1 || train_size == 1) return false;
+  progress.print(fmt::format("  note: {} training samples in batches of {} leave a last batch of 1, which BatchNorm "
+                             "cannot normalize; it is dropped each epoch", train_size, s.batch));
+  return true;
 }
 
-class MetricsFiles {
- public:
-  explicit MetricsFiles(const std::filesystem::path& dir)
-      : jsonl_(dir / "metrics.jsonl", std::ios::app), csv_(dir / "metrics.csv", std::ios::app) {
-    ACTLAB_CHECK(jsonl_ && csv_, "cannot write metrics into {}", dir.string());
-    if (std::filesystem::file_size(dir / "metrics.csv") == 0)
-      csv_ << "arm,activation,seed,kind,epoch,step,loss,train_loss,train_acc,val_loss,val_acc,test_loss,test_acc,lr,seconds\n";
-  }
-
-  void step(const RunResult& run, const StepMetrics& s) {
-    jsonl_ << nlohmann::json{{"kind", "step"}, {"arm", run.arm}, {"activation", run.activation}, {"seed", run.seed},
-                             {"step", s.step}, {"epoch", s.epoch}, {"loss", s.loss}}.dump() << '\n';
-    csv_ << fmt::format("\"{}\",\"{}\",{},step,{:.4f},{},{},,,,,,,,\n", run.arm, run.activation, run.seed, s.epoch, s.step, s.loss);
-    flush();
-  }
-
-  void epoch(const RunResult& run, const EpochMetrics& e, std::int64_t step) {
-    auto optional = [](const std::optional<double>& v) { return v ? fmt::format("{}", *v) : std::string(); };
-    jsonl_ << nlohmann::json{{"kind", "epoch"}, {"arm", run.arm}, {"activation", run.activation}, {"seed", run.seed},
-                             {"epoch", e.epoch}, {"step", step}, {"train_loss", e.train_loss}, {"train_acc", e.train_acc},
-                             {"val_loss", e.val_loss ? nlohmann::json(*e.val_loss) : nlohmann::json()},
-                             {"val_acc", e.val_acc ? nlohmann::json(*e.val_acc) : nlohmann::json()},
-                             {"test_loss", e.test_loss}, {"test_acc", e.test_acc}, {"lr", e.lr}, {"seconds", e.seconds}}
-                  .dump()
-           << '\n';
-    csv_ << fmt::format("\"{}\",\"{}\",{},epoch,{},{},,{},{},{},{},{},{},{},{}\n", run.arm, run.activation, run.seed, e.epoch,
-                        step, e.train_loss, e.train_acc, optional(e.val_loss), optional(e.val_acc), e.test_loss, e.test_acc,
-                        e.lr, e.seconds);
-    flush();
-  }
-
- private:
-  void flush() {
-    jsonl_.flush();
-    csv_.flush();
-  }
-  std::ofstream jsonl_, csv_;
-};
-
-RunResult train_run(const Arm& arm, std::uint64_t seed, const Data& data, MetricsFiles& metrics, Progress& progress,
-                    const std::string& out_dir) {
+// Trains one run (or takes its result from a finished checkpoint); the run's checkpoint is
+// finished, not removed, on return (see RunCheckpoint).
+RunResult train_run(const Arm& arm, std::uint64_t seed, const Data& data, const RunCheckpoint& checkpoint,
+                    MetricsFiles& metrics, Progress& progress) {
   const Settings& s = arm.settings;
   RunResult run;
   run.arm = arm.label;
@@ -181,141 +134,68 @@ RunResult train_run(const Arm& arm, std::uint64_t seed, const Data& data, Metric
   run.axes = arm.axis_values;
   run.seed = seed;
   auto model = make_model(s, data.train.sample_shape(), data.train.num_classes(), seed);
-  const std::vector<Tensor> parameters = model->parameters();
-  auto optimizer = make_optimizer(s, parameters);
+  auto optimizer = make_optimizer(s, model->parameters());
   Schedule schedule(s, *optimizer);
-  data::DataLoader loader(data.train,
-                          data::LoaderOptions().batch_size(s.batch).seed(seed).normalize(data.normalization));
+  data::DataLoader loader(data.train, data::LoaderOptions()
+                                          .batch_size(s.batch)
+                                          .seed(seed)
+                                          .normalize(data.normalization)
+                                          .drop_last(drop_last_batch(s, data.train.size(), progress)));
   progress.start_run(fmt::format("{} · seed {}", arm.label, seed), s.epochs, loader.batches_per_epoch());
-  const RunCheckpoint checkpoint(out_dir, arm, seed, data.train.sample_shape(), data.train.class_names,
-                                 data.normalization);
-  const auto restored = checkpoint.restore(*model, *optimizer, schedule, loader, run);
-  const LoopState resume = restored.value_or(LoopState{});
-  if (restored)
-    progress.print(fmt::format("  resumed from {} at step {}", checkpoint.checkpoint_path().string(), resume.step));
-  else
-    checkpoint.save(*model, *optimizer, run, resume);  // so a rerun drops this run's partial metrics
-  diagnostics::Locator locator(model);
-  std::optional<diagnostics::Anomaly> anomaly;
-  std::optional<diagnostics::Recorder> recorder;
-  if (s.diagnostics_every > 0) {
-    recorder.emplace(model, probe_of(data));
-    if (!restored) recorder->record(0);  // a resumed run keeps only the snapshots from here on
+  train::TrainState state;
+  if (auto restored = checkpoint.restore(*model, *optimizer, schedule)) {
+    state = std::move(restored->state);
+    if (restored->result) {
+      checkpoint.finish(*model, *optimizer, state, *restored->result);  // the model file may not be written yet
+      return *restored->result;
+    }
+    progress.print(fmt::format("  resumed from {} at step {}", checkpoint.checkpoint_path().string(), state.step));
+  } else {
+    checkpoint.save(*model, *optimizer, state);  // so a rerun drops this run's partial metrics
   }
 
+  const train::Classification task;
+  MetricsWriter metrics_writer(metrics, run);
+  ProgressReporter progress_reporter(progress);
+  DivergenceLocator locator(model);
+  Checkpointer checkpointer(checkpoint);
+  std::optional<GradientFlow> gradient_flow;
+  std::vector<train::Observer*> observers = {&metrics_writer, &locator};
+  if (s.diagnostics_every > 0) observers.push_back(&gradient_flow.emplace(model, probe_of(data), s.diagnostics_every));
+  observers.push_back(&progress_reporter);
+  observers.push_back(&checkpointer);
+
+  train::LoopOptions options;
+  options.step.clip_norm = s.clip_norm;
+  options.log_every = s.log_every;
+  options.validation = data.validation ? &*data.validation : nullptr;
+  options.test = &data.test;
+  options.normalization = data.normalization;
+  options.schedule = [&](double monitored_loss) { schedule.epoch_end(monitored_loss); };
+  options.should_stop = [] { return stop_requested.load(); };
+  train::Run context{*model, *optimizer, task, loader, state, s.epochs};
   const auto start = Clock::now();
-  double train_seconds = resume.train_seconds;
-  std::int64_t step = resume.step, samples = resume.samples;
-  double interval_loss = resume.interval_loss;
-  std::int64_t interval_steps = resume.interval_steps;
-  for (std::int64_t epoch = resume.epoch; epoch <= s.epochs && run.status == "ok"; ++epoch) {
-    const auto epoch_start = Clock::now();
-    const bool resumed_epoch = epoch == resume.epoch;
-    double loss_sum = resumed_epoch ? resume.loss_sum : 0;
-    std::int64_t correct = resumed_epoch ? resume.correct : 0, seen = resumed_epoch ? resume.seen : 0,
-                 step_in_epoch = resumed_epoch ? resume.step_in_epoch : 0;
-    const double lr = optimizer->lr();
-    auto loop_state = [&](std::int64_t at_epoch, data::LoaderPosition position) {
-      return LoopState{at_epoch, step, samples, interval_loss, interval_steps, loss_sum, correct, seen, step_in_epoch,
-                       train_seconds, position};
-    };
-    for (data::Batch& batch : loader) {
-      if (stop_requested.load()) {
-        checkpoint.save(*model, *optimizer, run, loop_state(epoch, {loader.position().epoch, step_in_epoch}));
-        run.status = "interrupted";
-        break;
-      }
-      ++step;
-      ++step_in_epoch;
-      Tensor logits;
-      double loss_value = NAN;
-      try {
-        logits = locator.forward(step, batch.images);
-        const Tensor loss = nn::cross_entropy(logits, batch.labels);
-        loss_value = loss.item();
-        if (std::isfinite(loss_value)) {
-          optimizer->zero_grad();
-          locator.backward(step, loss);
-        }
-      } catch (const diagnostics::AnomalyError& e) {
-        anomaly = e.anomaly;
-      }
-      if (anomaly || !std::isfinite(loss_value)) {
-        run.status = "diverged";
-        run.diverged_at_step = step;
-        progress.print(fmt::format("  diverged at step {} (epoch {}): {}", step, epoch,
-                                   anomaly ? anomaly->describe() : fmt::format("the loss became {}", loss_value)));
-        break;
-      }
-      if (s.clip_norm > 0) optim::clip_grad_norm_(parameters, s.clip_norm);
-      const bool snapshot = recorder && step % s.diagnostics_every == 0;
-      if (snapshot) recorder->before_update();
-      optimizer->step();
-      if (snapshot) recorder->record(step);
+  train::fit(context, options, observers);
 
-      const std::int64_t n = batch.labels.numel();
-      seen += n;
-      samples += n;
-      loss_sum += loss_value * static_cast<double>(n);
-      correct += static_cast<std::int64_t>(logits.detach().argmax(1).eq(batch.labels).sum().item());
-      interval_loss += loss_value;
-      ++interval_steps;
-      if (step % s.log_every == 0) {
-        const StepMetrics m{step, static_cast<double>(epoch - 1) +
-                                      static_cast<double>(step_in_epoch) / static_cast<double>(loader.batches_per_epoch()),
-                            interval_loss / static_cast<double>(interval_steps)};
-        run.steps.push_back(m);
-        metrics.step(run, m);
-        interval_loss = 0;
-        interval_steps = 0;
-      }
-      const double elapsed = train_seconds + seconds_since(epoch_start);
-      progress.step(epoch, step_in_epoch, loss_sum / static_cast<double>(seen),
-                    static_cast<double>(correct) / static_cast<double>(seen), static_cast<double>(samples) / elapsed);
-      if (checkpoint.due(step))
-        checkpoint.save(*model, *optimizer, run, loop_state(epoch, {loader.position().epoch, step_in_epoch}));
-    }
-    train_seconds += seconds_since(epoch_start);
-    if (run.status == "interrupted" || seen == 0) break;
-    EpochMetrics e;
-    e.epoch = epoch;
-    e.seconds = seconds_since(epoch_start);
-    e.lr = lr;
-    e.train_loss = run.status == "diverged" ? NAN : loss_sum / static_cast<double>(seen);
-    e.train_acc = static_cast<double>(correct) / static_cast<double>(seen);
-    if (data.validation) {
-      const Evaluation v = evaluate(*model, *data.validation, data.normalization);
-      e.val_loss = v.loss;
-      e.val_acc = v.accuracy;
-    }
-    const Evaluation t = evaluate(*model, data.test, data.normalization);
-    e.test_loss = t.loss;
-    e.test_acc = t.accuracy;
-    run.epochs.push_back(e);
-    metrics.epoch(run, e, step);
-    progress.print(fmt::format("  epoch {:>2}  train loss {:.4f} acc {:.2f}%  {}  test loss {:.4f} acc {:.2f}%  ({:.1f}s)",
-                               epoch, e.train_loss, e.train_acc * 100,
-                               e.val_acc ? fmt::format("val loss {:.4f} acc {:.2f}%", *e.val_loss, *e.val_acc * 100) : "",
-                               e.test_loss, e.test_acc * 100, e.seconds));
-    schedule.epoch_end(e.val_loss.value_or(e.test_loss));
-    if (run.status == "ok") {
-      loss_sum = 0;
-      correct = seen = step_in_epoch = 0;
-      checkpoint.save(*model, *optimizer, run, loop_state(epoch + 1, loader.position()));
-    }
-  }
-  if (run.status != "interrupted") checkpoint.finish(*model, step);
+  run.status = state.status;
+  run.diverged_at_step = state.diverged_at_step;
+  run.epochs = state.epochs;
+  run.steps = state.steps;
   run.wall_seconds = seconds_since(start);
-  if (recorder) {
-    if (run.status != "diverged" && recorder->snapshots().back().step != step) recorder->record(step);
-    run.diagnostics = diagnostics::to_json(*recorder, thresholds_of(s), anomaly);
+  run.samples_per_second = state.train_seconds > 0 ? static_cast<double>(state.samples) / state.train_seconds : 0;
+  if (run.status == "diverged")
+    progress.print(fmt::format("  diverged at step {}: {}", *run.diverged_at_step,
+                               locator.anomaly() ? locator.anomaly()->describe()
+                                                 : "the loss or the gradient norm became infinite or NaN"));
+  if (gradient_flow) {
+    run.diagnostics = diagnostics::to_json(gradient_flow->recorder(), thresholds_of(s), locator.anomaly());
     std::string verdicts = diagnostics::format_verdicts(run.diagnostics);
     verdicts.pop_back();  // print adds the line end
     progress.print("  diagnostics:\n" + verdicts);
-  } else if (anomaly) {
-    run.diagnostics = {{"anomaly", diagnostics::to_json(*anomaly)}};
+  } else if (locator.anomaly()) {
+    run.diagnostics = {{"anomaly", diagnostics::to_json(*locator.anomaly())}};
   }
-  run.samples_per_second = train_seconds > 0 ? static_cast<double>(samples) / train_seconds : 0;
+  if (run.status != "interrupted") checkpoint.finish(*model, *optimizer, state, run);
   return run;
 }
 
@@ -418,14 +298,21 @@ Outcome run_experiment(Experiment experiment, const RunnerOptions& options) {
                        steps_per_epoch);
   for (const auto& arm : arms) {
     for (std::uint64_t seed : experiment.base.seeds) {
+      const RunCheckpoint checkpoint(outcome.out_dir, arm, seed, data.train.sample_shape(), data.train.class_names,
+                                     data.normalization);
       if (std::any_of(summary.runs.begin(), summary.runs.end(),
-                      [&](const RunResult& r) { return r.arm == arm.label && r.seed == seed; }))
+                      [&](const RunResult& r) { return r.arm == arm.label && r.seed == seed; })) {
+        checkpoint.remove();  // left by a kill between the summary and the removal
         continue;
-      summary.runs.push_back(train_run(arm, seed, data, metrics, progress, outcome.out_dir));
+      }
+      summary.runs.push_back(train_run(arm, seed, data, checkpoint, metrics, progress));
+      failpoint("run.finished");
       summary.by_activation = summarize(summary.runs, experiment.base.target_acc);
       const auto dir = std::filesystem::path(outcome.out_dir);
       io::write_file_atomically((dir / "summary.json").string(), to_json(summary).dump(2));
       report::write_reports(outcome.out_dir, summary);
+      failpoint("run.summarized");
+      if (summary.runs.back().status != "interrupted") checkpoint.remove();
       if (summary.runs.back().status == "interrupted") {
         outcome.interrupted = true;
         progress.finish();

@@ -16,6 +16,8 @@
 #include <optional>
 #include <tuple>
 
+#include "actlab/core/failpoint.h"
+
 namespace actlab::io {
 namespace {
 
@@ -221,6 +223,7 @@ void write_file_atomically(const std::string& path, std::string_view bytes) {
   ::close(fd);
   ACTLAB_CHECK(synced, "cannot write {}: fsync failed", temporary);
   std::error_code error;
+  failpoint("atomic-write.before-rename");
   std::filesystem::rename(temporary, path, error);
   ACTLAB_CHECK(!error, "cannot rename {} to {}: {}", temporary, path, error.message());
   // The rename itself is durable once the folder is synced.

@@ -66,6 +66,7 @@ Tensor dropout(const Tensor& x, double p, bool training, Generator& gen) {
 }  // namespace functional
 
 Dropout::Dropout(double probability, std::uint64_t seed) : Module("Dropout"), p(probability), generator(seed) {
+  register_generator("generator", generator);
   ACTLAB_CHECK(p >= 0 && p < 1, "Dropout: p must be in [0, 1), got {}", p);
 }
 

@@ -40,7 +40,7 @@ void Module::check_new_name(const std::string& name) const {
   auto taken = [&](const auto& list) {
     return std::any_of(list.begin(), list.end(), [&](const auto& entry) { return entry.first == name; });
   };
-  ACTLAB_CHECK(!taken(parameters_) && !taken(buffers_) && !taken(children_), "{}: the name '{}' is already registered",
+  ACTLAB_CHECK(!taken(parameters_) && !taken(buffers_) && !taken(children_) && !taken(generators_), "{}: the name '{}' is already registered",
                type_name_, name);
 }
 
@@ -58,6 +58,18 @@ Tensor Module::register_buffer(std::string name, Tensor tensor) {
   ACTLAB_CHECK(tensor.defined(), "{}: buffer '{}' must be a defined tensor", type_name_, name);
   buffers_.emplace_back(std::move(name), tensor);
   return tensor;
+}
+
+void Module::register_generator(std::string name, Generator& generator) {
+  check_new_name(name);
+  generators_.emplace_back(std::move(name), &generator);
+}
+
+NamedGenerators Module::named_generators() const {
+  NamedGenerators out = generators_;
+  for (const auto& [name, child] : children_)
+    for (const auto& [sub, generator] : child->named_generators()) out.emplace_back(name + "." + sub, generator);
+  return out;
 }
 
 void Module::add_child(std::string name, std::shared_ptr<Module> module) {

@@ -22,6 +22,7 @@
 #include <utility>
 #include <vector>
 
+#include "actlab/core/generator.h"
 #include "actlab/core/tensor.h"
 
 namespace actlab::nn {
@@ -31,6 +32,7 @@ class Module;
 // Named tensors in registration order (parameters and buffers of a module, or optimizer state).
 using StateDict = std::vector<std::pair<std::string, Tensor>>;
 using NamedModules = std::vector<std::pair<std::string, std::shared_ptr<Module>>>;
+using NamedGenerators = std::vector<std::pair<std::string, Generator*>>;
 
 // Called after forward with the module's input and output.
 using ForwardHook = std::function<void(Module& module, const Tensor& input, const Tensor& output)>;
@@ -73,6 +75,8 @@ class Module : public std::enable_shared_from_this<Module> {
   NamedModules named_children() const { return children_; }
   // Every module in the tree, depth first, this one first under the name "".
   NamedModules named_modules();
+  // Every random generator the tree draws from (Dropout masks, RReLU slopes), by dotted name.
+  NamedGenerators named_generators() const;
   std::int64_t num_parameters() const;
 
   // ---- modes ----
@@ -107,6 +111,9 @@ class Module : public std::enable_shared_from_this<Module> {
   // Registers a trainable leaf (requires_grad is set) and returns a handle sharing its storage.
   Tensor register_parameter(std::string name, Tensor tensor);
   Tensor register_buffer(std::string name, Tensor tensor);
+  // Registers a generator the module owns (it must outlive no module: usually a member), so
+  // checkpoints save and restore its state.
+  void register_generator(std::string name, Generator& generator);
   template <typename M>
   std::shared_ptr<M> register_module(std::string name, std::shared_ptr<M> module) {
     add_child(std::move(name), module);
@@ -132,6 +139,7 @@ class Module : public std::enable_shared_from_this<Module> {
   bool training_ = true;
   StateDict parameters_;
   StateDict buffers_;
+  NamedGenerators generators_;
   NamedModules children_;
   std::shared_ptr<Hooks> hooks_ = std::make_shared<Hooks>();
 };

@@ -6,13 +6,30 @@
 
 namespace actlab::optim {
 
+double grad_norm(const std::vector<Tensor>& params) {
+  double squared = 0;
+  for (const auto& p : params) {
+    const Tensor g = p.grad();
+    if (!g.defined()) continue;
+    const Tensor c = g.contiguous();
+    dispatch_floating(c.dtype(), "grad_norm", [&]<typename T>() {
+      const T* data = c.data<T>();
+      double sum = 0;
+#pragma omp simd reduction(+ : sum)
+      for (std::int64_t i = 0; i < c.numel(); ++i) sum += static_cast<double>(data[i]) * static_cast<double>(data[i]);
+      squared += sum;
+    });
+  }
+  return std::sqrt(squared);
+}
+
 double clip_grad_norm_(const std::vector<Tensor>& params, double max_norm) {
+  return clip_grad_norm_(params, max_norm, grad_norm(params));
+}
+
+double clip_grad_norm_(const std::vector<Tensor>& params, double max_norm, double norm) {
   ACTLAB_CHECK(max_norm > 0, "clip_grad_norm_: max_norm must be > 0, got {}", max_norm);
   NoGradGuard no_grad;
-  double squared = 0;
-  for (const auto& p : params)
-    if (const Tensor g = p.grad(); g.defined()) squared += g.to(kFloat64).square().sum().item();
-  const double norm = std::sqrt(squared);
   const double coefficient = max_norm / (norm + 1e-6);
   if (coefficient < 1)
     for (const auto& p : params)

@@ -1,0 +1,119 @@
+#include "actlab/experiment/observers.h"
+
+#include <fmt/format.h>
+
+#include <cmath>
+
+namespace actlab::experiment {
+
+MetricsFiles::MetricsFiles(const std::filesystem::path& dir)
+    : jsonl_(dir / "metrics.jsonl", std::ios::app), csv_(dir / "metrics.csv", std::ios::app) {
+  ACTLAB_CHECK(jsonl_ && csv_, "cannot write metrics into {}", dir.string());
+  if (std::filesystem::file_size(dir / "metrics.csv") == 0)
+    csv_ << "arm,activation,seed,kind,epoch,step,loss,train_loss,train_acc,val_loss,val_acc,test_loss,test_acc,lr,seconds\n";
+}
+
+void MetricsFiles::step(const RunResult& run, const StepMetrics& s) {
+  jsonl_ << nlohmann::json{{"kind", "step"}, {"arm", run.arm}, {"activation", run.activation}, {"seed", run.seed},
+                           {"step", s.step}, {"epoch", s.epoch}, {"loss", s.loss}}.dump() << '\n';
+  csv_ << fmt::format("\"{}\",\"{}\",{},step,{:.4f},{},{},,,,,,,,\n", run.arm, run.activation, run.seed, s.epoch, s.step, s.loss);
+  flush();
+}
+
+void MetricsFiles::epoch(const RunResult& run, const EpochMetrics& e, std::int64_t step) {
+  auto optional = [](const std::optional<double>& v) { return v ? fmt::format("{}", *v) : std::string(); };
+  nlohmann::json line = train::to_json(e);
+  line.update({{"kind", "epoch"}, {"arm", run.arm}, {"activation", run.activation}, {"seed", run.seed}, {"step", step}});
+  jsonl_ << line.dump() << '\n';
+  csv_ << fmt::format("\"{}\",\"{}\",{},epoch,{},{},,{},{},{},{},{},{},{},{}\n", run.arm, run.activation, run.seed, e.epoch,
+                      step, e.train_loss, e.train_acc, optional(e.val_loss), optional(e.val_acc), e.test_loss, e.test_acc,
+                      e.lr, e.seconds);
+  flush();
+}
+
+void MetricsFiles::flush() {
+  jsonl_.flush();
+  csv_.flush();
+}
+
+void MetricsWriter::on_step_end(train::Run& run, const train::StepResult&) {
+  const auto& steps = run.state.steps;
+  if (!steps.empty() && steps.back().step == run.state.step) files_.step(run_, steps.back());
+}
+
+void MetricsWriter::on_epoch_end(train::Run& run, const EpochMetrics& e) { files_.epoch(run_, e, run.state.step); }
+
+void ProgressReporter::on_step_end(train::Run& run, const train::StepResult&) {
+  const train::TrainState& s = run.state;
+  progress_.step(s.epoch, s.step_in_epoch, s.epoch_score.loss(), s.epoch_score.accuracy(),
+                 s.train_seconds > 0 ? static_cast<double>(s.samples) / s.train_seconds : 0);
+}
+
+void ProgressReporter::on_epoch_end(train::Run&, const EpochMetrics& e) {
+  progress_.print(fmt::format("  epoch {:>2}  train loss {:.4f} acc {:.2f}%  {}  test loss {:.4f} acc {:.2f}%  ({:.1f}s)",
+                              e.epoch, e.train_loss, e.train_acc * 100,
+                              e.val_acc ? fmt::format("val loss {:.4f} acc {:.2f}%", *e.val_loss, *e.val_acc * 100) : "",
+                              e.test_loss, e.test_acc * 100, e.seconds));
+}
+
+GradientFlow::GradientFlow(std::shared_ptr<nn::Module> model, data::Batch probe, std::int64_t every)
+    : recorder_(std::move(model), std::move(probe)), every_(every) {}
+
+void GradientFlow::record(train::Run& run) {
+  run.state.observers["diagnostics"].push_back(to_json(recorder_.record(run.state.step)));
+}
+
+void GradientFlow::on_run_begin(train::Run& run) {
+  const auto saved = run.state.observers.find("diagnostics");
+  if (saved == run.state.observers.end()) {
+    record(run);
+    return;
+  }
+  std::vector<diagnostics::Snapshot> snapshots;
+  for (const auto& s : *saved) snapshots.push_back(diagnostics::snapshot_from_json(s));
+  recorder_.restore(std::move(snapshots));
+}
+
+void GradientFlow::on_after_backward(train::Run& run, const data::Batch&, const train::StepResult& r) {
+  if (r.finite() && run.state.step % every_ == 0) recorder_.before_update();
+}
+
+void GradientFlow::on_step_end(train::Run& run, const train::StepResult&) {
+  if (run.state.step % every_ == 0) record(run);
+}
+
+void GradientFlow::on_run_end(train::Run& run) {
+  const auto& snapshots = recorder_.snapshots();
+  if (run.state.finished && run.state.status == "ok" && (snapshots.empty() || snapshots.back().step != run.state.step))
+    record(run);
+}
+
+void DivergenceLocator::on_step_begin(train::Run& run, const data::Batch&) {
+  generators_ = train::generator_states(run.model);
+}
+
+void DivergenceLocator::on_after_backward(train::Run& run, const data::Batch& batch, const train::StepResult& r) {
+  if (r.finite()) return;
+  // The parameters are still those the step started from: rerun it with every check on.
+  train::restore_generators(run.model, generators_);
+  run.optimizer.zero_grad();
+  diagnostics::Locator locator(model_);
+  try {
+    const Tensor loss = run.task.loss(locator.forward(run.state.step, batch.images), batch);
+    if (std::isfinite(loss.item())) locator.backward(run.state.step, loss);
+  } catch (const diagnostics::AnomalyError& e) {
+    anomaly_ = e.anomaly;
+  }
+}
+
+void Checkpointer::on_step_end(train::Run& run, const train::StepResult&) {
+  if (checkpoint_.due(run.state.step)) checkpoint_.save(run.model, run.optimizer, run.state);
+}
+
+void Checkpointer::on_epoch_end(train::Run& run, const EpochMetrics&) {
+  if (run.state.status == "ok") checkpoint_.save(run.model, run.optimizer, run.state);
+}
+
+void Checkpointer::on_interrupt(train::Run& run) { checkpoint_.save(run.model, run.optimizer, run.state); }
+
+}  // namespace actlab::experiment

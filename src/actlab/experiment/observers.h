@@ -1,0 +1,106 @@
+// What `actlab compare` attaches to each run's training loop (train/loop.h), one concern each:
+//
+//   MetricsWriter     appends logged steps and epoch results to metrics.jsonl and metrics.csv
+//   ProgressReporter  the progress bars and the epoch lines
+//   GradientFlow      the diagnostics recorder: a snapshot at initialization, every
+//                     `diagnostics_every` steps and at the end; its history lives in the state
+//                     (state.observers["diagnostics"]), so a resumed run keeps it
+//   DivergenceLocator when a step's loss or gradient norm is not finite, replays that step from
+//                     the state it started in with every layer output and gradient checked,
+//                     and says where the first NaN or infinity appeared
+//   Checkpointer      saves the run every `checkpoint_every` steps, at epoch ends and when the
+//                     run is interrupted
+//
+// Register them in this order: the checkpointer last, so a checkpoint covers what the others
+// wrote for the same step.
+#pragma once
+
+#include <filesystem>
+#include <fstream>
+#include <memory>
+#include <optional>
+
+#include "actlab/data/loader.h"
+#include "actlab/diagnostics/locator.h"
+#include "actlab/diagnostics/recorder.h"
+#include "actlab/experiment/checkpoint.h"
+#include "actlab/experiment/progress.h"
+#include "actlab/experiment/results.h"
+#include "actlab/train/loop.h"
+
+namespace actlab::experiment {
+
+// The metrics files of an experiment, shared by its runs.
+class MetricsFiles {
+ public:
+  explicit MetricsFiles(const std::filesystem::path& dir);
+  void step(const RunResult& run, const StepMetrics& s);
+  void epoch(const RunResult& run, const EpochMetrics& e, std::int64_t step);
+
+ private:
+  void flush();
+  std::ofstream jsonl_, csv_;
+};
+
+class MetricsWriter final : public train::Observer {
+ public:
+  MetricsWriter(MetricsFiles& files, const RunResult& run) : files_(files), run_(run) {}
+  void on_step_end(train::Run& run, const train::StepResult&) override;
+  void on_epoch_end(train::Run& run, const EpochMetrics& e) override;
+
+ private:
+  MetricsFiles& files_;
+  const RunResult& run_;  // names the run in each line
+};
+
+class ProgressReporter final : public train::Observer {
+ public:
+  explicit ProgressReporter(Progress& progress) : progress_(progress) {}
+  void on_step_end(train::Run& run, const train::StepResult&) override;
+  void on_epoch_end(train::Run& run, const EpochMetrics& e) override;
+
+ private:
+  Progress& progress_;
+};
+
+class GradientFlow final : public train::Observer {
+ public:
+  GradientFlow(std::shared_ptr<nn::Module> model, data::Batch probe, std::int64_t every);
+  void on_run_begin(train::Run& run) override;
+  void on_after_backward(train::Run& run, const data::Batch&, const train::StepResult& r) override;
+  void on_step_end(train::Run& run, const train::StepResult& r) override;
+  void on_run_end(train::Run& run) override;
+  const diagnostics::Recorder& recorder() const { return recorder_; }
+
+ private:
+  void record(train::Run& run);
+  diagnostics::Recorder recorder_;
+  std::int64_t every_;
+};
+
+class DivergenceLocator final : public train::Observer {
+ public:
+  explicit DivergenceLocator(std::shared_ptr<nn::Module> model) : model_(std::move(model)) {}
+  void on_step_begin(train::Run& run, const data::Batch&) override;
+  void on_after_backward(train::Run& run, const data::Batch& batch, const train::StepResult& r) override;
+  // Where the run's first non-finite value appeared, once it diverged and the replay found it.
+  const std::optional<diagnostics::Anomaly>& anomaly() const { return anomaly_; }
+
+ private:
+  std::shared_ptr<nn::Module> model_;
+  nlohmann::json generators_;  // as the current step found them
+  std::optional<diagnostics::Anomaly> anomaly_;
+};
+
+class Checkpointer final : public train::Observer {
+ public:
+  explicit Checkpointer(const RunCheckpoint& checkpoint) : checkpoint_(checkpoint) {}
+  void on_step_end(train::Run& run, const train::StepResult&) override;
+  void on_epoch_end(train::Run& run, const EpochMetrics&) override;
+  void on_interrupt(train::Run& run) override;
+
+ private:
+  const RunCheckpoint& checkpoint_;
+};
+
+}  // namespace actlab::experiment

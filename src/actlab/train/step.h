@@ -1,0 +1,42 @@
+// The training step: one batch through the model, the task's loss, backward, clipping and the
+// optimizer's update, as one plain function. It returns what happened and touches nothing else,
+// so every loop (compare, benchmarks, a playground, data-parallel training) takes the same step.
+//
+// Order: zero the gradients, forward, loss, backward, the global gradient norm, then
+// `after_backward(result)` (diagnostics look at gradients here, before they are clipped and
+// applied), clipping to `clip_norm` (0: none), and optimizer.step(). A non-finite loss or
+// gradient norm skips backward or the update: the parameters keep their values and the caller
+// decides what a diverged step means.
+#pragma once
+
+#include <cmath>
+#include <cstdint>
+#include <functional>
+#include <optional>
+
+#include "actlab/data/loader.h"
+#include "actlab/nn/module.h"
+#include "actlab/optim/optimizer.h"
+#include "actlab/train/task.h"
+
+namespace actlab::train {
+
+struct StepOptions {
+  double clip_norm = 0;  // clip the global gradient norm to this (0: no clipping)
+};
+
+struct StepResult {
+  double loss = NAN;                // the batch's mean loss
+  std::optional<double> correct;    // correct predictions, for tasks with an accuracy
+  std::int64_t samples = 0;
+  double grad_norm = NAN;           // global L2 norm of the gradients, before clipping
+  bool updated = false;             // the optimizer took the step
+  bool finite() const { return std::isfinite(loss) && std::isfinite(grad_norm); }
+};
+
+using AfterBackward = std::function<void(const StepResult&)>;
+
+StepResult train_step(nn::Module& model, const data::Batch& batch, const Task& task, optim::Optimizer& optimizer,
+                      const StepOptions& options = {}, const AfterBackward& after_backward = {});
+
+}  // namespace actlab::train

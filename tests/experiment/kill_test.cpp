@@ -1,0 +1,196 @@
+// Killing a sweep anywhere loses nothing: SIGKILL at every kind of point (failpoints, see
+// core/failpoint.h) and at random moments, SIGINT and SIGTERM, each followed by --resume until
+// the sweep completes, give byte for byte the models, metrics and summary of the sweep that was
+// never interrupted (wall-clock fields aside). The arms draw random numbers (RReLU's slopes,
+// Dropout's masks) and record gradient-flow snapshots, so every generator and the diagnostics
+// history must survive. Runs the actlab program as a child process.
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <random>
+#include <sstream>
+#include <thread>
+
+#include <nlohmann/json.hpp>
+
+#include "data/data_test_util.h"
+
+namespace actlab {
+namespace {
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+fs::path actlab_program() { return fs::read_symlink("/proc/self/exe").parent_path() / "actlab"; }
+
+// Two arms (rrelu, relu), dropout in both, 3 epochs of 50 steps, a checkpoint every 25 steps
+// (so one falls on each epoch's last batch) and a snapshot every 20.
+std::vector<std::string> sweep_args(const fs::path& out) {
+  return {"compare", "--data", "spirals", "--model", "mlp:16x2", "--activations", "rrelu,relu", "--dropout", "0.2",
+          "--epochs", "3", "--batch", "64", "--schedule", "plateau:1", "--threads", "1", "--checkpoint-every", "25",
+          "--diagnostics-every", "20", "--log-every", "10", "--out", out.string()};
+}
+
+// Starts actlab with `args`; `failpoint` (if not empty) goes into ACTLAB_FAILPOINT.
+pid_t spawn(std::vector<std::string> args, const std::string& failpoint = "") {
+  args.insert(args.begin(), actlab_program().string());
+  const pid_t pid = ::fork();
+  if (pid == 0) {
+    if (failpoint.empty())
+      ::unsetenv("ACTLAB_FAILPOINT");
+    else
+      ::setenv("ACTLAB_FAILPOINT", failpoint.c_str(), 1);
+    std::vector<char*> argv;
+    for (auto& a : args) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    const int null = ::open("/dev/null", O_WRONLY);
+    ::dup2(null, 1);
+    ::dup2(null, 2);
+    ::execv(argv[0], argv.data());
+    ::_exit(127);
+  }
+  return pid;
+}
+
+int wait_for(pid_t pid) {
+  int status = 0;
+  ::waitpid(pid, &status, 0);
+  return status;
+}
+
+// Starts the sweep in `out`, or continues it when it has begun.
+pid_t continue_sweep(const fs::path& out, const std::string& failpoint = "") {
+  if (fs::exists(out / "config.toml")) return spawn({"compare", "--resume", out.string()}, failpoint);
+  fs::remove_all(out);
+  return spawn(sweep_args(out), failpoint);
+}
+
+// Resumes until the sweep completes; false when a resume fails.
+bool finish_sweep(const fs::path& out) {
+  for (int attempt = 0; attempt < 3; ++attempt) {
+    const int status = wait_for(continue_sweep(out));
+    if (WIFEXITED(status) && WEXITSTATUS(status) == 0) return true;
+  }
+  return false;
+}
+
+std::string read_bytes(const fs::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+}
+
+// summary.json without its wall-clock fields and its output folder.
+json summary_of(const fs::path& out) {
+  json summary = json::parse(read_bytes(out / "summary.json"));
+  summary.at("settings").erase("out");
+  for (auto& run : summary.at("runs")) {
+    run.erase("wall_seconds");
+    run.erase("samples_per_second");
+    for (auto& e : run.at("epochs")) e.erase("seconds");
+  }
+  for (auto& arm : summary.at("by_activation")) arm.erase("seconds_mean");
+  return summary;
+}
+
+// metrics.jsonl and metrics.csv without the epoch lines' seconds.
+std::string metrics_of(const fs::path& out) {
+  std::string text;
+  std::istringstream jsonl(read_bytes(out / "metrics.jsonl"));
+  for (std::string line; std::getline(jsonl, line);) {
+    json j = json::parse(line);
+    j.erase("seconds");
+    text += j.dump() + '\n';
+  }
+  std::istringstream csv(read_bytes(out / "metrics.csv"));
+  for (std::string line; std::getline(csv, line);)
+    text += (line.find(",epoch,") != std::string::npos ? line.substr(0, line.rfind(',')) : line) + '\n';
+  return text;
+}
+
+void expect_same_sweep(const fs::path& resumed, const fs::path& whole, const std::string& how) {
+  const json a = summary_of(resumed), b = summary_of(whole);
+  EXPECT_TRUE(a == b) << how << ": the summaries differ: " << json::diff(b, a).dump().substr(0, 2000);
+  EXPECT_EQ(metrics_of(resumed), metrics_of(whole)) << how;
+  for (const char* model : {"rrelu-seed1.safetensors", "relu-seed1.safetensors"})
+    EXPECT_EQ(read_bytes(resumed / "models" / model), read_bytes(whole / "models" / model)) << how << ": " << model;
+  EXPECT_FALSE(fs::exists(resumed / "checkpoints")) << how;
+}
+
+class KillTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    if (!fs::exists(actlab_program())) GTEST_SKIP() << actlab_program() << " is not built";
+    const int status = wait_for(spawn(sweep_args(dir_ / "whole")));
+    ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+  }
+  test::TempDir dir_;
+};
+
+TEST_F(KillTest, SigkillAtEveryKindOfPointResumesToTheSameFiles) {
+  // Each failpoint fires at its N-th pass (failpoints.h names them).
+  const std::vector<std::pair<std::string, std::string>> points = {
+      {"mid-epoch, 10 steps after a checkpoint", "loop.step-end:35"},
+      {"right after the checkpoint of an epoch's last batch", "loop.step-end:50"},
+      {"during an evaluation", "loop.evaluation:2"},
+      {"during the first run's last evaluation", "loop.evaluation:3"},
+      {"during a checkpoint write", "atomic-write.before-rename:4"},
+      {"during a later checkpoint write", "atomic-write.before-rename:9"},
+      {"between a run's final state and its summary", "run.finished:1"},
+      {"between a run's summary and the checkpoint's removal", "run.summarized:1"},
+      {"after the second run's final state", "run.finished:2"},
+  };
+  for (const auto& [how, point] : points) {
+    const fs::path out = dir_ / ("killed-" + point);
+    const int status = wait_for(continue_sweep(out, point));
+    ASSERT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL) << how << ": the failpoint " << point << " did not fire";
+    ASSERT_TRUE(finish_sweep(out)) << how;
+    expect_same_sweep(out, dir_ / "whole", how);
+  }
+}
+
+TEST_F(KillTest, SigkillAtRandomMomentsResumesToTheSameFiles) {
+  const fs::path out = dir_ / "random";
+  std::mt19937 random(20261201);
+  // How long an uninterrupted sweep takes here sets the range of the kill times.
+  const auto start = std::chrono::steady_clock::now();
+  wait_for(spawn(sweep_args(dir_ / "timed")));
+  const auto sweep_ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - start);
+  std::uniform_int_distribution<int> delay_ms(1, std::max<int>(2, static_cast<int>(sweep_ms.count()) / 8));
+  int kills = 0;
+  for (int attempt = 0; attempt < 400 && kills < 24; ++attempt) {
+    const pid_t pid = continue_sweep(out);
+    std::this_thread::sleep_for(std::chrono::milliseconds(delay_ms(random)));
+    ::kill(pid, SIGKILL);
+    const int status = wait_for(pid);
+    if (WIFSIGNALED(status)) ++kills;
+    if (WIFEXITED(status) && WEXITSTATUS(status) == 0) break;  // finished before the kill
+  }
+  EXPECT_GE(kills, 20);
+  ASSERT_TRUE(finish_sweep(out));
+  expect_same_sweep(out, dir_ / "whole", "random kills");
+}
+
+TEST_F(KillTest, SigintAndSigtermLeaveAResumableRun) {
+  for (const int signal : {SIGINT, SIGTERM}) {
+    const fs::path out = dir_ / ("signal-" + std::to_string(signal));
+    const pid_t pid = continue_sweep(out);
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+    while (!fs::exists(out / "models" / "rrelu-seed1.safetensors") && std::chrono::steady_clock::now() < deadline)
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    ::kill(pid, signal);
+    const int status = wait_for(pid);
+    EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 130) << "signal " << signal << ": status " << status;
+    ASSERT_TRUE(finish_sweep(out)) << "signal " << signal;
+    expect_same_sweep(out, dir_ / "whole", "signal " + std::to_string(signal));
+  }
+}
+
+}  // namespace
+}  // namespace actlab
