@@ -130,18 +130,16 @@ class InMemoryData {
   Tensor images_, labels_, order_;
 };
 
-// zero_grad, forward, cross-entropy, backward, Adam(1e-3): `steps` mini-batches per iteration.
+// train::train_step (zero_grad, forward, cross-entropy, backward, gradient norm, Adam(1e-3)), as
+// actlab compare takes it: `steps` mini-batches per iteration.
 void train(benchmark::State& state, nn::Module& model, InMemoryData& data, std::int64_t steps) {
   optim::Adam adam(model.parameters(), {.lr = 1e-3});
+  const train::Classification task;
   std::int64_t samples = 0;
   for (auto _ : state) {
     for (std::int64_t step = 0; step < steps; ++step) {
       const auto [images, labels] = data.next();
-      adam.zero_grad();
-      const Tensor loss = nn::cross_entropy(model(images), labels);
-      loss.backward();
-      adam.step();
-      samples += labels.size(0);
+      samples += train::train_step(model, {images, labels}, task, adam).samples;
     }
   }
   report_items(state, static_cast<double>(samples) / static_cast<double>(state.iterations()));

@@ -1,4 +1,4 @@
-// actlab: tensors, autograd, activations, layers, optimizers and data.
+// actlab: tensors, autograd, activations, layers, optimizers, data and the training loop.
 #pragma once
 
 #include "actlab/activations/activation.h"
@@ -12,3 +12,4 @@
 #include "actlab/data/registry.h"
 #include "actlab/nn/nn.h"
 #include "actlab/optim/optim.h"
+#include "actlab/train/loop.h"

@@ -56,6 +56,7 @@ void fit(Run& run, const LoopOptions& options, const std::vector<Observer*>& obs
   TrainState& s = run.state;
   data::DataLoader& loader = run.loader;
   const std::int64_t batches = loader.batches_per_epoch();
+  if (s.status == "interrupted") s.status = "ok";  // an interrupted run continues
   notify(observers, [&](Observer& o) { o.on_run_begin(run); });
   while (!s.finished && s.epoch <= run.epochs && s.status == "ok") {
     const double lr = run.optimizer.lr();

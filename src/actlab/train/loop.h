@@ -65,7 +65,8 @@ struct LoopOptions {
   std::function<bool()> should_stop;
 };
 
-// Trains `run.state` on to `run.epochs` epochs (or until it diverges or is stopped).
+// Trains `run.state` on to `run.epochs` epochs (or until it diverges or is stopped); a state
+// that was interrupted continues.
 void fit(Run& run, const LoopOptions& options, const std::vector<Observer*>& observers);
 
 }  // namespace actlab::train
