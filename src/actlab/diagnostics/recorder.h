@@ -44,6 +44,10 @@ struct LayerStats {
   std::optional<double> negative_input_fraction, dead_fraction, saturated_fraction;  // activations
   double grad_norm = 0, grad_std = 0;  // gradient reaching the output
   std::optional<double> weight_grad_norm, weight_grad_std, update_ratio;
+  // For a layer called several times in the probe pass (a cell at every time step): the statistics
+  // above cover all calls together, and these are those of each call, in call order, without the
+  // weight ones (the weight gradient sums over calls). Empty for a layer called once.
+  std::vector<LayerStats> calls;
 };
 
 struct Snapshot {
