@@ -17,6 +17,9 @@
 //   backward  L2 norm and std of the loss gradient reaching the layer's output and, for layers
 //             with a weight, of the weight gradient; the update-to-weight ratio ||dw|| / ||w||
 //             of the optimizer step announced by before_update().
+// A layer called several times in the probe pass (a cell at every time step) is recorded per call
+// (call k's activations with call k's gradient): the statistics cover all calls together, with
+// each call's units counted apart for dead units, and LayerStats::calls holds each call's own.
 //
 // Errors: a probe batch without samples or whose labels do not match, and record() under
 // NoGradGuard, throw Error.
