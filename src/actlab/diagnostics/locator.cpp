@@ -61,7 +61,8 @@ Locator::Locator(std::shared_ptr<nn::Module> model) : state_(std::make_unique<St
       if (bad == call.outputs.end()) return;
       std::vector<std::pair<std::string, TensorStats>> inputs;
       for (std::size_t i = 0; i < call.inputs.size(); ++i)
-        inputs.emplace_back(call.inputs.size() == 1 ? "input" : fmt::format("input {}", i), tensor_stats(call.inputs[i]));
+        inputs.emplace_back(call.inputs.size() == 1 ? "input" : fmt::format("input {}", i),
+                            tensor_stats(call.inputs[i]));
       throw AnomalyError({.step = state->step, .phase = "forward", .layer = name, .layer_type = m.type_name(),
                           .op = bad->grad_fn() ? bad->grad_fn()->op : m.type_name(), .inputs = std::move(inputs)});
     }));

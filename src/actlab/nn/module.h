@@ -157,7 +157,7 @@ class Module : public std::enable_shared_from_this<Module> {
   // `args` and the result, which it returns. A module of another signature calls it in its
   // operator(): `return with_hooks([&] { return forward(x, state); }, x, state);`.
   template <typename Run, typename... Args>
-  std::invoke_result_t<Run&> with_hooks(Run&& run, const Args&... args) {
+  std::decay_t<std::invoke_result_t<Run&>> with_hooks(Run&& run, const Args&... args) {
     auto result = run();
     if (hooks_->forward.empty() && hooks_->backward.empty()) return result;
     std::vector<Tensor> inputs, outputs;
