@@ -91,12 +91,15 @@ TEST(Module, ForwardAndBackwardHooksFireAndCanBeRemoved) {
   auto model = small_net();
   auto& first = *(*model)[0];
   std::vector<Shape> outputs, grads;
-  auto forward = first.register_forward_hook([&](nn::Module& m, const Tensor& in, const Tensor& out) {
+  auto forward = first.register_forward_hook([&](nn::Module& m, const nn::Call& call) {
     EXPECT_EQ(m.type_name(), "Linear");
-    EXPECT_EQ(in.shape(), (Shape{5, 4}));
-    outputs.push_back(out.shape());
+    ASSERT_EQ(call.inputs.size(), 1u);
+    ASSERT_EQ(call.outputs.size(), 1u);
+    EXPECT_EQ(call.inputs[0].shape(), (Shape{5, 4}));
+    outputs.push_back(call.outputs[0].shape());
   });
-  auto backward = first.register_backward_hook([&](nn::Module&, const Tensor& g) { grads.push_back(g.shape()); });
+  auto backward = first.register_backward_hook(
+      [&](nn::Module&, std::int64_t, std::size_t, const Tensor& g) { grads.push_back(g.shape()); });
   const Tensor x = randn({5, 4});
   (*model)(x).sum().backward();
   EXPECT_EQ(outputs, (std::vector<Shape>{{5, 8}}));
@@ -112,7 +115,7 @@ TEST(Module, ForwardAndBackwardHooksFireAndCanBeRemoved) {
 TEST(Module, BackwardHookSeesTheGradientOfTheOutput) {
   auto linear = std::make_shared<nn::Linear>(3, 2);
   Tensor seen;
-  linear->register_backward_hook([&](nn::Module&, const Tensor& g) { seen = g; });
+  linear->register_backward_hook([&](nn::Module&, std::int64_t, std::size_t, const Tensor& g) { seen = g; });
   ((*linear)(randn({4, 3})) * tensor({2.0f, 3.0f})).sum().backward();
   ASSERT_TRUE(seen.defined());
   EXPECT_TRUE(allclose(seen, tensor({2.0f, 3.0f}).expand({4, 2})));

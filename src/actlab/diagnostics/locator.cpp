@@ -1,5 +1,6 @@
 #include "actlab/diagnostics/locator.h"
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
 
@@ -53,17 +54,23 @@ Locator::Locator(std::shared_ptr<nn::Module> model) : state_(std::make_unique<St
   State* state = state_.get();
   for (auto& [name, module] : state_->model->named_modules()) {
     if (!module->named_children().empty()) continue;
-    state_->hooks.push_back(module->register_forward_hook(
-        [state, name = name](nn::Module& m, const Tensor& input, const Tensor& output) {
-          if (!state->checking || autograd::all_finite(output)) return;
-          throw AnomalyError({.step = state->step, .phase = "forward", .layer = name, .layer_type = m.type_name(),
-                              .op = output.grad_fn() ? output.grad_fn()->op : m.type_name(),
-                              .inputs = {{"input", tensor_stats(input)}}});
-        }));
-    state_->hooks.push_back(module->register_backward_hook([state, name = name](nn::Module& m, const Tensor&) {
-      state->layer = name;
-      state->layer_type = m.type_name();
+    state_->hooks.push_back(module->register_forward_hook([state, name = name](nn::Module& m, const nn::Call& call) {
+      if (!state->checking) return;
+      const auto bad = std::find_if(call.outputs.begin(), call.outputs.end(),
+                                    [](const Tensor& output) { return !autograd::all_finite(output); });
+      if (bad == call.outputs.end()) return;
+      std::vector<std::pair<std::string, TensorStats>> inputs;
+      for (std::size_t i = 0; i < call.inputs.size(); ++i)
+        inputs.emplace_back(call.inputs.size() == 1 ? "input" : fmt::format("input {}", i),
+                            tensor_stats(call.inputs[i]));
+      throw AnomalyError({.step = state->step, .phase = "forward", .layer = name, .layer_type = m.type_name(),
+                          .op = bad->grad_fn() ? bad->grad_fn()->op : m.type_name(), .inputs = std::move(inputs)});
     }));
+    state_->hooks.push_back(
+        module->register_backward_hook([state, name = name](nn::Module& m, std::int64_t, std::size_t, const Tensor&) {
+          state->layer = name;
+          state->layer_type = m.type_name();
+        }));
   }
 }
 

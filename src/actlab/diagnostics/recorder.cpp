@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <span>
 
 #include "actlab/autograd/grad_mode.h"
 #include "actlab/nn/activation.h"
@@ -51,18 +52,22 @@ double fraction(const std::vector<float>& values, auto&& predicate) {
          static_cast<double>(values.size());
 }
 
-// Units (features, or channel x position) whose output is zero for every sample.
-double dead_fraction(const Tensor& output) {
-  const std::int64_t samples = output.size(0);
-  const std::int64_t units = output.numel() / std::max<std::int64_t>(samples, 1);
-  const std::vector<float> values = output.to_vector<float>();
-  std::int64_t dead = 0;
-  for (std::int64_t u = 0; u < units; ++u) {
-    bool zero = true;
-    for (std::int64_t s = 0; s < samples && zero; ++s) zero = values[static_cast<std::size_t>(s * units + u)] == 0.0f;
-    dead += zero ? 1 : 0;
+// Units (features, or channel x position) whose output is zero for every sample, over the output
+// tensors of one or several calls; each call's units count apart.
+double dead_fraction(const std::vector<Tensor>& outputs) {
+  std::int64_t dead = 0, units_total = 0;
+  for (const Tensor& output : outputs) {
+    const std::int64_t samples = output.dim() > 0 ? output.size(0) : 1;
+    const std::int64_t units = output.numel() / std::max<std::int64_t>(samples, 1);
+    const std::vector<float> values = output.to_vector<float>();
+    for (std::int64_t u = 0; u < units; ++u) {
+      bool zero = true;
+      for (std::int64_t s = 0; s < samples && zero; ++s) zero = values[static_cast<std::size_t>(s * units + u)] == 0.0f;
+      dead += zero ? 1 : 0;
+    }
+    units_total += units;
   }
-  return units > 0 ? static_cast<double>(dead) / static_cast<double>(units) : 0.0;
+  return units_total > 0 ? static_cast<double>(dead) / static_cast<double>(units_total) : 0.0;
 }
 
 // f'(x) elementwise, by autograd through a fresh copy of the activation.
@@ -87,15 +92,72 @@ std::optional<double> saturation_scale(ActivationFunction& f) {
   return std::nullopt;
 }
 
+// The tensors of one call of a layer during the probe.
+struct Capture {
+  std::vector<Tensor> inputs, outputs;
+  std::vector<Tensor> grads;  // grads[i] reached outputs[i]; undefined when none did
+};
+
 struct Layer {
   LayerInfo info;
   std::shared_ptr<nn::Module> module;
   Tensor weight;                                 // defined for weighted layers
   std::unique_ptr<ActivationFunction> function;  // a fresh copy, for f'
   std::optional<double> saturation_scale;
-  Tensor input, output, grad_output;             // captured during the probe
+  std::vector<Capture> calls;                    // captured during the probe, by call index
   Tensor weight_before_update;
 };
+
+// The elements of every tensor of `part` in `calls`, in call order.
+std::vector<float> values_of(std::span<const Capture> calls, std::vector<Tensor> Capture::*part) {
+  std::vector<float> out;
+  for (const Capture& call : calls)
+    for (const Tensor& t : call.*part)
+      if (t.defined()) {
+        const std::vector<float> values = t.to_vector<float>();
+        out.insert(out.end(), values.begin(), values.end());
+      }
+  return out;
+}
+
+std::vector<Tensor> tensors_of(std::span<const Capture> calls, std::vector<Tensor> Capture::*part) {
+  std::vector<Tensor> out;
+  for (const Capture& call : calls) out.insert(out.end(), (call.*part).begin(), (call.*part).end());
+  return out;
+}
+
+// The forward and output-gradient statistics of `calls` taken together (no weight statistics).
+LayerStats call_stats(const Layer& layer, std::span<const Capture> calls) {
+  LayerStats s;
+  std::vector<float> out = values_of(calls, &Capture::outputs);
+  const Moments m = moments(out);
+  s.mean = m.mean;
+  s.std = m.std;
+  s.histogram = histogram(out);
+  std::erase_if(out, [](float v) { return std::isnan(v); });  // NaN has no place in an order
+  if (out.empty()) out.push_back(NAN);
+  std::sort(out.begin(), out.end());
+  s.p5 = percentile(out, 0.05);
+  s.p50 = percentile(out, 0.50);
+  s.p95 = percentile(out, 0.95);
+  if (layer.info.activation) {
+    s.negative_input_fraction = fraction(values_of(calls, &Capture::inputs), [](float v) { return v < 0; });
+    s.dead_fraction = dead_fraction(tensors_of(calls, &Capture::outputs));
+    if (layer.saturation_scale) {
+      const double floor = 0.01 * *layer.saturation_scale;
+      std::vector<float> slopes;
+      for (const Tensor& input : tensors_of(calls, &Capture::inputs)) {
+        const std::vector<float> slope = derivative(*layer.function, input).abs().to_vector<float>();
+        slopes.insert(slopes.end(), slope.begin(), slope.end());
+      }
+      s.saturated_fraction = fraction(slopes, [floor](float v) { return v < floor; });
+    }
+  }
+  const Moments g = moments(values_of(calls, &Capture::grads));
+  s.grad_norm = g.norm;
+  s.grad_std = g.std;
+  return s;
+}
 
 }  // namespace
 
@@ -164,14 +226,20 @@ const Snapshot& Recorder::record(std::int64_t step) {
   for (auto& [name, module] : model.named_modules())
     if (module->type_name().starts_with("BatchNorm")) module->train(true);
 
+  // Registered for this pass only, so call indices number the calls of the probe pass.
   std::vector<nn::HookHandle> hooks;
   for (auto& layer : state_->layers) {
-    hooks.push_back(layer.module->register_forward_hook([&layer](nn::Module&, const Tensor& in, const Tensor& out) {
-      layer.input = in.detach();
-      layer.output = out.detach();
+    hooks.push_back(layer.module->register_forward_hook([&layer](nn::Module&, const nn::Call& call) {
+      if (static_cast<std::size_t>(call.index) >= layer.calls.size()) layer.calls.resize(call.index + 1);
+      Capture& capture = layer.calls[static_cast<std::size_t>(call.index)];
+      for (const Tensor& t : call.inputs) capture.inputs.push_back(t.detach());
+      for (const Tensor& t : call.outputs) capture.outputs.push_back(t.detach());
+      capture.grads.resize(capture.outputs.size());
     }));
     hooks.push_back(layer.module->register_backward_hook(
-        [&layer](nn::Module&, const Tensor& grad) { layer.grad_output = grad.detach(); }));
+        [&layer](nn::Module&, std::int64_t call, std::size_t output, const Tensor& grad) {
+          layer.calls.at(static_cast<std::size_t>(call)).grads.at(output) = grad.detach();
+        }));
   }
   {
     const Tensor logits = model(state_->probe.images);
@@ -182,32 +250,9 @@ const Snapshot& Recorder::record(std::int64_t step) {
   Snapshot snapshot;
   snapshot.step = step;
   for (auto& layer : state_->layers) {
-    LayerStats s;
-    std::vector<float> out = layer.output.to_vector<float>();
-    const Moments m = moments(out);
-    s.mean = m.mean;
-    s.std = m.std;
-    s.histogram = histogram(out);
-    std::erase_if(out, [](float v) { return std::isnan(v); });  // NaN has no place in an order
-    if (out.empty()) out.push_back(NAN);
-    std::sort(out.begin(), out.end());
-    s.p5 = percentile(out, 0.05);
-    s.p50 = percentile(out, 0.50);
-    s.p95 = percentile(out, 0.95);
-    if (layer.info.activation) {
-      s.negative_input_fraction = fraction(layer.input.to_vector<float>(), [](float v) { return v < 0; });
-      s.dead_fraction = dead_fraction(layer.output);
-      if (layer.saturation_scale) {
-        const double floor = 0.01 * *layer.saturation_scale;
-        s.saturated_fraction = fraction(derivative(*layer.function, layer.input).abs().to_vector<float>(),
-                                        [floor](float v) { return v < floor; });
-      }
-    }
-    if (layer.grad_output.defined()) {
-      const Moments g = moments(layer.grad_output.to_vector<float>());
-      s.grad_norm = g.norm;
-      s.grad_std = g.std;
-    }
+    LayerStats s = call_stats(layer, layer.calls);
+    if (layer.calls.size() > 1)
+      for (const Capture& call : layer.calls) s.calls.push_back(call_stats(layer, std::span(&call, 1)));
     if (layer.weight.defined() && layer.weight.grad().defined()) {
       const Moments g = moments(layer.weight.grad().to_vector<float>());
       s.weight_grad_norm = g.norm;
@@ -220,7 +265,7 @@ const Snapshot& Recorder::record(std::int64_t step) {
       s.update_ratio = before > 0 ? change / before : 0.0;
       layer.weight_before_update = Tensor();
     }
-    layer.input = layer.output = layer.grad_output = Tensor();
+    layer.calls.clear();
     snapshot.layers.push_back(std::move(s));
   }
 

@@ -17,6 +17,9 @@
 //   backward  L2 norm and std of the loss gradient reaching the layer's output and, for layers
 //             with a weight, of the weight gradient; the update-to-weight ratio ||dw|| / ||w||
 //             of the optimizer step announced by before_update().
+// A layer called several times in the probe pass (a cell at every time step) is recorded per call
+// (call k's activations with call k's gradient): the statistics cover all calls together, with
+// each call's units counted apart for dead units, and LayerStats::calls holds each call's own.
 //
 // Errors: a probe batch without samples or whose labels do not match, and record() under
 // NoGradGuard, throw Error.
@@ -46,6 +49,10 @@ struct LayerStats {
   std::optional<double> negative_input_fraction, dead_fraction, saturated_fraction;  // activations
   double grad_norm = 0, grad_std = 0;  // gradient reaching the output
   std::optional<double> weight_grad_norm, weight_grad_std, update_ratio;
+  // For a layer called several times in the probe pass (a cell at every time step): the statistics
+  // above cover all calls together, and these are those of each call, in call order, without the
+  // weight ones (the weight gradient sums over calls). Empty for a layer called once.
+  std::vector<LayerStats> calls;
 };
 
 struct Snapshot {

@@ -1,23 +1,31 @@
 // Sequential, Residual and Dropout: modules that compose others or need no kernel of their own.
+#include <any>
+
 #include "actlab/autograd/node.h"
 #include "actlab/core/parallel.h"
 #include "actlab/nn/layers.h"
 
 namespace actlab::nn {
 
-Sequential::Sequential(std::initializer_list<std::shared_ptr<Module>> modules) : Module("Sequential") {
+Sequential::Sequential(std::initializer_list<AnyModule> modules) : Module("Sequential") {
   for (const auto& m : modules) push_back(m);
 }
 
-Sequential& Sequential::push_back(std::shared_ptr<Module> module) {
-  modules_.push_back(register_module(std::to_string(modules_.size()), std::move(module)));
+Sequential& Sequential::push_back(AnyModule module) {
+  register_module(std::to_string(modules_.size()), module.ptr());
+  modules_.push_back(std::move(module));
   return *this;
 }
 
 Tensor Sequential::forward(const Tensor& x) {
-  Tensor h = x;
-  for (const auto& m : modules_) h = (*m)(h);
-  return h;
+  std::any value = x;
+  for (const auto& m : modules_) value = m(value);
+  const auto* out = std::any_cast<Tensor>(&value);
+  ACTLAB_CHECK(out != nullptr,
+               "Sequential: its last module, '{}' ({}), returns {}, but a Sequential returns a Tensor; end it with a "
+               "module that returns one",
+               modules_.size() - 1, modules_.back()->type_name(), type_label(value.type()));
+  return *out;
 }
 
 Residual::Residual(std::shared_ptr<Module> body_module, std::shared_ptr<Module> shortcut_module)

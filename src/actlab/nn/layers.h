@@ -12,6 +12,7 @@
 #include <memory>
 
 #include "actlab/core/generator.h"
+#include "actlab/nn/any_module.h"
 #include "actlab/nn/functional.h"
 #include "actlab/nn/module.h"
 
@@ -173,19 +174,27 @@ class Dropout : public Module {
   Generator generator;
 };
 
-// Runs its modules in order; they are registered as "0", "1", ...
+// Runs its modules in order, each on what the previous one returned (AnyModule's rules: a tuple
+// result feeds a module taking that tuple or its elements as arguments); they are registered as
+// "0", "1", ... Sequential itself is Tensor -> Tensor: the first module takes the input tensor,
+// and forward throws Error naming the last module when that one does not return a Tensor.
 class Sequential : public Module {
  public:
   Sequential() : Module("Sequential") {}
-  Sequential(std::initializer_list<std::shared_ptr<Module>> modules);
+  Sequential(std::initializer_list<AnyModule> modules);
+  // A list of one static type (e.g. std::initializer_list<std::shared_ptr<Module>>{...}).
+  template <typename M>
+  Sequential(std::initializer_list<std::shared_ptr<M>> modules) : Module("Sequential") {
+    for (const auto& m : modules) push_back(m);
+  }
   Tensor forward(const Tensor& x) override;
   // Appends a module and returns *this for chaining.
-  Sequential& push_back(std::shared_ptr<Module> module);
+  Sequential& push_back(AnyModule module);
   std::size_t size() const { return modules_.size(); }
-  const std::shared_ptr<Module>& operator[](std::size_t i) const { return modules_.at(i); }
+  const std::shared_ptr<Module>& operator[](std::size_t i) const { return modules_.at(i).ptr(); }
 
  private:
-  std::vector<std::shared_ptr<Module>> modules_;
+  std::vector<AnyModule> modules_;
 };
 
 // y = body(x) + shortcut(x), the shortcut being the identity when null (shapes must then match).

@@ -14,23 +14,37 @@ void HookHandle::remove() {
 
 Module::Module(std::string type_name) : type_name_(std::move(type_name)) {}
 
-Tensor Module::operator()(const Tensor& input) {
-  Tensor output = forward(input);
+Tensor Module::forward(const Tensor&) {
+  fail("Module '{}' has no Tensor -> Tensor forward; call it with its own arguments through its own type "
+       "(std::shared_ptr<{}>) or through nn::AnyModule",
+       type_name_, type_name_);
+}
+
+void Module::run_hooks(const std::vector<Tensor>& inputs, const std::vector<Tensor>& outputs) {
+  // Numbers the call for every hook first, so forward and backward hooks count the same calls.
+  std::vector<std::int64_t> forward_indices;
+  for (auto& entry : hooks_->forward) forward_indices.push_back(entry.calls++);
+  std::vector<std::pair<std::int64_t, std::int64_t>> backward_calls;  // hook id, call index
+  for (auto& entry : hooks_->backward) backward_calls.emplace_back(entry.id, entry.calls++);
   // Copies, so a hook may remove itself (or others) while they run.
   const auto forward_hooks = hooks_->forward;
-  for (const auto& [id, hook] : forward_hooks) hook(*this, input, output);
-  if (!hooks_->backward.empty() && output.requires_grad()) {
-    // The closure outlives neither the hooks (weak) nor the module it reports (checked first).
-    std::weak_ptr<Hooks> weak = hooks_;
-    output.register_hook([weak, self = this](const Tensor& grad) {
+  for (std::size_t i = 0; i < forward_hooks.size(); ++i)
+    forward_hooks[i].hook(*this, Call{.index = forward_indices[i], .inputs = inputs, .outputs = outputs});
+  if (backward_calls.empty()) return;
+  // The closures outlive neither the hooks (weak) nor the module they report (checked first).
+  std::weak_ptr<Hooks> weak = hooks_;
+  for (std::size_t output = 0; output < outputs.size(); ++output) {
+    if (!outputs[output].requires_grad()) continue;
+    outputs[output].register_hook([weak, self = this, backward_calls, output](const Tensor& grad) {
       if (auto hooks = weak.lock()) {
         const auto backward_hooks = hooks->backward;
-        for (const auto& [id, hook] : backward_hooks) hook(*self, grad);
+        for (const auto& [id, call] : backward_calls)
+          for (const auto& entry : backward_hooks)
+            if (entry.id == id) entry.hook(*self, call, output, grad);
       }
       return Tensor();
     });
   }
-  return output;
 }
 
 void Module::check_new_name(const std::string& name) const {
@@ -184,12 +198,12 @@ void Module::load_state_dict(const StateDict& state, bool strict) {
 }
 
 template <typename Hook>
-HookHandle Module::add_hook(std::vector<std::pair<std::int64_t, Hook>> Hooks::*list, Hook hook) {
+HookHandle Module::add_hook(std::vector<HookEntry<Hook>> Hooks::*list, Hook hook) {
   const std::int64_t id = hooks_->next_id++;
-  ((*hooks_).*list).emplace_back(id, std::move(hook));
+  ((*hooks_).*list).push_back({.id = id, .hook = std::move(hook)});
   std::weak_ptr<Hooks> weak = hooks_;
   return HookHandle(hooks_, [weak, id, list] {
-    if (auto hooks = weak.lock()) std::erase_if((*hooks).*list, [id](const auto& entry) { return entry.first == id; });
+    if (auto hooks = weak.lock()) std::erase_if((*hooks).*list, [id](const auto& entry) { return entry.id == id; });
   });
 }
 
@@ -212,11 +226,22 @@ std::string with_thousands(std::int64_t n) {
 
 std::string Module::summary(const Shape& input_shape, DType dtype) {
   const NamedModules modules = named_modules();
-  std::map<const Module*, Shape> output_shapes;
+  // The output shapes of each module's first call, and how often it was called.
+  struct Outputs {
+    std::string shapes;
+    std::int64_t calls = 0;
+  };
+  std::map<const Module*, Outputs> outputs;
   std::vector<HookHandle> handles;
   for (const auto& [name, module] : modules)
-    handles.push_back(module->register_forward_hook(
-        [&output_shapes](Module& m, const Tensor&, const Tensor& out) { output_shapes[&m] = out.shape(); }));
+    handles.push_back(module->register_forward_hook([&outputs](Module& m, const Call& call) {
+      Outputs& seen = outputs[&m];
+      ++seen.calls;
+      if (call.index > 0) return;
+      std::vector<std::string> shapes;
+      for (const auto& out : call.outputs) shapes.push_back(shape_str(out.shape()));
+      seen.shapes = fmt::format("{}", fmt::join(shapes, ", "));
+    }));
   const bool was_training = training_;
   eval();
   {
@@ -235,11 +260,14 @@ std::string Module::summary(const Shape& input_shape, DType dtype) {
     std::string layer = depth == 0 ? module->type_name_
                                    : std::string(static_cast<std::size_t>(2 * (depth - 1)), ' ') + "- " + name.substr(name.rfind('.') + 1) + ": " + module->type_name_;
     if (const auto extra = module->extra_repr(); !extra.empty()) layer += " (" + extra + ")";
-    auto found = output_shapes.find(module.get());
+    auto found = outputs.find(module.get());
+    std::string shape = "--";
+    if (found != outputs.end())
+      shape = found->second.calls > 1 ? fmt::format("{} ({} calls)", found->second.shapes, found->second.calls)
+                                      : found->second.shapes;
     std::int64_t own = 0;
     for (const auto& [pname, p] : module->parameters_) own += p.numel();
-    rows.push_back({layer, found == output_shapes.end() ? "--" : shape_str(found->second),
-                    own == 0 ? "--" : with_thousands(own)});
+    rows.push_back({layer, shape, own == 0 ? "--" : with_thousands(own)});
   }
   std::size_t w0 = 12, w1 = 12;
   for (const auto& r : rows) {
