@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cctype>
 #include <charconv>
+#include <cmath>
 #include <filesystem>
 #include <sstream>
 #include <toml++/toml.h>
@@ -81,6 +82,7 @@ Key float_key(std::string name, double Settings::*member, double min, double max
   return {{name, "float", help},
           [name, member, min, max](Settings& s, const std::string& value, const std::string& origin) {
             const double v = parse_float(value, name, origin);
+            ACTLAB_CHECK(std::isfinite(v), "{}: {} must be a finite number, got {}", origin, name, value);
             ACTLAB_CHECK(v >= min && v <= max, "{}: {} must be in [{}, {}], got {}", origin, name, min, max, v);
             s.*member = v;
           },
@@ -250,21 +252,32 @@ void set_setting(Settings& settings, const std::string& key, const std::string& 
 
 std::string get_setting(const Settings& settings, const std::string& key) { return find_key(key, key).get(settings); }
 
-std::vector<std::uint64_t> parse_seeds(const std::string& text, const std::string& origin) {
-  const auto parts = split_list(text, ',');
-  ACTLAB_CHECK(!parts.empty(), "{}: seeds is empty", origin);
+std::vector<std::uint64_t> parse_seed_list(const std::vector<std::string>& parts, const std::string& origin) {
+  ACTLAB_CHECK(!parts.empty(), "{}: seeds is an empty list; give at least one seed", origin);
   std::vector<std::uint64_t> seeds;
-  if (parts.size() == 1 && text.find(',') == std::string::npos) {
-    const std::int64_t count = parse_int(parts[0], "seeds", origin);
-    ACTLAB_CHECK(count >= 1 && count <= 1000, "{}: seeds must be a count in 1..1000 or a list, got {}", origin, count);
-    for (std::int64_t s = 1; s <= count; ++s) seeds.push_back(static_cast<std::uint64_t>(s));
-    return seeds;
-  }
   for (const auto& p : parts) {
     const std::int64_t s = parse_int(p, "seeds", origin);
     ACTLAB_CHECK(s >= 0, "{}: seeds must be non-negative, got {}", origin, s);
+    ACTLAB_CHECK(std::find(seeds.begin(), seeds.end(), static_cast<std::uint64_t>(s)) == seeds.end(),
+                 "{}: seed {} appears twice in the seeds list; each seed runs once, so list it once", origin, s);
     seeds.push_back(static_cast<std::uint64_t>(s));
   }
+  return seeds;
+}
+
+std::vector<std::uint64_t> parse_seeds(const std::string& text, const std::string& origin) {
+  // "[5]" is the list of the one seed 5, as in TOML.
+  if (text.size() >= 2 && text.front() == '[' && text.back() == ']')
+    return parse_seed_list(split_list(text.substr(1, text.size() - 2), ','), origin);
+  const auto parts = split_list(text, ',');
+  ACTLAB_CHECK(!parts.empty(), "{}: seeds is empty", origin);
+  if (parts.size() > 1) return parse_seed_list(parts, origin);
+  const std::int64_t count = parse_int(parts[0], "seeds", origin);
+  ACTLAB_CHECK(count >= 1 && count <= 1000,
+               "{}: seeds must be a count in 1..1000 or a list of seeds (0,1 or [0] for the one seed 0), got {}",
+               origin, count);
+  std::vector<std::uint64_t> seeds;
+  for (std::int64_t s = 1; s <= count; ++s) seeds.push_back(static_cast<std::uint64_t>(s));
   return seeds;
 }
 
@@ -304,7 +317,9 @@ Experiment load_config(const std::string& path) {
     }
     const Key& k = find_key(key, origin);
     const auto values = value_list(node, k.info, origin);
-    if (k.info.type == "list") {
+    if (key == "seeds" && node.is_array()) {
+      experiment.base.seeds = parse_seed_list(values, origin);  // a TOML list is always seeds, [5] too
+    } else if (k.info.type == "list") {
       k.set(experiment.base, fmt::format("{}", fmt::join(values, ",")), origin);
     } else {
       ACTLAB_CHECK(values.size() == 1, "{}: {} takes one value; to compare several, put it under [sweep]", origin, key);
