@@ -32,6 +32,7 @@ void run_diagnose(const DiagnoseArgs& args) {
   }
   for (const auto& [key, value] : *args.values) experiment::set_setting(e.base, key, value, option_name(key));
   e.base.seeds.resize(1);
+  e.base.threads = capped_threads(e.base.threads);
   const auto arms = e.arms();
   ACTLAB_CHECK(arms.size() == 1,
                "diagnose: looks at one model, but these settings make {} arms; give one activation (--activations "

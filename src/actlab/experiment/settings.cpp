@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cstdint>
 #include <charconv>
 #include <cmath>
 #include <filesystem>
@@ -329,29 +330,40 @@ Experiment load_config(const std::string& path) {
   return experiment;
 }
 
+std::size_t Experiment::arm_count() const {
+  std::size_t count = base.activations.size();
+  for (const auto& axis : sweep)
+    if (__builtin_mul_overflow(count, axis.values.size(), &count)) return SIZE_MAX;
+  return count;
+}
+
+Arm Experiment::arm(std::size_t index) const {
+  ACTLAB_CHECK(index < arm_count(), "arm {} of a sweep of {} arms", index, arm_count());
+  // The index in mixed radix: the last axis varies fastest, the activation slowest.
+  std::vector<std::size_t> picks(sweep.size());
+  for (std::size_t a = sweep.size(); a-- > 0;) {
+    picks[a] = index % sweep[a].values.size();
+    index /= sweep[a].values.size();
+  }
+  Arm arm;
+  arm.settings = base;
+  const std::string& activation = base.activations[index];
+  arm.settings.activations = {activation};
+  arm.axis_values["activation"] = activation;
+  arm.label = activation;
+  for (std::size_t a = 0; a < sweep.size(); ++a) {
+    const SweepAxis& axis = sweep[a];
+    const std::string& value = axis.values[picks[a]];
+    set_setting(arm.settings, axis.key, value, "sweep");
+    arm.axis_values[axis.key] = value;
+    arm.label += fmt::format(", {}={}", axis.key, value);
+  }
+  return arm;
+}
+
 std::vector<Arm> Experiment::arms() const {
   std::vector<Arm> arms;
-  for (const auto& activation : base.activations) {
-    Arm arm;
-    arm.settings = base;
-    arm.settings.activations = {activation};
-    arm.axis_values["activation"] = activation;
-    arm.label = activation;
-    arms.push_back(arm);
-  }
-  for (const auto& axis : sweep) {
-    std::vector<Arm> expanded;
-    for (const auto& arm : arms) {
-      for (const auto& value : axis.values) {
-        Arm next = arm;
-        set_setting(next.settings, axis.key, value, "sweep");
-        next.axis_values[axis.key] = value;
-        next.label += fmt::format(", {}={}", axis.key, value);
-        expanded.push_back(std::move(next));
-      }
-    }
-    arms = std::move(expanded);
-  }
+  for (std::size_t i = 0; i < arm_count(); ++i) arms.push_back(arm(i));
   return arms;
 }
 

@@ -78,6 +78,10 @@ struct Experiment {
   std::vector<SweepAxis> sweep;  // besides activations
   // Arms in a stable order: activations outermost, then each axis in file order.
   std::vector<Arm> arms() const;
+  // How many arms there are, without building them (saturates at SIZE_MAX).
+  std::size_t arm_count() const;
+  // The arm at `index` (< arm_count()) of that order, built alone.
+  Arm arm(std::size_t index) const;
 };
 
 struct SettingInfo {
