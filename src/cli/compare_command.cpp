@@ -80,7 +80,7 @@ void describe_size(const experiment::Experiment& e, std::size_t max_arms) {
   } catch (const Error&) {
     return;
   }
-  std::cerr << fmt::format("actlab: {} arm(s) x {} seed(s) = {} runs of {} steps; estimated training time {} on {} "
+  std::cerr << fmt::format("actlab: {} arm(s) x {} seed(s) = {:.0f} runs of {:.0f} steps; estimated training time {} on {} "
                            "thread(s) here (from the first arm's step time; evaluation adds to it)\n",
                            arms, s.seeds.size(), runs, steps, duration_text(seconds), num_threads());
   if (arms > max_arms)
