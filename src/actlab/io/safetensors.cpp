@@ -202,56 +202,33 @@ SafetensorsContents decode_safetensors(std::string_view bytes, std::string_view 
   return contents;
 }
 
-namespace {
-
-// The temporary file of an atomic write: removed (and closed) unless it was renamed into place,
-// so a failed write (a full disk, a missing folder) leaves no partial file behind.
-class TemporaryFile {
- public:
-  explicit TemporaryFile(std::string path) : path_(std::move(path)) {
-    fd_ = ::open(path_.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    ACTLAB_CHECK(fd_ >= 0, "cannot write {}: {}", path_, std::strerror(errno));
-  }
-  ~TemporaryFile() {
-    if (fd_ >= 0) ::close(fd_);
-    if (!renamed_) ::unlink(path_.c_str());
-  }
-  TemporaryFile(const TemporaryFile&) = delete;
-  TemporaryFile& operator=(const TemporaryFile&) = delete;
-
-  void write(std::string_view bytes) {
-    std::size_t written = 0;
-    while (written < bytes.size()) {
-      const ssize_t n = ::write(fd_, bytes.data() + written, bytes.size() - written);
-      if (n < 0 && errno == EINTR) continue;
-      ACTLAB_CHECK(n >= 0, "cannot write {}: {}", path_, std::strerror(errno));
-      written += static_cast<std::size_t>(n);
-    }
-  }
-
-  void rename_to(const std::string& target) {
-    ACTLAB_CHECK(::fsync(fd_) == 0, "cannot write {}: fsync failed ({})", path_, std::strerror(errno));
-    const int closed = ::close(fd_);
-    fd_ = -1;
-    ACTLAB_CHECK(closed == 0, "cannot write {}: {}", path_, std::strerror(errno));
-    std::error_code error;
-    std::filesystem::rename(path_, target, error);
-    ACTLAB_CHECK(!error, "cannot rename {} to {}: {}", path_, target, error.message());
-    renamed_ = true;
-  }
-
- private:
-  std::string path_;
-  int fd_ = -1;
-  bool renamed_ = false;
-};
-
-}  // namespace
-
 void write_file_atomically(const std::string& path, std::string_view bytes) {
-  TemporaryFile temporary(path + ".tmp");
-  temporary.write(bytes);
-  temporary.rename_to(path);
+  const std::string temporary = path + ".tmp";
+  const int fd = ::open(temporary.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  ACTLAB_CHECK(fd >= 0, "cannot write {}: {}", temporary, std::strerror(errno));
+  // A failed write (a full disk) leaves no partial file behind.
+  const auto discard = [&](const std::string& why) {
+    ::unlink(temporary.c_str());
+    fail("cannot write {}: {}", temporary, why);
+  };
+  std::size_t written = 0;
+  while (written < bytes.size()) {
+    const ssize_t n = ::write(fd, bytes.data() + written, bytes.size() - written);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      const int error = errno;
+      ::close(fd);
+      discard(std::strerror(error));
+    }
+    written += static_cast<std::size_t>(n);
+  }
+  const bool synced = ::fsync(fd) == 0;
+  const int sync_error = errno;
+  if (::close(fd) != 0 || !synced) discard(std::strerror(synced ? errno : sync_error));
+  std::error_code error;
+  std::filesystem::rename(temporary, path, error);
+  if (error) ::unlink(temporary.c_str());
+  ACTLAB_CHECK(!error, "cannot rename {} to {}: {}", temporary, path, error.message());
   // The rename itself is durable once the folder is synced.
   const std::string folder = std::filesystem::path(path).parent_path().string();
   const int dir = ::open(folder.empty() ? "." : folder.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
