@@ -100,7 +100,9 @@ TEST(RobustFetch, InterruptedDownloadLeavesNoPartialFile) {
     const Stub stub(dir, 0, 20);
     // A temporary file of a download killed earlier: no process holds it, so it goes.
     fs::create_directories(dir / "ds/mnist");
-    std::ofstream(dir / "ds/mnist/train-images-idx3-ubyte.gz.Ab12Cd.part") << "stale";
+    const fs::path stale = dir / "ds/mnist/train-images-idx3-ubyte.gz.Ab12Cd.part";
+    std::ofstream(stale) << "stale";
+    fs::last_write_time(stale, fs::file_time_type::clock::now() - std::chrono::minutes(5));
     Child fetch(fetch_args(dir, stub, {"--stall-timeout", "60", "--timeout", "60"}), dir / "fetch.txt");
     ASSERT_TRUE(eventually([&] {
       const auto parts = part_files(dir / "ds/mnist");

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <chrono>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
@@ -43,13 +44,16 @@ class Sha256 {
 std::atomic<bool> stop_requested{false};
 
 // Removes the temporary files of earlier downloads of `destination` that no live download holds
-// locked: those of a download that was killed.
+// locked: those of a download that was killed. A file younger than a few seconds may belong to a
+// download that has created it but not locked it yet, so it stays.
 void remove_stale_parts(const std::filesystem::path& destination) {
   const std::string prefix = destination.filename().string() + ".";
+  const auto young = std::filesystem::file_time_type::clock::now() - std::chrono::seconds(10);
   std::error_code error;
   for (const auto& entry : std::filesystem::directory_iterator(destination.parent_path(), error)) {
     const std::string name = entry.path().filename().string();
     if (name.size() != prefix.size() + 11 || !name.starts_with(prefix) || !name.ends_with(".part")) continue;
+    if (entry.last_write_time(error) > young || error) continue;
     const int fd = ::open(entry.path().c_str(), O_RDONLY | O_CLOEXEC);
     if (fd < 0) continue;
     if (::flock(fd, LOCK_EX | LOCK_NB) == 0) std::filesystem::remove(entry.path(), error);

@@ -9,7 +9,8 @@
 // destination, is verified, fsynced and renamed into place; on any failure, a timeout or
 // request_fetch_stop() the temporary file is removed, so the destination either holds a verified
 // file or is left as it was. A download holds a lock on its temporary file, and the next download
-// of the same file removes temporary files that no live download holds (left by a killed one).
+// of the same file removes temporary files that no live download holds (left by a killed one)
+// once they are ten seconds old.
 //
 // Timeouts: a connection must open within connect_timeout_seconds, a transfer slower than
 // low_speed_bytes per second for low_speed_seconds is abandoned as stalled, and a whole download
