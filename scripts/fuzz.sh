@@ -19,6 +19,9 @@ mkdir -p "$build/corpus/idx" "$build/corpus/cifar" "$build/corpus/safetensors"
 printf '\x00\x00\x08\x03\x00\x00\x00\x02\x00\x00\x00\x02\x00\x00\x00\x02\x01\x02\x03\x04\x05\x06\x07\x08' \
   >"$build/corpus/idx/images.idx"
 gzip -c "$build/corpus/idx/images.idx" >"$build/corpus/idx/images.idx.gz"
+# A crash found before (an extent that wrapped past 2^64); tests/robustness keeps it too.
+printf '\x00\x00\x08\x04\x00\x00\x00\x00\x00\x40\x00\x00\x00\x02\x00\x00\x02\x00\x00\x00' \
+  >"$build/corpus/idx/extent-overflow.idx"
 { printf '\x00\x07'; head -c 3072 /dev/zero; } >"$build/corpus/cifar/record.bin"
 
 header='{"__metadata__":{"step":"1"},"b":{"dtype":"U8","shape":[2],"data_offsets":[16,18]},"w":{"dtype":"F32","shape":[2,2],"data_offsets":[0,16]}}     '

@@ -1,12 +1,17 @@
 // `actlab compare`: the activation experiment (see experiment/runner.h), and `actlab report DIR`,
 // which re-renders a finished experiment's reports from its summary.json.
+#include <chrono>
 #include <csignal>
 #include <fstream>
 #include <iostream>
 #include <map>
 
 #include "actlab/core/error.h"
+#include "actlab/core/parallel.h"
+#include "actlab/data/registry.h"
 #include "actlab/experiment/progress.h"
+#include "actlab/experiment/training.h"
+#include "actlab/nn/loss.h"
 #include "actlab/experiment/runner.h"
 #include "actlab/report/report.h"
 #include "cli/commands.h"
@@ -17,15 +22,71 @@ namespace {
 struct CompareArgs {
   std::string config;
   std::string resume;  // an interrupted experiment's output folder
+  bool overwrite = false;
   bool check = false;
+  std::size_t max_arms = 1000;  // more arms than this draw a warning
   std::shared_ptr<std::map<std::string, std::string>> values = std::make_shared<std::map<std::string, std::string>>();
 };
 
-// Ctrl-C and SIGTERM (a scheduler's or `kill`'s request) both checkpoint and stop.
-void on_interrupt(int) {
-  experiment::request_stop();
-  std::signal(SIGINT, SIG_DFL);  // a second one ends the program at once
-  std::signal(SIGTERM, SIG_DFL);
+// Samples per training epoch, as the runner splits the data, without loading it.
+std::int64_t training_samples(const experiment::Settings& s) {
+  const std::int64_t train = data::is_synthetic(s.data) ? experiment::load_options(s).synthetic.samples
+                                                        : data::dataset_spec(s.data).train_size;
+  const std::int64_t used = s.limit_train > 0 ? std::min(s.limit_train, train) : train;
+  return used - std::min(s.val_size, used / 5);
+}
+
+// Seconds one training step of `arm` takes here: a few steps on random inputs of the data's shape.
+double seconds_per_step(const experiment::Arm& arm) {
+  const experiment::Settings& s = arm.settings;
+  const Shape sample = data::is_synthetic(s.data) ? Shape{2} : s.data == "cifar10" ? Shape{3, 32, 32} : Shape{1, 28, 28};
+  auto model = experiment::make_model(s, sample, 10, 0);
+  auto optimizer = experiment::make_optimizer(s, model->parameters());
+  Shape batch_shape{s.batch};
+  batch_shape.insert(batch_shape.end(), sample.begin(), sample.end());
+  Generator generator(0);  // not the default one, which the runs use
+  const Tensor images = randn(batch_shape, generator);
+  const Tensor labels = zeros({s.batch}, kInt64);
+  constexpr int kSteps = 3;
+  std::chrono::steady_clock::duration spent{};
+  for (int i = 0; i <= kSteps; ++i) {  // the first step warms up and is not counted
+    const auto start = std::chrono::steady_clock::now();
+    optimizer->zero_grad();
+    nn::cross_entropy((*model)(images), labels).backward();
+    optimizer->step();
+    if (i > 0) spent += std::chrono::steady_clock::now() - start;
+  }
+  return std::chrono::duration<double>(spent).count() / kSteps;
+}
+
+std::string duration_text(double seconds) {
+  if (seconds < 120) return fmt::format("{:.0f} s", seconds);
+  if (seconds < 7200) return fmt::format("{:.0f} min", seconds / 60);
+  if (seconds < 2 * 86400) return fmt::format("{:.1f} h", seconds / 3600);
+  return fmt::format("{:.1f} days", seconds / 86400);
+}
+
+// The sweep's size and an estimate of its training time (from the first arm's step time), with a
+// warning when it has more than `max_arms` arms. Says nothing when the first arm cannot be built:
+// validate() then says why.
+void describe_size(const experiment::Experiment& e, std::size_t max_arms) {
+  const std::size_t arms = e.arm_count();
+  const experiment::Settings& s = e.base;
+  const auto runs = static_cast<double>(arms) * static_cast<double>(s.seeds.size());
+  double steps = 0, seconds = 0;
+  try {
+    steps = static_cast<double>((training_samples(s) + s.batch - 1) / s.batch) * static_cast<double>(s.epochs);
+    seconds = runs * steps * seconds_per_step(e.arm(0));
+  } catch (const Error&) {
+    return;
+  }
+  std::cerr << fmt::format("actlab: {} arm(s) x {} seed(s) = {:.0f} runs of {:.0f} steps; estimated training time {} on {} "
+                           "thread(s) here (from the first arm's step time; evaluation adds to it)\n",
+                           arms, s.seeds.size(), runs, steps, duration_text(seconds), num_threads());
+  if (arms > max_arms)
+    std::cerr << fmt::format("actlab: warning: {} arms is more than --max-arms {}; check the [sweep] axes (every "
+                             "axis multiplies the arms), or raise --max-arms\n",
+                             arms, max_arms);
 }
 
 void run_compare(const CompareArgs& args) {
@@ -37,28 +98,31 @@ void run_compare(const CompareArgs& args) {
   experiment::Experiment e = config.empty() ? experiment::Experiment{} : experiment::load_config(config);
   if (!args.resume.empty()) e.base.out = args.resume;
   for (const auto& [key, value] : *args.values) experiment::set_setting(e.base, key, value, option_name(key));
+  e.base.threads = capped_threads(e.base.threads);
+  check_folder_option(e.base.data_dir, "--data-dir");
+  if (e.base.threads > 0) set_num_threads(static_cast<int>(e.base.threads));
+  if (e.arm_count() > 0 && (args.check || e.arm_count() > args.max_arms)) describe_size(e, args.max_arms);
   if (args.check) {
     experiment::validate(e);
-    const auto arms = e.arms();
-    std::cout << "valid: " << arms.size() << " arm(s) x " << e.base.seeds.size() << " seed(s)\n";
-    for (const auto& arm : arms) std::cout << "  " << arm.label << '\n';
+    const std::size_t arms = e.arm_count();
+    std::cout << "valid: " << arms << " arm(s) x " << e.base.seeds.size() << " seed(s)\n";
+    for (std::size_t i = 0; i < std::min(arms, args.max_arms); ++i) std::cout << "  " << e.arm(i).label << '\n';
+    if (arms > args.max_arms) std::cout << "  ... and " << arms - args.max_arms << " more (list them with a higher --max-arms)\n";
     return;
   }
   experiment::RunnerOptions options;
   options.fall_back_to_spirals = config.empty() && !args.values->contains("data");
   options.resume = !args.resume.empty();
+  options.overwrite = args.overwrite;
   options.tty = experiment::is_terminal(2);
-  std::signal(SIGINT, on_interrupt);
-  std::signal(SIGTERM, on_interrupt);
+  const StopSignals signals;
   const experiment::Outcome outcome = experiment::run_experiment(e, options);
-  std::signal(SIGINT, SIG_DFL);
-  std::signal(SIGTERM, SIG_DFL);
   std::cout << "\n" << report::render_markdown(outcome.summary) << "\nwrote " << outcome.out_dir
             << "/{report.html, report.md, summary.json, metrics.jsonl, metrics.csv, config.toml, models/}\n";
   if (outcome.interrupted) {
     std::cerr << "actlab: interrupted; the finished runs are saved in " << outcome.out_dir
               << "; continue with: actlab compare --resume " << outcome.out_dir << '\n';
-    std::exit(130);
+    std::exit(128 + (signals.received() != 0 ? signals.received() : SIGINT));
   }
 }
 
@@ -74,6 +138,12 @@ const CommandRegistration compare_registration([](CLI::App& app) {
                       "their last checkpoint")
       ->check(CLI::ExistingDirectory)
       ->type_name("DIR");
+  compare->add_flag("--overwrite", args->overwrite,
+                    "Replace an earlier experiment in --out (its results, models and checkpoints); without it, or "
+                    "--resume, an --out that holds one is refused")
+      ->excludes("--resume");
+  compare->add_option("--max-arms", args->max_arms, "Warn when the sweep has more arms than this")
+      ->check(CLI::PositiveNumber);
   add_setting_options(*compare, args->values);
   compare->callback([args] { run_compare(*args); });
   compare->footer(

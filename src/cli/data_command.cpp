@@ -18,10 +18,12 @@ struct DataArgs {
   std::string data_dir;
   std::string mirror;
   bool force = false;
+  data::FetchOptions fetch;  // the timeouts
 };
 
 std::optional<std::filesystem::path> data_dir_of(const DataArgs& args) {
   if (args.data_dir.empty()) return std::nullopt;
+  check_folder_option(args.data_dir, "--data-dir");
   return args.data_dir;
 }
 
@@ -48,13 +50,31 @@ const CommandRegistration registration([](CLI::App& app) {
   fetch->add_option("--mirror", args->mirror,
                     "Base URL serving the data-dir layout, instead of upstream (or set ACTLAB_DATA_MIRROR)");
   fetch->add_flag("--force", args->force, "Download again even files that are present and valid");
+  fetch->add_option("--timeout", args->fetch.timeout_seconds, "Seconds one file's download may take (0: no limit)")
+      ->check(CLI::NonNegativeNumber)
+      ->capture_default_str();
+  fetch->add_option("--stall-timeout", args->fetch.low_speed_seconds,
+                    "Give up on a download slower than --min-speed for this many seconds")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  fetch->add_option("--min-speed", args->fetch.low_speed_bytes, "Bytes per second below which a download is stalled")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
   fetch->callback([args] {
-    data::FetchOptions options;
+    data::FetchOptions options = args->fetch;
     options.data_dir = data_dir_of(*args);
     options.mirror = args->mirror;
     options.force = args->force;
     options.progress = ::isatty(STDERR_FILENO) != 0;
-    const data::FetchResult result = data::fetch_dataset(args->name, options);
+    const StopSignals signals;
+    data::FetchResult result;
+    try {
+      result = data::fetch_dataset(args->name, options);
+    } catch (const Error& e) {
+      if (signals.received() == 0) throw;
+      std::cerr << "actlab: " << e.what() << '\n';
+      std::exit(128 + signals.received());
+    }
     for (const auto& path : result.already_present) std::cout << "present and verified: " << path.string() << '\n';
     for (const auto& path : result.downloaded) std::cout << "downloaded and verified: " << path.string() << '\n';
   });

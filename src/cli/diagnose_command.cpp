@@ -14,6 +14,7 @@ struct DiagnoseArgs {
   std::string config;
   bool at_init = false;
   bool json = false;
+  bool overwrite = false;
   std::shared_ptr<std::map<std::string, std::string>> values = std::make_shared<std::map<std::string, std::string>>();
 };
 
@@ -32,6 +33,7 @@ void run_diagnose(const DiagnoseArgs& args) {
   }
   for (const auto& [key, value] : *args.values) experiment::set_setting(e.base, key, value, option_name(key));
   e.base.seeds.resize(1);
+  e.base.threads = capped_threads(e.base.threads);
   const auto arms = e.arms();
   ACTLAB_CHECK(arms.size() == 1,
                "diagnose: looks at one model, but these settings make {} arms; give one activation (--activations "
@@ -44,6 +46,7 @@ void run_diagnose(const DiagnoseArgs& args) {
     ACTLAB_CHECK(e.base.diagnostics_every > 0, "diagnose: --diagnostics-every must be at least 1");
     experiment::RunnerOptions options;
     options.tty = experiment::is_terminal(2);
+    options.overwrite = args.overwrite;
     const auto outcome = experiment::run_experiment(e, options);
     diagnostics = outcome.summary.runs.front().diagnostics;
     std::cerr << "wrote " << outcome.out_dir << "/report.html (gradient-flow charts) and summary.json\n";
@@ -64,6 +67,7 @@ const CommandRegistration diagnose_registration([](CLI::App& app) {
       ->check(CLI::ExistingFile);
   diagnose->add_flag("--at-init", args->at_init, "Only analyse the initialization (no training)");
   diagnose->add_flag("--json", args->json, "Print the diagnostics as JSON");
+  diagnose->add_flag("--overwrite", args->overwrite, "Replace an earlier experiment in --out");
   add_setting_options(*diagnose, args->values);
   diagnose->callback([args] { run_diagnose(*args); });
   diagnose->footer(

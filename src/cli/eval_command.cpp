@@ -4,6 +4,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <cmath>
 #include <iostream>
 #include <numeric>
 
@@ -31,19 +32,37 @@ struct EvalArgs {
   int threads = 0;
 };
 
+// The names of the model's floating-point tensors holding NaN or infinite values, with their counts.
+std::vector<std::string> non_finite_tensors(const nn::Module& model) {
+  std::vector<std::string> found;
+  for (const auto& [name, tensor] : model.state_dict()) {
+    if (tensor.dtype() != kFloat32 && tensor.dtype() != kFloat64) continue;
+    const std::vector<double> values = tensor.to(kFloat64).to_vector<double>();
+    const auto bad = std::count_if(values.begin(), values.end(), [](double v) { return !std::isfinite(v); });
+    if (bad > 0) found.push_back(fmt::format("{} ({} of {})", name, bad, values.size()));
+  }
+  return found;
+}
+
 void describe(const experiment::SavedModel& saved, const std::string& path) {
   std::cout << fmt::format("{}: {} with {}, trained on {} (seed {}, {} steps)\n", path, saved.settings.model,
                            saved.settings.activations.front(), saved.settings.data, saved.metadata.at("seed"),
                            saved.metadata.at("step"));
+  const std::vector<std::string> bad = non_finite_tensors(*saved.model);
+  if (!bad.empty())
+    std::cerr << fmt::format("actlab: warning: {} holds non-finite weights (NaN or infinite) in {}; the run that "
+                             "wrote it diverged, so its outputs below mean nothing\n",
+                             path, fmt::join(bad, ", "));
 }
 
 void run_eval(const EvalArgs& args) {
-  if (args.threads > 0) set_num_threads(args.threads);
+  if (args.threads > 0) set_num_threads(static_cast<int>(capped_threads(args.threads)));
   const experiment::SavedModel saved = experiment::load_model(args.model);
   describe(saved, args.model);
   experiment::Settings settings = saved.settings;
   if (!args.data.empty()) settings.data = args.data;
   if (!args.data_dir.empty()) settings.data_dir = args.data_dir;
+  check_folder_option(settings.data_dir, "--data-dir");
   const data::Dataset dataset = data::load_dataset(settings.data, args.split == "train" ? data::Split::Train : data::Split::Test,
                                                    experiment::load_options(settings));
   ACTLAB_CHECK(dataset.sample_shape() == saved.sample_shape,

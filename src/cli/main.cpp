@@ -2,7 +2,9 @@
 // here; see commands.h.
 #include <CLI/CLI.hpp>
 
+#include <filesystem>
 #include <iostream>
+#include <new>
 
 #include "actlab/core/error.h"
 #include "cli/commands.h"
@@ -17,6 +19,16 @@ int main(int argc, char** argv) {
   } catch (const CLI::ParseError& e) {
     return app.exit(e);
   } catch (const actlab::Error& e) {
+    std::cerr << "actlab: error: " << e.what() << '\n';
+    return 2;
+  } catch (const std::filesystem::filesystem_error& e) {
+    std::cerr << "actlab: error: " << e.code().message() << ": " << e.path1().string()
+              << (e.path2().empty() ? "" : " -> " + e.path2().string()) << '\n';
+    return 2;
+  } catch (const std::bad_alloc&) {
+    std::cerr << "actlab: error: out of memory; use a smaller model, batch or dataset\n";
+    return 2;
+  } catch (const std::exception& e) {
     std::cerr << "actlab: error: " << e.what() << '\n';
     return 2;
   }

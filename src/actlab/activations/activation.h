@@ -7,7 +7,8 @@
 // make_activation("leaky_relu:0.1") / ("elu:alpha=0.5") / ("prelu:channels=64") builds one from
 // a spec string: a name or alias, then ':' and comma-separated values, positional (in the order of
 // info().params) or name=value. An unknown name, an unknown or repeated parameter, a value that is
-// not a number (or not an integer where one is needed) throws Error listing what exists.
+// not a finite number (or not an integer where one is needed) or lies outside the parameter's
+// [min, max] throws Error naming the parameter and listing what exists.
 // Adding an activation: see activations/pointwise.h and docs/ACTIVATIONS.md.
 #pragma once
 
@@ -27,6 +28,8 @@ struct ActivationParam {
   double default_value = 0;
   std::string doc = {};
   bool integer = false;  // e.g. channels, dim
+  // The values a spec may give; beyond a magnitude of 1e6 no activation parameter makes sense.
+  double min = -1e6, max = 1e6;
 };
 
 struct ActivationInfo {

@@ -201,7 +201,7 @@ std::int64_t channel_count(const std::vector<double>& values, std::string_view n
 // A function, not a global: registrations from other object files may run before this file's
 // globals are initialized.
 ActivationParam channels_param() {
-  return {"channels", 1, "1 = one shared set; C = one set per channel (dim 1)", true};
+  return {"channels", 1, "1 = one shared set; C = one set per channel (dim 1)", true, 1, 65536};
 }
 
 ActivationDefinition prelu_definition() {
@@ -279,7 +279,7 @@ class RreluActivation final : public ActivationBase {
 ActivationDefinition rrelu_definition() {
   return {{.name = "rrelu",
            .params = {{"lower", 1.0 / 8, "smallest slope"}, {"upper", 1.0 / 3, "largest slope"},
-                      {"seed", 0, "seed of the slope generator", true}},
+                      {"seed", 0, "seed of the slope generator", true, 0, 9007199254740992.0}},
            .formula = "x if x >= 0 else a x; a ~ U(lower, upper) in training, (lower + upper) / 2 in eval",
            .latex = "x \\ge 0 ? x : a x,\\ a \\sim U(l, u)", .derivative = "1 if x >= 0 else a",
            .output_range = "(-inf, inf)", .zero_centred = false, .monotonic = true, .smooth = false,

@@ -66,12 +66,14 @@ double parse_value(const ActivationInfo& info, const ActivationParam& param, std
   double value = 0;
   const auto* end = text.data() + text.size();
   auto [ptr, ec] = std::from_chars(text.data(), end, value);
-  if (text == "inf" || text == "-inf") value = text[0] == '-' ? -INFINITY : INFINITY;
-  else
-    ACTLAB_CHECK(ec == std::errc() && ptr == end && !text.empty(),
-                 "activation {}: {}='{}' is not a number; {}", info.name, param.name, text, param_list(info));
+  ACTLAB_CHECK(ec == std::errc() && ptr == end && !text.empty(),
+               "activation {}: {}='{}' is not a number; {}", info.name, param.name, text, param_list(info));
+  ACTLAB_CHECK(std::isfinite(value), "activation {}: {}='{}' must be a finite number; {}", info.name, param.name, text,
+               param_list(info));
   ACTLAB_CHECK(!param.integer || value == std::floor(value), "activation {}: {} must be an integer, got {}",
                info.name, param.name, text);
+  ACTLAB_CHECK(value >= param.min && value <= param.max, "activation {}: {}={} is outside [{}, {}]; {}", info.name,
+               param.name, text, param.min, param.max, param_list(info));
   return value;
 }
 

@@ -134,7 +134,7 @@ Tensor softmax(const Tensor& x, std::int64_t dim) { return softmax_along(x, dim,
 Tensor log_softmax(const Tensor& x, std::int64_t dim) { return softmax_along(x, dim, true); }
 
 std::vector<ActivationDefinition> activations::softmax_activations() {
-  const ActivationParam dim{"dim", -1, "the dim that sums to 1 (negative counts from the end)", true};
+  const ActivationParam dim{"dim", -1, "the dim that sums to 1 (negative counts from the end)", true, -64, 64};
   return {softmax_definition({.name = "softmax", .params = {dim}, .formula = "exp(x_i - max) / sum_j exp(x_j - max)",
                               .latex = "\\frac{e^{x_i}}{\\sum_j e^{x_j}}",
                               .derivative = "J = diag(y) - y y^T; grad_in = y (g - sum(g y))",

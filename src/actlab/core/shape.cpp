@@ -9,7 +9,8 @@ namespace actlab {
 
 std::int64_t numel_of(const Shape& shape) {
   std::int64_t n = 1;
-  for (auto s : shape) n *= s;
+  for (auto s : shape)
+    ACTLAB_CHECK(!__builtin_mul_overflow(n, s, &n), "shape {} has more elements than int64 can count", shape_str(shape));
   return n;
 }
 
@@ -18,7 +19,8 @@ Strides contiguous_strides(const Shape& shape) {
   std::int64_t stride = 1;
   for (std::size_t i = shape.size(); i-- > 0;) {
     strides[i] = stride;
-    stride *= shape[i];
+    ACTLAB_CHECK(!__builtin_mul_overflow(stride, shape[i], &stride),
+                 "shape {} is too large: its strides overflow int64", shape_str(shape));
   }
   return strides;
 }

@@ -11,10 +11,10 @@ namespace actlab {
 using Shape = std::vector<std::int64_t>;
 using Strides = std::vector<std::int64_t>;
 
-// Product of the sizes; 1 for a scalar (empty shape).
+// Product of the sizes; 1 for a scalar (empty shape). Throws Error when it overflows int64.
 std::int64_t numel_of(const Shape& shape);
 
-// Row-major strides (in elements) for `shape`.
+// Row-major strides (in elements) for `shape`. Throws Error when one overflows int64.
 Strides contiguous_strides(const Shape& shape);
 
 // "[2,3,4]".

@@ -17,6 +17,8 @@ constexpr std::int64_t kPixels = 3 * 32 * 32;
 
 std::map<std::string, std::vector<std::uint8_t>> read_archive_members(const std::filesystem::path& path,
                                                                       const std::vector<std::string>& wanted) {
+  ACTLAB_CHECK(std::filesystem::is_regular_file(path), "{}: is not a regular file (a directory?); remove it and put "
+               "the downloaded archive there, or run `actlab data fetch`", path.string());
   std::unique_ptr<archive, decltype(&archive_read_free)> ar(archive_read_new(), archive_read_free);
   archive_read_support_filter_all(ar.get());
   archive_read_support_format_tar(ar.get());

@@ -3,9 +3,14 @@
 #include <curl/curl.h>
 #include <fcntl.h>
 #include <openssl/evp.h>
+#include <sys/file.h>
 #include <unistd.h>
 
+#include <atomic>
+#include <chrono>
+#include <cerrno>
 #include <cstdio>
+#include <cstring>
 #include <cstdlib>
 #include <fstream>
 #include <memory>
@@ -36,20 +41,50 @@ class Sha256 {
   std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)> ctx_;
 };
 
-// A temporary file beside `destination`, removed unless commit() renamed it into place.
+std::atomic<bool> stop_requested{false};
+
+// Removes the temporary files of earlier downloads of `destination` that no live download holds
+// locked: those of a download that was killed. A file younger than a few seconds may belong to a
+// download that has created it but not locked it yet, so it stays.
+void remove_stale_parts(const std::filesystem::path& destination) {
+  const std::string prefix = destination.filename().string() + ".";
+  const auto young = std::filesystem::file_time_type::clock::now() - std::chrono::seconds(10);
+  std::error_code error;
+  for (const auto& entry : std::filesystem::directory_iterator(destination.parent_path(), error)) {
+    const std::string name = entry.path().filename().string();
+    if (name.size() != prefix.size() + 11 || !name.starts_with(prefix) || !name.ends_with(".part")) continue;
+    if (entry.last_write_time(error) > young || error) continue;
+    const int fd = ::open(entry.path().c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) continue;
+    if (::flock(fd, LOCK_EX | LOCK_NB) == 0) std::filesystem::remove(entry.path(), error);
+    ::close(fd);
+  }
+}
+
+// A temporary file beside `destination`, locked while it exists, removed unless commit() renamed
+// it into place.
 class PendingFile {
  public:
   explicit PendingFile(const std::filesystem::path& destination) : destination_(destination) {
-    std::filesystem::create_directories(destination.parent_path());
+    std::error_code error;
+    std::filesystem::create_directories(destination.parent_path(), error);
+    ACTLAB_CHECK(!error, "{}: cannot create the folder {} ({}); check the data dir (--data-dir / ACTLAB_DATA)",
+                 destination.string(), destination.parent_path().string(), error.message());
+    ACTLAB_CHECK(!std::filesystem::is_directory(destination),
+                 "{}: is a directory, where the downloaded file belongs; remove it and fetch again",
+                 destination.string());
+    remove_stale_parts(destination);
     std::string name = destination.string() + ".XXXXXX.part";
     fd_ = mkstemps(name.data(), 5);
-    ACTLAB_CHECK(fd_ >= 0, "{}: cannot create a temporary file in {} (is the data dir writable?)",
-                 destination.string(), destination.parent_path().string());
+    ACTLAB_CHECK(fd_ >= 0, "{}: cannot create a temporary file in {} ({}; is the data dir writable?)",
+                 destination.string(), destination.parent_path().string(), std::strerror(errno));
     path_ = name;
+    ::flock(fd_, LOCK_EX | LOCK_NB);  // a new file: no one else can hold it yet
   }
   ~PendingFile() {
+    std::error_code ignored;
+    if (!committed_) std::filesystem::remove(path_, ignored);  // before the lock goes with the close
     if (fd_ >= 0) ::close(fd_);
-    if (!committed_) std::filesystem::remove(path_);
   }
   PendingFile(const PendingFile&) = delete;
   PendingFile& operator=(const PendingFile&) = delete;
@@ -70,7 +105,9 @@ class PendingFile {
   void commit() {
     ACTLAB_CHECK(::fsync(fd_) == 0 && ::close(fd_) == 0, "{}: cannot flush the download to disk", path_.string());
     fd_ = -1;
-    std::filesystem::rename(path_, destination_);
+    std::error_code error;
+    std::filesystem::rename(path_, destination_, error);
+    ACTLAB_CHECK(!error, "{}: cannot move the download into place ({})", destination_.string(), error.message());
     committed_ = true;
     if (const int dir = ::open(destination_.parent_path().c_str(), O_RDONLY | O_DIRECTORY); dir >= 0) {
       ::fsync(dir);
@@ -88,6 +125,7 @@ struct Transfer {
   PendingFile* file;
   Sha256 sha;
   bool write_failed = false;
+  bool show_progress = false;
   std::string label;
   int last_percent = -1;
 };
@@ -102,9 +140,11 @@ std::size_t on_data(char* data, std::size_t size, std::size_t count, void* user)
   return size * count;
 }
 
+// Called about once a second even when no data arrives, so a stop request ends a stalled transfer.
 int on_progress(void* user, curl_off_t total, curl_off_t now, curl_off_t, curl_off_t) {
   auto* transfer = static_cast<Transfer*>(user);
-  if (total <= 0) return 0;
+  if (stop_requested.load()) return 1;  // curl aborts the transfer
+  if (!transfer->show_progress || total <= 0) return 0;
   const int percent = static_cast<int>(100 * now / total);
   if (percent == transfer->last_percent) return 0;
   transfer->last_percent = percent;
@@ -162,6 +202,8 @@ void verify_archive_members(const std::filesystem::path& archive, const DatasetS
 
 }  // namespace
 
+void request_fetch_stop() { stop_requested.store(true); }
+
 std::string sha256_hex(std::span<const std::uint8_t> bytes) {
   Sha256 sha;
   sha.update(bytes.data(), bytes.size());
@@ -182,7 +224,7 @@ void download_file(const std::string& url, const std::filesystem::path& destinat
                    const FetchOptions& options) {
   ensure_curl_initialised();
   PendingFile file(destination);
-  Transfer transfer{&file, {}, false, destination.filename().string(), -1};
+  Transfer transfer{&file, {}, false, options.progress, destination.filename().string(), -1};
   std::unique_ptr<CURL, decltype(&curl_easy_cleanup)> curl(curl_easy_init(), curl_easy_cleanup);
   ACTLAB_CHECK(curl != nullptr, "fetch: libcurl could not create a transfer");
   char curl_error[CURL_ERROR_SIZE] = "";
@@ -193,7 +235,10 @@ void download_file(const std::string& url, const std::filesystem::path& destinat
   curl_easy_setopt(curl.get(), CURLOPT_ERRORBUFFER, curl_error);
   curl_easy_setopt(curl.get(), CURLOPT_WRITEFUNCTION, on_data);
   curl_easy_setopt(curl.get(), CURLOPT_WRITEDATA, &transfer);
-  curl_easy_setopt(curl.get(), CURLOPT_NOPROGRESS, options.progress ? 0L : 1L);
+  curl_easy_setopt(curl.get(), CURLOPT_LOW_SPEED_LIMIT, options.low_speed_bytes);
+  curl_easy_setopt(curl.get(), CURLOPT_LOW_SPEED_TIME, options.low_speed_seconds);
+  curl_easy_setopt(curl.get(), CURLOPT_TIMEOUT, options.timeout_seconds);
+  curl_easy_setopt(curl.get(), CURLOPT_NOPROGRESS, 0L);
   curl_easy_setopt(curl.get(), CURLOPT_XFERINFOFUNCTION, on_progress);
   curl_easy_setopt(curl.get(), CURLOPT_XFERINFODATA, &transfer);
   const CURLcode rc = curl_easy_perform(curl.get());
@@ -203,6 +248,19 @@ void download_file(const std::string& url, const std::filesystem::path& destinat
     curl_easy_getinfo(curl.get(), CURLINFO_RESPONSE_CODE, &status);
     if (rc == CURLE_HTTP_RETURNED_ERROR)
       fail("{}: the server answered HTTP {}; check the URL or the mirror (--mirror / ACTLAB_DATA_MIRROR)", url, status);
+    if (rc == CURLE_ABORTED_BY_CALLBACK && stop_requested.load())
+      fail("{}: download interrupted; nothing was written to {}", url, destination.string());
+    double connected = 0, seconds = 0;
+    curl_easy_getinfo(curl.get(), CURLINFO_CONNECT_TIME, &connected);
+    curl_easy_getinfo(curl.get(), CURLINFO_TOTAL_TIME, &seconds);
+    if (rc == CURLE_OPERATION_TIMEDOUT && connected > 0) {
+      if (options.timeout_seconds > 0 && seconds >= static_cast<double>(options.timeout_seconds) - 0.5)
+        fail("{}: the download did not finish within the total timeout of {} s (raise it with --timeout); nothing "
+             "was written to {}", url, options.timeout_seconds, destination.string());
+      fail("{}: the download stalled: less than {} bytes/s for {} s (change the limits with --min-speed and "
+           "--stall-timeout); nothing was written to {}",
+           url, options.low_speed_bytes, options.low_speed_seconds, destination.string());
+    }
     fail("{}: download failed ({}). Without network access, put the file by hand at {}, or point --mirror / "
          "ACTLAB_DATA_MIRROR at a server with the same layout",
          url, *curl_error ? curl_error : curl_easy_strerror(rc), destination.string());
@@ -220,6 +278,9 @@ void download_file(const std::string& url, const std::filesystem::path& destinat
 FetchResult fetch_dataset(std::string_view name, const FetchOptions& options) {
   const DatasetSpec& spec = dataset_spec(name);
   const DataDir dir = resolve_data_dir(options.data_dir);
+  ACTLAB_CHECK(!std::filesystem::exists(dir.path) || std::filesystem::is_directory(dir.path),
+               "the data dir {} (from {}) is a file, not a folder; give a folder with --data-dir", dir.path.string(),
+               dir.origin);
   ACTLAB_CHECK(!spec.files.empty(), "dataset '{}' has no pinned checksums, so actlab does not fetch it: {}", name,
                manual_instructions(spec, dir.path));
   FetchResult result;

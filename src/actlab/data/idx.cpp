@@ -91,10 +91,17 @@ std::uint32_t big_endian(const std::uint8_t* p) {
 }  // namespace
 
 std::vector<std::uint8_t> read_file_bytes(const std::filesystem::path& path) {
+  std::error_code error;
+  const auto status = std::filesystem::status(path, error);
+  ACTLAB_CHECK(!std::filesystem::exists(status) || std::filesystem::is_regular_file(status),
+               "{}: is a {}, not a data file; remove it and put the file there (`actlab data fetch NAME`)",
+               path.string(), std::filesystem::is_directory(status) ? "directory" : "special file");
   std::ifstream in(path, std::ios::binary | std::ios::ate);
   ACTLAB_CHECK(in, "{}: cannot open the file ({}); check the path or the data dir (--data-dir / ACTLAB_DATA)",
-               path.string(), std::filesystem::exists(path) ? "permission denied?" : "no such file");
-  const auto size = static_cast<std::size_t>(in.tellg());
+               path.string(), std::filesystem::exists(status) ? "permission denied?" : "no such file");
+  const std::streamoff end = in.tellg();
+  ACTLAB_CHECK(end >= 0, "{}: cannot tell the file's size; is it a regular file?", path.string());
+  const auto size = static_cast<std::size_t>(end);
   std::vector<std::uint8_t> bytes(size);
   in.seekg(0);
   in.read(reinterpret_cast<char*>(bytes.data()), static_cast<std::streamsize>(size));
@@ -123,12 +130,15 @@ Tensor parse_idx(std::span<const std::uint8_t> bytes, std::string_view source) {
   Shape shape;
   std::uint64_t total = 1;
   std::uint64_t extent = 1;  // product of the non-zero sizes: bounds the strides even when total is 0
+  constexpr std::uint64_t kMaxExtent = std::uint64_t{1} << 40;
   for (int d = 0; d < rank; ++d) {
     shape.push_back(big_endian(header + 4 * d));
-    total *= static_cast<std::uint64_t>(shape.back());  // below 2^64 while total stays bounded as checked below
-    extent *= std::max<std::uint64_t>(1, static_cast<std::uint64_t>(shape.back()));
-    ACTLAB_CHECK(extent <= (std::uint64_t{1} << 40), "{}: the header declares shape {}, too large for any dataset; {}",
+    const std::uint64_t size = std::max<std::uint64_t>(1, static_cast<std::uint64_t>(shape.back()));
+    // Checked before multiplying: a product past 2^64 would wrap and pass.
+    ACTLAB_CHECK(extent <= kMaxExtent / size, "{}: the header declares shape {}, too large for any dataset; {}",
                  source, shape_str(shape), kRedownload);
+    extent *= size;
+    total *= static_cast<std::uint64_t>(shape.back());  // at most extent, so below 2^40
     ACTLAB_CHECK(total <= stream.max_remaining(),
                  "{}: the header declares shape {} ({} bytes or more), but the file holds at most {} bytes of data; {}",
                  source, shape_str(shape), total, stream.max_remaining(), kRedownload);

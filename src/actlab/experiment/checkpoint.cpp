@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <cctype>
+#include <charconv>
 #include <fstream>
 
 #include <nlohmann/json.hpp>
@@ -42,6 +43,70 @@ json parse_json(const std::string& text, const std::string& key, const std::stri
   }
 }
 
+// A positive integer, or nullopt when `text` is not one (make_model then says what is wrong).
+std::optional<std::uint64_t> positive_count(std::string_view text) {
+  std::uint64_t value = 0;
+  const auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (error != std::errc() || end != text.data() + text.size() || value == 0) return std::nullopt;
+  return value;
+}
+
+// The model the metadata names must fit the tensors the file holds. Checked before the model is
+// built, so metadata cannot make a small file allocate a huge model: the sample and the classes
+// each feed a weight of the file, an MLP's weights between consecutive widths add up to at most
+// the file's values, and every MLP layer and ResNet block holds at least one of the file's tensors.
+void check_fits_file(const Settings& s, const Shape& sample_shape, std::uint64_t classes,
+                     const io::SafetensorsContents& contents, const std::string& path) {
+  std::uint64_t total = 0, largest = 0, tensors = 0;
+  for (const auto& [name, tensor] : contents.tensors) {
+    if (name.starts_with(io::kOptimizerPrefix)) continue;
+    const auto n = static_cast<std::uint64_t>(tensor.numel());
+    total += n;
+    largest = std::max(largest, n);
+    ++tensors;
+  }
+  const std::string_view mismatch = "the metadata does not describe this file's weights";
+  ACTLAB_CHECK(!sample_shape.empty(), "{}: metadata 'sample_shape' is empty; {}", path, mismatch);
+  std::uint64_t inputs = 1;
+  for (const std::int64_t d : sample_shape)
+    ACTLAB_CHECK(d >= 1 && !__builtin_mul_overflow(inputs, static_cast<std::uint64_t>(d), &inputs) && inputs <= largest,
+                 "{}: metadata 'sample_shape' {} has more values per sample than the largest tensor in the file ({} "
+                 "values); {}", path, shape_str(sample_shape), largest, mismatch);
+  ACTLAB_CHECK(classes <= largest, "{}: metadata 'class_names' lists {} classes, more than the largest tensor in the "
+               "file holds ({} values); {}", path, classes, largest, mismatch);
+
+  const auto colon = s.model.find(':');
+  if (colon == std::string::npos) return;
+  const std::string kind = s.model.substr(0, colon), args = s.model.substr(colon + 1);
+  const auto too_big = [&] {
+    fail("{}: model '{}' needs more than the {} values in {} tensors the file holds; {}", path, s.model, total, tensors,
+         mismatch);
+  };
+  if (kind == "resnet-small") {
+    if (const auto blocks = positive_count(args); blocks && *blocks > tensors) too_big();
+    return;
+  }
+  if (kind != "mlp") return;
+  std::uint64_t width = inputs, weights = 0, layers = 0;
+  const auto add_layer = [&](std::uint64_t next) {
+    std::uint64_t product = 0;
+    if (++layers > tensors || __builtin_mul_overflow(width, next, &product) ||
+        __builtin_add_overflow(weights, product, &weights) || weights > total)
+      too_big();
+    width = next;
+  };
+  for (const std::string& part : split_list(args, ',')) {
+    const auto x = part.find('x');
+    const auto hidden = positive_count(std::string_view(part).substr(0, x));
+    const auto repeat = x == std::string::npos ? std::optional<std::uint64_t>(1)
+                                               : positive_count(std::string_view(part).substr(x + 1));
+    if (!hidden || !repeat) return;
+    if (*repeat > tensors) too_big();
+    for (std::uint64_t i = 0; i < *repeat; ++i) add_layer(*hidden);
+  }
+  add_layer(classes);
+}
+
 }  // namespace
 
 SavedModel load_model(const std::string& path) {
@@ -67,6 +132,7 @@ SavedModel load_model(const std::string& path) {
     fail("{}: malformed metadata ({})", path, e.what());
   }
   ACTLAB_CHECK(!saved.class_names.empty(), "{}: metadata 'class_names' is empty", path);
+  check_fits_file(s, saved.sample_shape, saved.class_names.size(), contents, path);
   try {
     saved.model = make_model(s, saved.sample_shape, static_cast<std::int64_t>(saved.class_names.size()), 0);
   } catch (const Error& e) {

@@ -21,6 +21,7 @@
 #include "actlab/diagnostics/verdicts.h"
 #include "actlab/experiment/checkpoint.h"
 #include "actlab/experiment/observers.h"
+#include "actlab/experiment/output_folder.h"
 #include "actlab/experiment/progress.h"
 #include "actlab/experiment/training.h"
 #include "actlab/io/safetensors.h"
@@ -274,8 +275,9 @@ Outcome run_experiment(Experiment experiment, const RunnerOptions& options) {
   const Data data = load_or_fall_back(experiment, options, log);
   Outcome outcome;
   outcome.out_dir = experiment.base.out.empty() ? default_out_dir(experiment.base) : experiment.base.out;
-  std::filesystem::create_directories(outcome.out_dir);
-  if (!options.resume) std::filesystem::remove_all(std::filesystem::path(outcome.out_dir) / "checkpoints");
+  const OutputFolder folder(outcome.out_dir, options.resume      ? ExistingExperiment::Resume
+                                             : options.overwrite ? ExistingExperiment::Overwrite
+                                                                 : ExistingExperiment::Refuse);
   io::write_file_atomically((std::filesystem::path(outcome.out_dir) / "config.toml").string(), to_toml(experiment));
   MetricsFiles metrics(outcome.out_dir);
 

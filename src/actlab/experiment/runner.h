@@ -37,6 +37,8 @@ struct RunnerOptions {
   // Continue the sweep in experiment.base.out: keep its finished runs, resume the others from
   // their checkpoints (see checkpoint.h).
   bool resume = false;
+  // Replace an earlier experiment in the output folder (otherwise refused; see output_folder.h).
+  bool overwrite = false;
 };
 
 struct Outcome {

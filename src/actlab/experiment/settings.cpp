@@ -5,7 +5,9 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cstdint>
 #include <charconv>
+#include <cmath>
 #include <filesystem>
 #include <sstream>
 #include <toml++/toml.h>
@@ -81,6 +83,7 @@ Key float_key(std::string name, double Settings::*member, double min, double max
   return {{name, "float", help},
           [name, member, min, max](Settings& s, const std::string& value, const std::string& origin) {
             const double v = parse_float(value, name, origin);
+            ACTLAB_CHECK(std::isfinite(v), "{}: {} must be a finite number, got {}", origin, name, value);
             ACTLAB_CHECK(v >= min && v <= max, "{}: {} must be in [{}, {}], got {}", origin, name, min, max, v);
             s.*member = v;
           },
@@ -250,21 +253,32 @@ void set_setting(Settings& settings, const std::string& key, const std::string& 
 
 std::string get_setting(const Settings& settings, const std::string& key) { return find_key(key, key).get(settings); }
 
-std::vector<std::uint64_t> parse_seeds(const std::string& text, const std::string& origin) {
-  const auto parts = split_list(text, ',');
-  ACTLAB_CHECK(!parts.empty(), "{}: seeds is empty", origin);
+std::vector<std::uint64_t> parse_seed_list(const std::vector<std::string>& parts, const std::string& origin) {
+  ACTLAB_CHECK(!parts.empty(), "{}: seeds is an empty list; give at least one seed", origin);
   std::vector<std::uint64_t> seeds;
-  if (parts.size() == 1 && text.find(',') == std::string::npos) {
-    const std::int64_t count = parse_int(parts[0], "seeds", origin);
-    ACTLAB_CHECK(count >= 1 && count <= 1000, "{}: seeds must be a count in 1..1000 or a list, got {}", origin, count);
-    for (std::int64_t s = 1; s <= count; ++s) seeds.push_back(static_cast<std::uint64_t>(s));
-    return seeds;
-  }
   for (const auto& p : parts) {
     const std::int64_t s = parse_int(p, "seeds", origin);
     ACTLAB_CHECK(s >= 0, "{}: seeds must be non-negative, got {}", origin, s);
+    ACTLAB_CHECK(std::find(seeds.begin(), seeds.end(), static_cast<std::uint64_t>(s)) == seeds.end(),
+                 "{}: seed {} appears twice in the seeds list; each seed runs once, so list it once", origin, s);
     seeds.push_back(static_cast<std::uint64_t>(s));
   }
+  return seeds;
+}
+
+std::vector<std::uint64_t> parse_seeds(const std::string& text, const std::string& origin) {
+  // "[5]" is the list of the one seed 5, as in TOML.
+  if (text.size() >= 2 && text.front() == '[' && text.back() == ']')
+    return parse_seed_list(split_list(text.substr(1, text.size() - 2), ','), origin);
+  const auto parts = split_list(text, ',');
+  ACTLAB_CHECK(!parts.empty(), "{}: seeds is empty", origin);
+  if (parts.size() > 1) return parse_seed_list(parts, origin);
+  const std::int64_t count = parse_int(parts[0], "seeds", origin);
+  ACTLAB_CHECK(count >= 1 && count <= 1000,
+               "{}: seeds must be a count in 1..1000 or a list of seeds (0,1 or [0] for the one seed 0), got {}",
+               origin, count);
+  std::vector<std::uint64_t> seeds;
+  for (std::int64_t s = 1; s <= count; ++s) seeds.push_back(static_cast<std::uint64_t>(s));
   return seeds;
 }
 
@@ -304,7 +318,9 @@ Experiment load_config(const std::string& path) {
     }
     const Key& k = find_key(key, origin);
     const auto values = value_list(node, k.info, origin);
-    if (k.info.type == "list") {
+    if (key == "seeds" && node.is_array()) {
+      experiment.base.seeds = parse_seed_list(values, origin);  // a TOML list is always seeds, [5] too
+    } else if (k.info.type == "list") {
       k.set(experiment.base, fmt::format("{}", fmt::join(values, ",")), origin);
     } else {
       ACTLAB_CHECK(values.size() == 1, "{}: {} takes one value; to compare several, put it under [sweep]", origin, key);
@@ -314,29 +330,40 @@ Experiment load_config(const std::string& path) {
   return experiment;
 }
 
+std::size_t Experiment::arm_count() const {
+  std::size_t count = base.activations.size();
+  for (const auto& axis : sweep)
+    if (__builtin_mul_overflow(count, axis.values.size(), &count)) return SIZE_MAX;
+  return count;
+}
+
+Arm Experiment::arm(std::size_t index) const {
+  ACTLAB_CHECK(index < arm_count(), "arm {} of a sweep of {} arms", index, arm_count());
+  // The index in mixed radix: the last axis varies fastest, the activation slowest.
+  std::vector<std::size_t> picks(sweep.size());
+  for (std::size_t a = sweep.size(); a-- > 0;) {
+    picks[a] = index % sweep[a].values.size();
+    index /= sweep[a].values.size();
+  }
+  Arm arm;
+  arm.settings = base;
+  const std::string& activation = base.activations[index];
+  arm.settings.activations = {activation};
+  arm.axis_values["activation"] = activation;
+  arm.label = activation;
+  for (std::size_t a = 0; a < sweep.size(); ++a) {
+    const SweepAxis& axis = sweep[a];
+    const std::string& value = axis.values[picks[a]];
+    set_setting(arm.settings, axis.key, value, "sweep");
+    arm.axis_values[axis.key] = value;
+    arm.label += fmt::format(", {}={}", axis.key, value);
+  }
+  return arm;
+}
+
 std::vector<Arm> Experiment::arms() const {
   std::vector<Arm> arms;
-  for (const auto& activation : base.activations) {
-    Arm arm;
-    arm.settings = base;
-    arm.settings.activations = {activation};
-    arm.axis_values["activation"] = activation;
-    arm.label = activation;
-    arms.push_back(arm);
-  }
-  for (const auto& axis : sweep) {
-    std::vector<Arm> expanded;
-    for (const auto& arm : arms) {
-      for (const auto& value : axis.values) {
-        Arm next = arm;
-        set_setting(next.settings, axis.key, value, "sweep");
-        next.axis_values[axis.key] = value;
-        next.label += fmt::format(", {}={}", axis.key, value);
-        expanded.push_back(std::move(next));
-      }
-    }
-    arms = std::move(expanded);
-  }
+  for (std::size_t i = 0; i < arm_count(); ++i) arms.push_back(arm(i));
   return arms;
 }
 

@@ -78,6 +78,10 @@ struct Experiment {
   std::vector<SweepAxis> sweep;  // besides activations
   // Arms in a stable order: activations outermost, then each axis in file order.
   std::vector<Arm> arms() const;
+  // How many arms there are, without building them (saturates at SIZE_MAX).
+  std::size_t arm_count() const;
+  // The arm at `index` (< arm_count()) of that order, built alone.
+  Arm arm(std::size_t index) const;
 };
 
 struct SettingInfo {
@@ -102,7 +106,9 @@ std::string to_toml(const Experiment& experiment);
 // Splits "a, b,c" at `separator` into trimmed parts (empty parts kept, so "a,,b" has three).
 std::vector<std::string> split_list(const std::string& text, char separator);
 
-// Parses "3" (seeds 1..3) or "1,5,9" (those seeds).
+// Parses "3" (seeds 1..3), "1,5,9" or "[5]" (those seeds). Throws Error on a repeated seed.
 std::vector<std::uint64_t> parse_seeds(const std::string& text, const std::string& origin);
+// The seeds of a list, whatever its length: ["5"] is seed 5. Throws Error on a repeated seed.
+std::vector<std::uint64_t> parse_seed_list(const std::vector<std::string>& parts, const std::string& origin);
 
 }  // namespace actlab::experiment

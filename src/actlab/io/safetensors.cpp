@@ -208,6 +208,11 @@ void write_file_atomically(const std::string& path, std::string_view bytes) {
   const std::string temporary = path + ".tmp";
   const int fd = ::open(temporary.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   ACTLAB_CHECK(fd >= 0, "cannot write {}: {}", temporary, std::strerror(errno));
+  // A failed write (a full disk) leaves no partial file behind.
+  const auto discard = [&](const std::string& why) {
+    ::unlink(temporary.c_str());
+    fail("cannot write {}: {}", temporary, why);
+  };
   std::size_t written = 0;
   while (written < bytes.size()) {
     const ssize_t n = ::write(fd, bytes.data() + written, bytes.size() - written);
@@ -215,16 +220,17 @@ void write_file_atomically(const std::string& path, std::string_view bytes) {
     if (n < 0) {
       const int error = errno;
       ::close(fd);
-      fail("cannot write {}: {}", temporary, std::strerror(error));
+      discard(std::strerror(error));
     }
     written += static_cast<std::size_t>(n);
   }
   const bool synced = ::fsync(fd) == 0;
-  ::close(fd);
-  ACTLAB_CHECK(synced, "cannot write {}: fsync failed", temporary);
+  const int sync_error = errno;
+  if (::close(fd) != 0 || !synced) discard(std::strerror(synced ? errno : sync_error));
   std::error_code error;
   failpoint("atomic-write.before-rename");
   std::filesystem::rename(temporary, path, error);
+  if (error) ::unlink(temporary.c_str());
   ACTLAB_CHECK(!error, "cannot rename {} to {}: {}", temporary, path, error.message());
   // The rename itself is durable once the folder is synced.
   const std::string folder = std::filesystem::path(path).parent_path().string();

@@ -15,7 +15,8 @@
 // with the list of supported ones.
 //
 // Writing is atomic: a temporary file beside the target is written, fsynced and renamed, so a
-// crash leaves either the old file or the new one, never a torn one.
+// crash leaves either the old file or the new one, never a torn one; a failed write (a full disk)
+// removes the temporary file before it throws.
 #pragma once
 
 #include <map>

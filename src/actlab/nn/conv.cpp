@@ -342,7 +342,7 @@ struct GradStack {
 // (R or K times over), and the loads, not the arithmetic, bound the loop.
 template <typename V>
 void keep_in_register([[maybe_unused]] V& v) {
-#if defined(__x86_64__)
+#if defined(__x86_64__) && defined(__AVX__)
   asm("" : "+v"(v));
 #endif
 }
