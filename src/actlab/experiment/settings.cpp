@@ -98,13 +98,6 @@ Key bool_key(std::string name, bool Settings::*member, std::string help) {
           [member](const Settings& s) { return std::string(s.*member ? "true" : "false"); }};
 }
 
-// "mlp:WIDTH[xREPEAT],... | lenet5 | ...", from the model catalog.
-std::string model_syntaxes() {
-  std::vector<std::string> syntaxes;
-  for (const ModelKind& kind : model_kinds()) syntaxes.push_back(kind.syntax);
-  return fmt::format("{}", fmt::join(syntaxes, " | "));
-}
-
 const std::vector<std::string> kNorms = {"none", "batch", "layer"};
 
 const std::vector<Key>& keys() {

@@ -139,12 +139,15 @@ const std::vector<ModelKind>& model_kinds() {
 
 const ModelKind& model_kind(const std::string& spec) {
   const std::string name = spec.substr(0, spec.find(':'));
-  std::vector<std::string> syntaxes;
-  for (const ModelKind& kind : model_kinds()) {
+  for (const ModelKind& kind : model_kinds())
     if (kind.name == name) return kind;
-    syntaxes.push_back(kind.syntax);
-  }
-  fail("unknown model '{}'; valid: {}", spec, fmt::join(syntaxes, ", "));
+  fail("unknown model '{}'; valid: {}", spec, model_syntaxes());
+}
+
+std::string model_syntaxes() {
+  std::vector<std::string> syntaxes;
+  for (const ModelKind& kind : model_kinds()) syntaxes.push_back(kind.syntax);
+  return fmt::format("{}", fmt::join(syntaxes, " | "));
 }
 
 namespace {

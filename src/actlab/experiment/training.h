@@ -47,6 +47,8 @@ struct ModelKind {
 const std::vector<ModelKind>& model_kinds();
 // The kind a spec names. Throws Error listing every syntax for an unknown one.
 const ModelKind& model_kind(const std::string& spec);
+// The syntaxes joined by " | ", for help texts.
+std::string model_syntaxes();
 
 struct ModelSize {
   double parameters = 0;
