@@ -119,5 +119,107 @@ TEST(Autograd, DeepChainDoesNotOverflowTheStack) {
   EXPECT_EQ(x.grad().item(), 1.0);
 }
 
+// ---- version counter: a tensor saved for backward and then modified in place ----
+
+TEST(AutogradVersion, InPlaceUpdateOfASavedInputIsAnErrorNamingTheOp) {
+  Tensor w = from_vector<double>({1, 2}).requires_grad_();
+  Tensor x = from_vector<double>({3, 3});
+  const Tensor y = (w * x).sum();
+  x.add_(100.0);
+  const std::string message = error_of([&] { y.backward(); });
+  EXPECT_NE(message.find("needed by 'mul'"), std::string::npos) << message;
+  EXPECT_NE(message.find("input 1"), std::string::npos) << message;
+  EXPECT_NE(message.find("version 0 -> 1"), std::string::npos) << message;
+  EXPECT_NE(message.find("clone()"), std::string::npos) << message;
+  EXPECT_FALSE(w.grad().defined());  // no gradient of 103 slipped through
+}
+
+TEST(AutogradVersion, EveryInPlaceOpCountsOneWrite) {
+  Tensor t = zeros({2, 2}, kFloat64);
+  const std::vector<std::function<void()>> updates = {
+      [&] { t.add_(1.0); },        [&] { t.add_(t, 2.0); }, [&] { t.sub_(t); },
+      [&] { t.mul_(3.0); },        [&] { t.div_(ones({2}, kFloat64)); },
+      [&] { t.copy_(ones({2, 2})); }, [&] { t.fill_(4.0); }, [&] { t.zero_(); }};
+  for (std::size_t i = 0; i < updates.size(); ++i) {
+    const std::uint64_t before = t.version();
+    updates[i]();
+    EXPECT_EQ(t.version(), before + 1) << "update " << i;
+  }
+  const std::uint64_t before = t.version();
+  (void)(t * 2.0 + t.exp()).sum();  // out-of-place ops leave it alone
+  EXPECT_EQ(t.version(), before);
+}
+
+TEST(AutogradVersion, TheCounterBelongsToTheBufferSoWritesThroughViewsCount) {
+  Tensor w = ones({2, 3}, kFloat64).requires_grad_();
+  Tensor x = arange(0.0, 6.0, 1.0, kFloat64).reshape({2, 3});
+  const Tensor view = x.t();
+  EXPECT_EQ(view.version(), x.version());
+  const Tensor y = (w * x).sum();
+  view.select(0, 1).fill_(7.0);
+  EXPECT_EQ(x.version(), 1u);
+  EXPECT_NE(error_of([&] { y.backward(); }).find("'mul'"), std::string::npos);
+
+  // The saved tensor may itself be the view, and the write go through the base.
+  Tensor base = arange(0.0, 6.0, 1.0, kFloat64);
+  const Tensor z = (w * base.view({2, 3})).sum();
+  base.mul_(2.0);
+  EXPECT_NE(error_of([&] { z.backward(); }).find("modified in place"), std::string::npos);
+}
+
+TEST(AutogradVersion, InPlaceUpdateOfATensorNoBackwardReadsIsFine) {
+  // add's and a view's backward read no tensor, so changing the operand afterwards is harmless.
+  Tensor w = ones({2}, kFloat64).requires_grad_();
+  Tensor x = ones({2}, kFloat64);
+  const Tensor y = (w + x.view({2})).sum();
+  x.add_(5.0);
+  y.backward();
+  EXPECT_EQ(w.grad().to_vector<double>(), (std::vector<double>{1, 1}));
+}
+
+TEST(AutogradVersion, InPlaceUpdateAfterBackwardFreedTheGraphIsFine) {
+  Tensor w = from_vector<double>({1, 2}).requires_grad_();
+  Tensor x = from_vector<double>({3, 3});
+  (w * x).sum().backward();
+  x.add_(100.0);
+  {
+    NoGradGuard no_grad;
+    w.sub_(w.grad());
+  }
+  w.set_grad(Tensor());
+  (w * x).sum().backward();
+  EXPECT_EQ(w.grad().to_vector<double>(), (std::vector<double>{103, 103}));
+}
+
+TEST(AutogradVersion, OptimizerStepsKeepWorkingAndARetainedGraphNoticesThem) {
+  Tensor w = from_vector<double>({1, 2}).requires_grad_();
+  const Tensor x = from_vector<double>({3, 4});
+  optim::SGD sgd({w}, {.lr = 0.5});
+  for (int step = 0; step < 2; ++step) {
+    sgd.zero_grad();
+    (w * x).sum().backward();
+    sgd.step();
+  }
+  EXPECT_EQ(w.to_vector<double>(), (std::vector<double>{-2, -2}));
+
+  // A graph kept past the update would differentiate at the old weights: PyTorch refuses it too.
+  const Tensor y = (w * x).sum();
+  y.backward(Tensor(), /*retain_graph=*/true);
+  sgd.step();
+  EXPECT_NE(error_of([&] { y.backward(); }).find("needed by 'mul'"), std::string::npos);
+}
+
+TEST(AutogradVersion, BatchNormRunningStatisticsAreNoFalsePositive) {
+  nn::BatchNorm1d bn(3);
+  Tensor x = randn({4, 3}, default_generator(), kFloat64).requires_grad_();
+  bn.to(kFloat64);
+  const Tensor first = bn.forward(x).square().sum();
+  const Tensor second = bn.forward(x * 2.0).square().sum();  // updates the running statistics again
+  first.backward();
+  second.backward();
+  EXPECT_TRUE(x.grad().defined());
+  EXPECT_TRUE(autograd::all_finite(x.grad()));
+}
+
 }  // namespace
 }  // namespace actlab

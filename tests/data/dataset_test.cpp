@@ -1,5 +1,6 @@
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 
 #include "actlab/data/dataset.h"
@@ -118,6 +119,47 @@ TEST(Registry, MissingDatasetSaysWhereItLookedAndHowToGetIt) {
   test::write_file(dir / "fashion-mnist" / "train-labels-idx1-ubyte.gz", test::gzip(test::idx_bytes({1}, {0})));
   expect_error([&] { load_dataset("fashion-mnist", Split::Test, options); }, {"t10k-images-idx3-ubyte"});
   expect_error([&] { load_dataset("fashion-mnist", Split::Train, options); }, {"holds 1 samples, expected 60000"});
+}
+
+TEST(DatasetCatalog, GeneratedSetsLoadWithTheirCatalogShapeAndClasses) {
+  for (const std::string& name : synthetic_names()) {
+    const DatasetSpec& info = dataset_info(name);
+    EXPECT_TRUE(info.synthetic) << name;
+    const Dataset set = load_dataset(name, Split::Train, default_load_options(name, 60));
+    EXPECT_EQ(set.sample_shape(), info.sample_shape) << name;
+    EXPECT_EQ(set.num_classes(), info.classes) << name;
+    EXPECT_EQ(set.size(), 60) << name;
+  }
+  EXPECT_EQ(default_load_options("spirals", 10).synthetic.noise, 0.05);
+  expect_error([] { dataset_spec("spirals"); }, {"'spirals' is generated", "no files to fetch"});
+  expect_error([] { dataset_info("imagenet"); }, {"unknown dataset 'imagenet'", "cifar100", "spirals"});
+}
+
+TEST(DatasetCatalog, EveryNameIsInTheCatalogOnce) {
+  const std::vector<std::string> names = dataset_names();
+  for (const std::string& name : synthetic_names())
+    EXPECT_EQ(std::count(names.begin(), names.end(), name), 1) << name;
+  for (const std::string name : {"mnist", "fashion-mnist", "kmnist", "cifar10", "cifar100"}) {
+    EXPECT_EQ(std::count(names.begin(), names.end(), name), 1) << name;
+    EXPECT_FALSE(dataset_info(name).synthetic);
+  }
+  EXPECT_EQ(dataset_info("cifar100").sample_shape, (Shape{3, 32, 32}));
+  EXPECT_EQ(dataset_info("cifar100").classes, 100);
+  EXPECT_EQ(dataset_info("fashion-mnist").classes, 10);
+}
+
+TEST(DatasetCatalog, Cifar100LoadsThroughTheCatalog) {
+  // A two-record train file: the CIFAR-100 reader runs, then the split-size check names the gap.
+  test::TempDir dir;
+  const std::filesystem::path folder = dir / "cifar100" / "cifar-100-binary";
+  test::Bytes records(2 * 3074, 1);
+  test::write_file(folder / "train.bin", records);
+  std::string names;
+  for (int c = 0; c < 100; ++c) names += "class" + std::to_string(c) + "\n";
+  test::write_file(folder / "fine_label_names.txt", test::text_bytes(names));
+  const LoadOptions options = default_load_options("cifar100", 0, dir.path());
+  expect_error([&] { load_dataset("cifar100", Split::Train, options); },
+               {"dataset 'cifar100'", "holds 2 samples, expected 50000", "actlab data fetch cifar100"});
 }
 
 }  // namespace

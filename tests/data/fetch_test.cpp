@@ -101,7 +101,7 @@ TEST(Fetch, WithoutNetworkSaysWhereToPutTheFiles) {
                {"127.0.0.1:9/fashion-mnist/train-images-idx3-ubyte.gz", "download failed", "download these files by hand",
                 (target / "fashion-mnist" / "t10k-labels-idx1-ubyte.gz").string()});
   EXPECT_EQ(files_in(target / "fashion-mnist"), 0u);
-  expect_error([&] { fetch_dataset("xor", options); }, {"unknown dataset 'xor'"});
+  expect_error([&] { fetch_dataset("xor", options); }, {"dataset 'xor' is generated", "no files to fetch"});
 }
 
 TEST(Fetch, FetchesMnistFromAMirrorOfTheDataDir) {

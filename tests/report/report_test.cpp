@@ -8,6 +8,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <memory>
 #include <regex>
 
@@ -118,33 +119,83 @@ void expect_charts_drawn(const std::string& dom, const std::string& charts) {
             charts);
 }
 
+// The data a page hands its script.
+nlohmann::json page_data(const std::string& html) {
+  const std::string marker = "window.ACTLAB_DATA = ";
+  const auto begin = html.find(marker) + marker.size();
+  return nlohmann::json::parse(html.substr(begin, html.find(";\n</script>", begin) - begin));
+}
+
+struct DeclaredChart {
+  std::string canvas;
+  std::string series;
+  std::string arm;  // per-arm charts only
+};
+
+// Every chart the report page declares: the page-wide ones, then each per-arm chart for each
+// arm with diagnostics.
+std::vector<DeclaredChart> declared_charts(const nlohmann::json& data) {
+  std::vector<DeclaredChart> out;
+  for (const char* list : {"charts", "activation_charts"})
+    for (const auto& chart : data.at(list)) out.push_back({chart.at("id"), chart.at("series"), ""});
+  for (std::size_t i = 0; i < data.at("arms").size(); ++i)
+    if (!data["arms"][i]["diagnostics"].is_null())
+      for (const auto& chart : data.at("arm_charts"))
+        out.push_back({chart.at("id").get<std::string>() + "-" + std::to_string(i), chart.at("series"),
+                       data["arms"][i].at("arm")});
+  return out;
+}
+
+bool has_canvas(const std::string& html, const std::string& id) {
+  return html.find("<canvas id=\"" + id + "\"") != std::string::npos;
+}
+
 constexpr const char* kNoChromium = "chromium is not installed (scripts/test.sh installs it): the HTML page was not loaded";
+
+TEST(Report, EveryDeclaredChartHasACard) {
+  const std::string html = render_html(sample_summary());
+  const auto charts = declared_charts(page_data(html));
+  ASSERT_EQ(charts.size(), 18u);  // 6 training + 2 activation charts, 5 per arm for 2 arms
+  std::size_t canvases = 0;
+  for (const auto& chart : charts) {
+    // ReLU keeps a slope above 0, so its saturation heatmap is a "not measured" note instead.
+    const bool unmeasured = chart.series == "saturated_fraction" && chart.arm == "relu";
+    EXPECT_EQ(has_canvas(html, chart.canvas), !unmeasured) << chart.canvas;
+    canvases += has_canvas(html, chart.canvas) ? 1 : 0;
+  }
+  const std::regex canvas("<canvas id=");
+  EXPECT_EQ(static_cast<std::size_t>(std::distance(std::sregex_iterator(html.begin(), html.end(), canvas),
+                                                    std::sregex_iterator())),
+            canvases)
+      << "a canvas on the page has no declaration";
+}
 
 TEST(Report, HtmlDrawsEveryChartInHeadlessChromium) {
   const auto dir = std::filesystem::temp_directory_path() / "actlab_report_test";
   std::filesystem::create_directories(dir);
   write_reports(dir.string(), sample_summary());
+  std::ifstream in(dir / "report.html");
+  const std::string html((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
   const std::string dom = rendered_dom(dir / "report.html");
   std::filesystem::remove_all(dir);
   if (dom.empty()) GTEST_SKIP() << kNoChromium;
   // 6 training charts + f(x) + f'(x), and per arm the gradient-flow bars, heatmaps of gradient norm and dead
   // units, histograms; saturation only for sigmoid (ReLU cannot saturate above 0).
   expect_charts_drawn(dom, "17");
+  for (const auto& chart : declared_charts(page_data(html))) {
+    if (!has_canvas(html, chart.canvas)) continue;
+    EXPECT_TRUE(std::regex_search(dom, std::regex("<canvas id=\"" + chart.canvas + "\"[^>]*data-drawn=\"1\"")))
+        << chart.canvas << " was declared but not drawn";
+  }
 }
 
-// The data the atlas page hands its script.
-nlohmann::json atlas_data(const std::string& html) {
-  const std::string marker = "window.ACTLAB_DATA = ";
-  const auto begin = html.find(marker) + marker.size();
-  return nlohmann::json::parse(html.substr(begin, html.find(";\n</script>", begin) - begin));
-}
 
 TEST(ActivationAtlas, DrawsEveryActivationWithItsDerivative) {
   std::vector<std::string> specs;
   for (const ActivationInfo* info : registered_activations()) specs.push_back(info->name);
   specs.push_back("leaky_relu:0.2");
   const std::string html = render_activation_atlas(specs);
-  const nlohmann::json atlas = atlas_data(html).at("atlas");
+  const nlohmann::json atlas = page_data(html).at("atlas");
   ASSERT_EQ(atlas.size(), specs.size());
   const auto at = [&](const std::string& spec, const char* key, double x) {
     for (const auto& c : atlas)

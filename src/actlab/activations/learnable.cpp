@@ -315,41 +315,34 @@ std::uint64_t slope_block(std::uint64_t first, std::int64_t i) {
 }
 
 #if ACTLAB_HAVE_VEC16
-// Philox4x32-10 on 16 consecutive counters at once: Generator::block's stream (its constants),
+// Philox4x32-10 (philox_rounds) on 16 consecutive counters at once: Generator::block's stream,
 // 16 blocks per call.
 struct PhiloxWords {
   __m512i word[4];
 };
 PhiloxWords philox16(std::uint64_t seed, std::uint64_t counter) {
-  constexpr std::uint32_t kMul0 = 0xD2511F53u, kMul1 = 0xCD9E8D57u, kWeyl0 = 0x9E3779B9u, kWeyl1 = 0xBB67AE85u;
   alignas(64) std::uint32_t low[16], high[16];
   for (int j = 0; j < 16; ++j) {
     low[j] = static_cast<std::uint32_t>(counter + static_cast<std::uint64_t>(j));
     high[j] = static_cast<std::uint32_t>((counter + static_cast<std::uint64_t>(j)) >> 32);
   }
-  __m512i c0 = _mm512_load_si512(low), c1 = _mm512_load_si512(high);
-  __m512i c2 = _mm512_setzero_si512(), c3 = _mm512_setzero_si512();
+  PhiloxWords out{{_mm512_load_si512(low), _mm512_load_si512(high), _mm512_setzero_si512(), _mm512_setzero_si512()}};
+  auto& [c0, c1, c2, c3] = out.word;
   // The high 32 bits of 16 32x32-bit products: even lanes from one 64-bit multiply, odd from
   // another (the masked intrinsics: GCC 12's plain ones warn spuriously).
   auto shift_right_32 = [](__m512i a) { return _mm512_mask_srli_epi64(a, 0xFF, a, 32); };
-  auto mulhi = [&](__m512i a, __m512i m) {
-    const __m512i even = shift_right_32(_mm512_mask_mul_epu32(a, 0xFF, a, m));
-    const __m512i odd = _mm512_mask_mul_epu32(a, 0xFF, shift_right_32(a), m);
-    return _mm512_mask_blend_epi32(0xAAAA, even, odd);
-  };
-  const __m512i m0 = _mm512_set1_epi32(static_cast<int>(kMul0)), m1 = _mm512_set1_epi32(static_cast<int>(kMul1));
-  std::uint32_t k0 = static_cast<std::uint32_t>(seed), k1 = static_cast<std::uint32_t>(seed >> 32);
-  for (int round = 0; round < 10; ++round) {
-    const __m512i hi0 = mulhi(c0, m0), lo0 = _mm512_mullo_epi32(c0, m0);
-    const __m512i hi1 = mulhi(c2, m1), lo1 = _mm512_mullo_epi32(c2, m1);
-    c0 = _mm512_xor_si512(_mm512_xor_si512(hi1, c1), _mm512_set1_epi32(static_cast<int>(k0)));
-    c1 = lo1;
-    c2 = _mm512_xor_si512(_mm512_xor_si512(hi0, c3), _mm512_set1_epi32(static_cast<int>(k1)));
-    c3 = lo0;
-    k0 += kWeyl0;
-    k1 += kWeyl1;
-  }
-  return {c0, c1, c2, c3};
+  auto key = [](std::uint32_t k) { return _mm512_set1_epi32(static_cast<int>(k)); };
+  philox_rounds(
+      c0, c1, c2, c3, seed,
+      [&](__m512i a, std::uint32_t multiplier, __m512i& hi, __m512i& lo) {
+        const __m512i m = key(multiplier);
+        const __m512i even = shift_right_32(_mm512_mask_mul_epu32(a, 0xFF, a, m));
+        const __m512i odd = _mm512_mask_mul_epu32(a, 0xFF, shift_right_32(a), m);
+        hi = _mm512_mask_blend_epi32(0xAAAA, even, odd);
+        lo = _mm512_mullo_epi32(a, m);
+      },
+      key);
+  return out;
 }
 #endif
 

@@ -52,7 +52,37 @@ Node::~Node() {
   }
 }
 
-Tensor record(std::string op, Tensor output, const std::vector<Tensor>& inputs, BackwardFn backward) {
+namespace {
+
+SavedVersion saved_version(const Tensor& t, const Tensor& output, const std::vector<Tensor>& inputs) {
+  SavedVersion saved{t.impl()->storage, t.version()};
+  if (t.impl() == output.impl()) saved.role = SavedVersion::kOutput;
+  for (std::size_t i = 0; i < inputs.size() && saved.role == SavedVersion::kOther; ++i)
+    if (inputs[i].defined() && t.impl() == inputs[i].impl()) saved.role = static_cast<int>(i);
+  return saved;
+}
+
+std::string describe(const SavedVersion& saved) {
+  if (saved.role == SavedVersion::kOutput) return "its output";
+  if (saved.role == SavedVersion::kOther) return "a tensor it saved";
+  return fmt::format("its input {}", saved.role);
+}
+
+// Throws when a tensor the node's backward reads was written in place after the node was recorded.
+void check_saved_versions(const Node& node) {
+  for (const SavedVersion& saved : node.saved) {
+    const std::shared_ptr<Storage> storage = saved.storage.lock();
+    ACTLAB_CHECK(storage == nullptr || storage->version == saved.version,
+                 "backward: one of the tensors needed by '{}' for its gradient ({}) was modified in place "
+                 "(version {} -> {}) after '{}' was recorded, so its gradient would be wrong; call backward() "
+                 "before the in-place update, or update a clone() (or use the out-of-place op) instead",
+                 node.op, describe(saved), saved.version, storage->version, node.op);
+  }
+}
+
+// `saved` null: the closure reads every input and the output.
+Tensor attach_node(std::string op, Tensor output, const std::vector<Tensor>& inputs, const std::vector<Tensor>* saved,
+                   BackwardFn backward) {
   if (!grad_enabled()) return output;
   bool any = false;
   for (const auto& input : inputs) any = any || (input.defined() && input.requires_grad());
@@ -62,11 +92,27 @@ Tensor record(std::string op, Tensor output, const std::vector<Tensor>& inputs, 
   node->inputs.reserve(inputs.size());
   for (const auto& input : inputs)
     node->inputs.push_back(input.defined() && input.requires_grad() ? input.impl() : nullptr);
+  const std::vector<Tensor>& read = saved != nullptr ? *saved : inputs;
+  node->saved.reserve(read.size() + 1);
+  for (const auto& t : read)
+    if (t.defined()) node->saved.push_back(saved_version(t, output, inputs));
+  if (saved == nullptr) node->saved.push_back(saved_version(output, output, inputs));
   node->output_shape = output.shape();
   node->backward = std::move(backward);
   output.impl()->requires_grad = true;
   output.impl()->grad_fn = std::move(node);
   return output;
+}
+
+}  // namespace
+
+Tensor record(std::string op, Tensor output, const std::vector<Tensor>& inputs, BackwardFn backward) {
+  return attach_node(std::move(op), std::move(output), inputs, nullptr, std::move(backward));
+}
+
+Tensor record(std::string op, Tensor output, const std::vector<Tensor>& inputs, const std::vector<Tensor>& saved,
+              BackwardFn backward) {
+  return attach_node(std::move(op), std::move(output), inputs, &saved, std::move(backward));
 }
 
 namespace {
@@ -148,6 +194,7 @@ void run_backward(const Tensor& root, const Tensor& grad, bool retain_graph) {
                  "backward: the graph through '{}' was already freed by an earlier backward(); "
                  "pass retain_graph=true to the first backward() to run backward twice",
                  node->op);
+    check_saved_versions(*node);
     std::vector<bool> needs_grad(node->inputs.size());
     for (std::size_t i = 0; i < node->inputs.size(); ++i) needs_grad[i] = node->inputs[i] != nullptr;
     std::vector<Tensor> input_grads = node->backward(grad_output, needs_grad);

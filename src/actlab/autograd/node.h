@@ -3,6 +3,10 @@
 // An op computes its output, then calls record() with a backward closure written right beside
 // the forward code: given the gradient of the output, it returns the gradient of each input.
 // Closures must capture inputs/outputs through detach() so that the graph holds no cycles.
+//
+// record() also notes the version() of every tensor the closure reads (by default all inputs and
+// the output; an op that reads fewer names them). backward() throws, naming the op, when one of
+// them was modified in place since: the closure would otherwise compute a wrong gradient.
 #pragma once
 
 #include <functional>
@@ -18,12 +22,22 @@ namespace actlab::autograd {
 // grads[i] is the gradient for inputs[i]; leave it undefined when needs_grad[i] is false.
 using BackwardFn = std::function<std::vector<Tensor>(const Tensor& grad_output, const std::vector<bool>& needs_grad)>;
 
+// A tensor's buffer and its version() when the op saved it for backward.
+struct SavedVersion {
+  static constexpr int kOutput = -1;
+  static constexpr int kOther = -2;
+  std::weak_ptr<Storage> storage;  // expired: nobody holds the buffer, so nobody changed it
+  std::uint64_t version = 0;
+  int role = kOther;  // the input index, kOutput, or kOther (a tensor that is neither)
+};
+
 struct Node {
   std::string op;                                   // names the op in errors and diagnostics
   std::vector<std::shared_ptr<TensorImpl>> inputs;  // nullptr for inputs that need no grad
   Shape output_shape;
   BackwardFn backward;                              // empty once the graph is freed
   std::vector<GradHook> hooks;                      // run on the output's gradient
+  std::vector<SavedVersion> saved;                  // checked before backward runs
 
   Node() = default;
   Node(const Node&) = delete;
@@ -34,7 +48,11 @@ struct Node {
 };
 
 // Attaches a Node to `output` when grad mode is on and some input requires grad; returns output.
+// The closure is taken to read every input and the output.
 Tensor record(std::string op, Tensor output, const std::vector<Tensor>& inputs, BackwardFn backward);
+// The same for a closure that reads only `saved` (empty: it reads no tensor, as add or a view).
+Tensor record(std::string op, Tensor output, const std::vector<Tensor>& inputs, const std::vector<Tensor>& saved,
+              BackwardFn backward);
 
 // Runs backward from `root` with seed gradient `grad` (see Tensor::backward).
 void run_backward(const Tensor& root, const Tensor& grad, bool retain_graph);

@@ -6,32 +6,17 @@
 #include "actlab/core/error.h"
 
 namespace actlab {
-namespace {
-
-// Philox4x32-10 (Salmon et al., "Parallel random numbers: as easy as 1, 2, 3", SC'11).
-constexpr std::uint32_t kMul0 = 0xD2511F53u, kMul1 = 0xCD9E8D57u;
-constexpr std::uint32_t kWeyl0 = 0x9E3779B9u, kWeyl1 = 0xBB67AE85u;
-
-inline void mulhilo(std::uint32_t a, std::uint32_t b, std::uint32_t& hi, std::uint32_t& lo) {
-  const std::uint64_t product = static_cast<std::uint64_t>(a) * b;
-  hi = static_cast<std::uint32_t>(product >> 32);
-  lo = static_cast<std::uint32_t>(product);
-}
-
-}  // namespace
-
 std::array<std::uint32_t, 4> Generator::block(std::uint64_t counter) const {
   std::array<std::uint32_t, 4> c = {static_cast<std::uint32_t>(counter),
                                     static_cast<std::uint32_t>(counter >> 32), 0u, 0u};
-  std::uint32_t k0 = static_cast<std::uint32_t>(seed_), k1 = static_cast<std::uint32_t>(seed_ >> 32);
-  for (int round = 0; round < 10; ++round) {
-    std::uint32_t hi0, lo0, hi1, lo1;
-    mulhilo(kMul0, c[0], hi0, lo0);
-    mulhilo(kMul1, c[2], hi1, lo1);
-    c = {hi1 ^ c[1] ^ k0, lo1, hi0 ^ c[3] ^ k1, lo0};
-    k0 += kWeyl0;
-    k1 += kWeyl1;
-  }
+  philox_rounds(
+      c[0], c[1], c[2], c[3], seed_,
+      [](std::uint32_t a, std::uint32_t m, std::uint32_t& hi, std::uint32_t& lo) {
+        const std::uint64_t product = static_cast<std::uint64_t>(a) * m;
+        hi = static_cast<std::uint32_t>(product >> 32);
+        lo = static_cast<std::uint32_t>(product);
+      },
+      [](std::uint32_t k) { return k; });
   return c;
 }
 

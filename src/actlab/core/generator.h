@@ -43,6 +43,28 @@ class Generator {
   std::uint64_t offset_ = 0;
 };
 
+// Philox4x32-10 (Salmon et al., "Parallel random numbers: as easy as 1, 2, 3", SC'11): the ten
+// rounds on the counter words `c` under the key `seed`, written once for any lane type W, a
+// 32-bit word (Generator::block) or a vector of them (kernels that draw 16 blocks at once).
+// mulhilo(a, m, hi, lo) sets the high and low words of each lane's a * m; key(k) is k in every lane.
+template <typename W, typename MulHiLo, typename Key>
+void philox_rounds(W& c0, W& c1, W& c2, W& c3, std::uint64_t seed, MulHiLo mulhilo, Key key) {
+  constexpr std::uint32_t kMul0 = 0xD2511F53u, kMul1 = 0xCD9E8D57u;
+  constexpr std::uint32_t kWeyl0 = 0x9E3779B9u, kWeyl1 = 0xBB67AE85u;
+  auto k0 = static_cast<std::uint32_t>(seed), k1 = static_cast<std::uint32_t>(seed >> 32);
+  for (int round = 0; round < 10; ++round) {
+    W hi0, lo0, hi1, lo1;
+    mulhilo(c0, kMul0, hi0, lo0);
+    mulhilo(c2, kMul1, hi1, lo1);
+    c0 = hi1 ^ c1 ^ key(k0);
+    c1 = lo1;
+    c2 = hi0 ^ c3 ^ key(k1);
+    c3 = lo0;
+    k0 += kWeyl0;
+    k1 += kWeyl1;
+  }
+}
+
 // Converts a 32-bit word to a float in [0, 1) / a double in [0, 1) from two words.
 inline float uniform_float(std::uint32_t word) { return static_cast<float>(word >> 8) * 0x1.0p-24f; }
 inline double uniform_double(std::uint32_t hi, std::uint32_t lo) {

@@ -35,6 +35,9 @@ using GradHook = std::function<Tensor(const Tensor& grad)>;
 struct Storage {
   Buffer buffer;
   std::size_t bytes = 0;
+  // Counts in-place writes through any view of this buffer; backward() compares it with the
+  // count saved when an op was recorded, so a modified saved tensor is an error, not a wrong gradient.
+  std::uint64_t version = 0;
   std::byte* data() const { return buffer.get(); }
 };
 
@@ -74,6 +77,12 @@ class Tensor {
   bool is_contiguous() const;
   // True when both tensors view the same buffer.
   bool shares_storage_with(const Tensor& other) const { return impl_->storage == other.impl_->storage; }
+
+  // In-place writes so far to the buffer this tensor views (shared by all its views).
+  std::uint64_t version() const { return impl_->storage->version; }
+  // Counts one in-place write. The in-place ops call it; code that writes through data<T>() or
+  // raw_data() into a tensor an op may have saved for backward calls it too.
+  void bump_version() const { ++impl_->storage->version; }
 
   // Typed pointer to the first element. Throws if T does not match dtype().
   template <typename T> T* data() const;
@@ -150,6 +159,7 @@ class Tensor {
   Tensor ge(const Tensor& other) const;
 
   // ---- in place (for optimizers; throw on a tensor that requires grad while grad mode is on) ----
+  // Each bumps version(); backward() through an op that saved this buffer then throws.
   Tensor& add_(const Tensor& other, double alpha = 1.0);
   Tensor& add_(double value);
   Tensor& sub_(const Tensor& other);

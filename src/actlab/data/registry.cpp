@@ -10,16 +10,6 @@ namespace {
 
 std::vector<std::string> digits() { return {"0", "1", "2", "3", "4", "5", "6", "7", "8", "9"}; }
 
-DatasetSpec idx_spec(std::string name, std::string description, std::string upstream,
-                     std::vector<std::string> sums, std::vector<std::string> class_names) {
-  const char* files[] = {"train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz", "t10k-images-idx3-ubyte.gz",
-                         "t10k-labels-idx1-ubyte.gz"};
-  DatasetSpec spec{name, std::move(description), name, std::move(upstream), {}, {}, std::move(class_names), 60000,
-                   10000};
-  for (int i = 0; i < 4; ++i) spec.files.push_back({name + "/" + files[i], sums[i]});
-  return spec;
-}
-
 // An IDX file as stored: compressed (.gz) or not.
 std::filesystem::path find_idx_file(const std::filesystem::path& folder, const std::string& stem,
                                     const DatasetSpec& spec, const DataDir& dir) {
@@ -31,6 +21,82 @@ std::filesystem::path find_idx_file(const std::filesystem::path& folder, const s
        "the four upstream files ({}) in {}",
        spec.name, (folder / stem).string(), (folder / stem).string(), dir.path.string(), dir.origin, spec.name,
        spec.upstream, folder.string());
+}
+
+Dataset load_idx_files(const DatasetSpec& spec, Split split, const LoadOptions& options) {
+  const DataDir dir = resolve_data_dir(options.data_dir);
+  const std::filesystem::path folder = dir.path / spec.folder;
+  const std::string prefix = split == Split::Train ? "train" : "t10k";
+  const std::filesystem::path images = find_idx_file(folder, prefix + "-images-idx3-ubyte", spec, dir);
+  const std::filesystem::path labels = find_idx_file(folder, prefix + "-labels-idx1-ubyte", spec, dir);
+  return load_idx_dataset(images, labels, spec.class_names, spec.name + "/" + std::string(split_name(split)));
+}
+
+DatasetLoader cifar_loader(CifarVariant variant) {
+  return [variant](const DatasetSpec& spec, Split split, const LoadOptions& options) {
+    const DataDir dir = resolve_data_dir(options.data_dir);
+    const std::filesystem::path folder = dir.path / spec.folder;
+    ACTLAB_CHECK(std::filesystem::exists(folder),
+                 "dataset '{}' not found: {} does not exist (data dir {} from {}). Run `actlab data fetch {}`, or "
+                 "extract {} into {}",
+                 spec.name, folder.string(), dir.path.string(), dir.origin, spec.name, spec.upstream, folder.string());
+    return load_cifar(folder, variant, split);
+  };
+}
+
+Dataset generate(const DatasetSpec& spec, Split split, const LoadOptions& options) {
+  SyntheticOptions synthetic = options.synthetic;
+  if (split == Split::Test) synthetic.seed ^= 0x9e3779b97f4a7c15ULL;  // a different, fixed stream
+  Dataset set = make_synthetic(spec.name, synthetic);
+  set.name.append("/").append(split_name(split));
+  return set;
+}
+
+// The catalog fields every dataset has.
+DatasetSpec basic_spec(std::string name, std::string description, Shape sample_shape, std::int64_t classes,
+                       DatasetLoader load) {
+  DatasetSpec spec;
+  spec.name = std::move(name);
+  spec.description = std::move(description);
+  spec.sample_shape = std::move(sample_shape);
+  spec.classes = classes;
+  spec.load = std::move(load);
+  return spec;
+}
+
+DatasetSpec idx_spec(std::string name, std::string description, std::string upstream,
+                     std::vector<std::string> sums, std::vector<std::string> class_names) {
+  const char* files[] = {"train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz", "t10k-images-idx3-ubyte.gz",
+                         "t10k-labels-idx1-ubyte.gz"};
+  DatasetSpec spec = basic_spec(name, std::move(description), {1, 28, 28},
+                                static_cast<std::int64_t>(class_names.size()), load_idx_files);
+  spec.folder = name;
+  spec.upstream = std::move(upstream);
+  spec.class_names = std::move(class_names);
+  spec.train_size = 60000;
+  spec.test_size = 10000;
+  for (int i = 0; i < 4; ++i) spec.files.push_back({name + "/" + files[i], sums[i]});
+  return spec;
+}
+
+DatasetSpec cifar_spec(CifarVariant variant, std::string name, std::int64_t classes, std::string description,
+                       std::vector<DataFile> files) {
+  const CifarLayout& layout = cifar_layout(variant);
+  DatasetSpec spec = basic_spec(name, std::move(description), {3, 32, 32}, classes, cifar_loader(variant));
+  spec.folder = name;
+  spec.upstream = "https://www.cs.toronto.edu/~kriz/" + layout.archive;
+  spec.archive = name + "/" + layout.archive;
+  spec.files = std::move(files);
+  spec.train_size = 50000;
+  spec.test_size = 10000;
+  return spec;
+}
+
+DatasetSpec synthetic_spec(std::string name, std::string description, std::int64_t classes, double noise) {
+  DatasetSpec spec = basic_spec(std::move(name), std::move(description), {2}, classes, generate);
+  spec.synthetic = true;
+  spec.noise = noise;
+  return spec;
 }
 
 }  // namespace
@@ -60,26 +126,25 @@ const std::vector<DatasetSpec>& dataset_specs() {
                           "edd7a857845ad6bb1d0ba43fe7e794d164fe2dce499a1694695a792adfac43c5",
                           "20bb9a0ef54c7db3efc55a92eef5582c109615df22683c380526788f98e42a1c"},
                          {"o", "ki", "su", "tsu", "na", "ha", "ma", "ya", "re", "wo"}));
-    const CifarLayout& c10 = cifar_layout(CifarVariant::Cifar10);
-    const std::string c10_dir = "cifar10/" + c10.folder + "/";
-    s.push_back({"cifar10",
-                 "colour photos in 10 classes, 3x32x32, 50,000 train / 10,000 test",
-                 "cifar10",
-                 "https://www.cs.toronto.edu/~kriz/cifar-10-binary.tar.gz",
-                 "cifar10/" + c10.archive,
-                 {{c10_dir + "batches.meta.txt", "558e74b5e208382e186da55784b4bac2cd52e558448e1b5800990fdb28ed8033"},
-                  {c10_dir + "data_batch_1.bin", "cee916563c9f80d84e3cc88e17fdc0941787f1244f00a67874d45b261883ada5"},
-                  {c10_dir + "data_batch_2.bin", "a591ca11fa1708a91ee40f54b3da4784ccd871ecf2137de63f51ada8b3fa57ed"},
-                  {c10_dir + "data_batch_3.bin", "bbe8596564c0f86427f876058170b84dac6670ddf06d79402899d93ceea26f67"},
-                  {c10_dir + "data_batch_4.bin", "014e562d6e23c72197cc727519169a60359f5eccd8945ad5a09d710285ff4e48"},
-                  {c10_dir + "data_batch_5.bin", "755304fc0b379caeae8c14f0dac912fbc7d6cd469eb67a1029a08a39453a9add"},
-                  {c10_dir + "test_batch.bin", "8e2eb146ae340b09e24670f29cabc6326dba54da8789dab6768acf480273f65b"}},
-                 {},
-                 50000,
-                 10000});
-    const CifarLayout& c100 = cifar_layout(CifarVariant::Cifar100);
-    s.push_back({"cifar100", "colour photos in 100 classes, 3x32x32, 50,000 train / 10,000 test", "cifar100",
-                 "https://www.cs.toronto.edu/~kriz/cifar-100-binary.tar.gz", "cifar100/" + c100.archive, {}, {}, 50000, 10000});
+    const std::string c10_dir = "cifar10/" + cifar_layout(CifarVariant::Cifar10).folder + "/";
+    s.push_back(cifar_spec(
+        CifarVariant::Cifar10, "cifar10", 10, "colour photos in 10 classes, 3x32x32, 50,000 train / 10,000 test",
+        {{c10_dir + "batches.meta.txt", "558e74b5e208382e186da55784b4bac2cd52e558448e1b5800990fdb28ed8033"},
+         {c10_dir + "data_batch_1.bin", "cee916563c9f80d84e3cc88e17fdc0941787f1244f00a67874d45b261883ada5"},
+         {c10_dir + "data_batch_2.bin", "a591ca11fa1708a91ee40f54b3da4784ccd871ecf2137de63f51ada8b3fa57ed"},
+         {c10_dir + "data_batch_3.bin", "bbe8596564c0f86427f876058170b84dac6670ddf06d79402899d93ceea26f67"},
+         {c10_dir + "data_batch_4.bin", "014e562d6e23c72197cc727519169a60359f5eccd8945ad5a09d710285ff4e48"},
+         {c10_dir + "data_batch_5.bin", "755304fc0b379caeae8c14f0dac912fbc7d6cd469eb67a1029a08a39453a9add"},
+         {c10_dir + "test_batch.bin", "8e2eb146ae340b09e24670f29cabc6326dba54da8789dab6768acf480273f65b"}}));
+    s.push_back(cifar_spec(CifarVariant::Cifar100, "cifar100", 100,
+                           "colour photos in 100 classes, 3x32x32, 50,000 train / 10,000 test", {}));
+    s.push_back(synthetic_spec("xor", "four quadrant clusters, label = sign(x) != sign(y)", 2, 0.1));
+    s.push_back(synthetic_spec("circles", "two concentric circles", 2, 0.1));
+    s.push_back(synthetic_spec("moons", "two interleaving half circles", 2, 0.1));
+    s.push_back(synthetic_spec("spirals", "interleaved arms spiralling out from the origin", 3, 0.05));
+    s.push_back(synthetic_spec("blobs", "Gaussian blobs with centres on a circle", 3, 0.1));
+    s.push_back(synthetic_spec("linear", "two classes split by the line x + y = 0 (solvable without an activation)",
+                               2, 0.1));
     return s;
   }();
   return specs;
@@ -88,14 +153,30 @@ const std::vector<DatasetSpec>& dataset_specs() {
 std::vector<std::string> dataset_names() {
   std::vector<std::string> names;
   for (const DatasetSpec& spec : dataset_specs()) names.push_back(spec.name);
-  for (const std::string& name : synthetic_names()) names.push_back(name);
   return names;
 }
 
-const DatasetSpec& dataset_spec(std::string_view name) {
+const DatasetSpec& dataset_info(std::string_view name) {
   for (const DatasetSpec& spec : dataset_specs())
     if (spec.name == name) return spec;
   fail("unknown dataset '{}'; known datasets: {}", name, fmt::join(dataset_names(), ", "));
+}
+
+const DatasetSpec& dataset_spec(std::string_view name) {
+  const DatasetSpec& spec = dataset_info(name);
+  ACTLAB_CHECK(!spec.synthetic, "dataset '{}' is generated from a seed, so it has no files to fetch or inspect", name);
+  return spec;
+}
+
+LoadOptions default_load_options(std::string_view name, std::int64_t synthetic_samples,
+                                 const std::optional<std::filesystem::path>& data_dir) {
+  const DatasetSpec& spec = dataset_info(name);
+  LoadOptions options;
+  options.data_dir = data_dir;
+  options.synthetic.samples = synthetic_samples;
+  options.synthetic.classes = spec.classes;
+  options.synthetic.noise = spec.noise;
+  return options;
 }
 
 DataDir resolve_data_dir(const std::optional<std::filesystem::path>& explicit_dir) {
@@ -106,42 +187,16 @@ DataDir resolve_data_dir(const std::optional<std::filesystem::path>& explicit_di
   return {std::filesystem::path(home) / ".cache" / "actlab" / "datasets", "the default"};
 }
 
-namespace {
-
-Dataset load_files(const DatasetSpec& spec, Split split, const DataDir& dir) {
-  const std::filesystem::path folder = dir.path / spec.folder;
-  if (spec.name == "cifar10" || spec.name == "cifar100") {
-    const auto variant = spec.name == "cifar10" ? CifarVariant::Cifar10 : CifarVariant::Cifar100;
-    ACTLAB_CHECK(std::filesystem::exists(folder),
-                 "dataset '{}' not found: {} does not exist (data dir {} from {}). Run `actlab data fetch {}`, or "
-                 "extract {} into {}",
-                 spec.name, folder.string(), dir.path.string(), dir.origin, spec.name, spec.upstream, folder.string());
-    return load_cifar(folder, variant, split);
-  }
-  const std::string prefix = split == Split::Train ? "train" : "t10k";
-  const std::filesystem::path images = find_idx_file(folder, prefix + "-images-idx3-ubyte", spec, dir);
-  const std::filesystem::path labels = find_idx_file(folder, prefix + "-labels-idx1-ubyte", spec, dir);
-  return load_idx_dataset(images, labels, spec.class_names, spec.name + "/" + std::string(split_name(split)));
-}
-
-}  // namespace
-
 Dataset load_dataset(std::string_view name, Split split, const LoadOptions& options) {
-  if (is_synthetic(name)) {
-    SyntheticOptions synthetic = options.synthetic;
-    if (split == Split::Test) synthetic.seed ^= 0x9e3779b97f4a7c15ULL;  // a different, fixed stream
-    Dataset set = make_synthetic(name, synthetic);
-    set.name.append("/").append(split_name(split));
-    return set;
-  }
-  const DatasetSpec& spec = dataset_spec(name);
-  const DataDir dir = resolve_data_dir(options.data_dir);
-  Dataset set = load_files(spec, split, dir);
+  const DatasetSpec& spec = dataset_info(name);
+  Dataset set = spec.load(spec, split, options);
+  if (spec.synthetic) return set;
   const std::int64_t expected = split == Split::Train ? spec.train_size : spec.test_size;
   ACTLAB_CHECK(set.size() == expected,
                "dataset '{}': the {} split in {} holds {} samples, expected {}; a file is truncated or from another "
                "dataset: run `actlab data fetch {} --force`",
-               spec.name, split_name(split), (dir.path / spec.folder).string(), set.size(), expected, spec.name);
+               spec.name, split_name(split), (resolve_data_dir(options.data_dir).path / spec.folder).string(),
+               set.size(), expected, spec.name);
   return set;
 }
 

@@ -1,4 +1,6 @@
-// Datasets by name, and where their files live.
+// The dataset catalog: every dataset by name, what its samples look like, how it loads and,
+// for the file-backed ones, where their files live and come from. Settings, `--help`, the
+// `data` command and validation all read their choices from it.
 //
 // Names: "mnist", "fashion-mnist", "kmnist", "cifar10", "cifar100" (files on disk) and "xor",
 // "circles", "moons", "spirals", "blobs", "linear" (generated, see synthetic.h).
@@ -11,6 +13,7 @@
 #pragma once
 
 #include <filesystem>
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -27,23 +30,37 @@ struct DataFile {
   std::string sha256;
 };
 
+struct DatasetSpec;
+struct LoadOptions;
+// Loads one split of the dataset `spec` describes.
+using DatasetLoader = std::function<Dataset(const DatasetSpec& spec, Split split, const LoadOptions& options)>;
+
 struct DatasetSpec {
   std::string name;         // "mnist"
   std::string description;  // one line
+  Shape sample_shape;       // of one sample: {1, 28, 28}, {3, 32, 32}, or {2} for the generated sets
+  std::int64_t classes = 0; // labels run over 0..classes-1 (the default count for spirals and blobs)
+  bool synthetic = false;   // generated from a seed: nothing to fetch, no files
+  double noise = 0;         // generated sets: the default noise standard deviation
+  DatasetLoader load;
+  // File-backed sets only:
   std::string folder;       // folder inside the data dir
   // Upstream location: a base URL the file names are appended to, or, when `archive` is set,
   // the URL of that one archive.
   std::string upstream;
   std::string archive;           // path of the upstream archive relative to the data dir, or empty
   std::vector<DataFile> files;   // the files as laid out in the data dir (empty: cannot be fetched)
-  std::vector<std::string> class_names;
+  std::vector<std::string> class_names;  // empty when the files name them (cifar100)
   std::int64_t train_size = 0;  // samples in the upstream splits
   std::int64_t test_size = 0;
 };
 
-// The file-backed datasets, in documentation order.
+// Every dataset, file-backed ones first, in documentation order.
 const std::vector<DatasetSpec>& dataset_specs();
-// Throws Error listing every known name when `name` is not a file-backed dataset.
+// The catalog entry of any dataset. Throws Error listing every known name for an unknown one.
+const DatasetSpec& dataset_info(std::string_view name);
+// A file-backed dataset. Throws Error for an unknown name (listing the known ones) and for a
+// generated set (which has nothing to fetch).
 const DatasetSpec& dataset_spec(std::string_view name);
 // Every name load_dataset accepts.
 std::vector<std::string> dataset_names();
@@ -58,6 +75,10 @@ struct LoadOptions {
   std::optional<std::filesystem::path> data_dir;
   SyntheticOptions synthetic;  // for generated sets; the test split uses a derived seed
 };
+// The options to load `name` with: `data_dir`, and for a generated set `synthetic_samples`
+// samples with the catalog's class count and noise. Throws Error for an unknown name.
+LoadOptions default_load_options(std::string_view name, std::int64_t synthetic_samples,
+                                 const std::optional<std::filesystem::path>& data_dir = {});
 
 // Loads one split. Throws Error when the name is unknown, or when files are missing (saying
 // where it looked and how to get them), damaged, or hold a different number of samples than

@@ -13,6 +13,8 @@
 #include <toml++/toml.h>
 
 #include "actlab/core/error.h"
+#include "actlab/data/registry.h"
+#include "actlab/experiment/training.h"
 
 namespace actlab::experiment {
 namespace {
@@ -99,17 +101,16 @@ Key bool_key(std::string name, bool Settings::*member, std::string help) {
           [member](const Settings& s) { return std::string(s.*member ? "true" : "false"); }};
 }
 
-const std::vector<std::string> kDatasets = {"mnist", "fashion-mnist", "kmnist", "cifar10", "xor",
-                                            "circles", "moons", "spirals", "blobs", "linear"};
-const std::vector<std::string> kOptimizers = {"sgd", "momentum", "nesterov", "rmsprop", "adagrad", "adam", "adamw"};
 const std::vector<std::string> kNorms = {"none", "batch", "layer"};
 
 const std::vector<Key>& keys() {
   static const std::vector<Key> table = {
       string_key("name", &Settings::name, {}, "experiment name (used in the output folder)"),
-      string_key("data", &Settings::data, kDatasets, "dataset"),
+      string_key("data", &Settings::data, data::dataset_names(), "dataset"),
       string_key("data_dir", &Settings::data_dir, {}, "dataset folder (default $ACTLAB_DATA, then ~/.cache/actlab/datasets)"),
-      string_key("model", &Settings::model, {}, "mlp:256,256 | mlp:256x4 | lenet5 | cifar-cnn | resnet-small"),
+      string_key("model", &Settings::model, {}, model_syntaxes()),
+      int_key("max_parameters", &Settings::max_parameters, 1,
+              "largest model to build, in parameters (checked from the model spec before allocating)"),
       {{"activations", "list", "activation specs to compare, e.g. relu,leaky_relu:0.1,elu:alpha=0.5"},
        [](Settings& s, const std::string& value, const std::string& origin) {
          s.activations = split_specs(value);
@@ -118,11 +119,10 @@ const std::vector<Key>& keys() {
        [](const Settings& s) { return fmt::format("{}", fmt::join(s.activations, ",")); }},
       int_key("epochs", &Settings::epochs, 1, "training epochs"),
       int_key("batch", &Settings::batch, 1, "mini-batch size"),
-      string_key("optimizer", &Settings::optimizer, kOptimizers, "optimizer"),
+      string_key("optimizer", &Settings::optimizer, optimizer_names(), "optimizer"),
       float_key("lr", &Settings::lr, 0, 1e3, "learning rate"),
       float_key("momentum", &Settings::momentum, 0, 1, "momentum for sgd-momentum/nesterov/rmsprop"),
-      string_key("schedule", &Settings::schedule, {},
-                 "learning-rate schedule: none | step:EPOCHS[:GAMMA] | exponential:GAMMA | cosine[:WARMUP_EPOCHS] | warmup:EPOCHS | plateau[:PATIENCE]"),
+      string_key("schedule", &Settings::schedule, {}, "learning-rate schedule: " + schedule_syntaxes()),
       float_key("weight_decay", &Settings::weight_decay, 0, 1, "weight decay"),
       string_key("init", &Settings::init, {},
                  "weight init: standard | xavier | he | lecun | orthogonal (xavier_normal, he_uniform, ... for variants)"),

@@ -32,6 +32,7 @@ struct Settings {
   std::string data = "mnist";
   std::string data_dir;  // empty: $ACTLAB_DATA, then ~/.cache/actlab/datasets
   std::string model = "mlp:256x4";
+  std::int64_t max_parameters = 200'000'000;  // make_model refuses larger models before allocating
   std::vector<std::string> activations = {"sigmoid", "tanh", "relu", "leaky_relu", "elu", "gelu", "silu"};
   std::int64_t epochs = 5;
   std::int64_t batch = 128;

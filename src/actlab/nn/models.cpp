@@ -164,4 +164,85 @@ std::shared_ptr<Sequential> resnet_small(const ModelOptions& options, std::int64
   return seq;
 }
 
+// ---- parameter counts: the same layers as the builders, counted ----
+
+namespace {
+
+double linear_parameters(double in, double out) { return (in + 1) * out; }
+
+// Convolutions carry a bias only without normalization (the norm's shift replaces it).
+double conv_parameters(double in, double out, double kernel, Norm norm) {
+  return in * out * kernel * kernel + (norm == Norm::None ? out : 0);
+}
+
+double norm_parameters(Norm norm, const Shape& features) {
+  if (norm == Norm::Batch) return 2.0 * static_cast<double>(features[0]);
+  if (norm == Norm::Layer) return 2.0 * static_cast<double>(numel_of(features));
+  return 0;
+}
+
+// conv [norm] over a square input of `size`, which it updates.
+double conv_block_parameters(std::int64_t in, std::int64_t out, std::int64_t kernel, std::int64_t padding,
+                             std::int64_t& size, Norm norm) {
+  size = size + 2 * padding - kernel + 1;
+  return conv_parameters(static_cast<double>(in), static_cast<double>(out), static_cast<double>(kernel), norm) +
+         norm_parameters(norm, {out, size, size});
+}
+
+double dense_parameters(std::int64_t in, std::int64_t out, Norm norm) {
+  return linear_parameters(static_cast<double>(in), static_cast<double>(out)) + norm_parameters(norm, {out});
+}
+
+}  // namespace
+
+double mlp_parameters(std::int64_t in, const std::vector<std::int64_t>& hidden, std::int64_t out, Norm norm) {
+  double count = 0;
+  std::int64_t width = in;
+  for (const std::int64_t h : hidden) {
+    count += dense_parameters(width, h, norm);
+    width = h;
+  }
+  return count + linear_parameters(static_cast<double>(width), static_cast<double>(out));
+}
+
+double lenet5_parameters(Norm norm, std::int64_t classes) {
+  std::int64_t size = 28;
+  double count = conv_block_parameters(1, 6, 5, 2, size, norm);
+  size /= 2;
+  count += conv_block_parameters(6, 16, 5, 0, size, norm);
+  size /= 2;
+  return count + dense_parameters(16 * size * size, 120, norm) + dense_parameters(120, 84, norm) +
+         linear_parameters(84, static_cast<double>(classes));
+}
+
+double cifar_cnn_parameters(Norm norm, std::int64_t classes) {
+  std::int64_t size = 32, channels = 3;
+  double count = 0;
+  for (const std::int64_t width : {32, 64}) {
+    count += conv_block_parameters(channels, width, 3, 1, size, norm);
+    count += conv_block_parameters(width, width, 3, 1, size, norm);
+    size /= 2;
+    channels = width;
+  }
+  return count + dense_parameters(channels * size * size, 512, norm) + linear_parameters(512, static_cast<double>(classes));
+}
+
+double resnet_small_parameters(Norm norm, std::int64_t classes, std::int64_t blocks) {
+  std::int64_t size = 32, channels = 16;
+  double count = conv_block_parameters(3, channels, 3, 1, size, norm);
+  for (const std::int64_t width : {16, 32, 64}) {
+    for (std::int64_t i = 0; i < blocks; ++i) {
+      const std::int64_t stride = (i == 0 && width != 16) ? 2 : 1;
+      const std::int64_t out_size = (size - 1) / stride + 1;
+      const double w = static_cast<double>(width);
+      const double block_norm = norm_parameters(norm, {width, out_size, out_size});
+      count += conv_parameters(static_cast<double>(channels), w, 3, norm) + conv_parameters(w, w, 3, norm) + 2 * block_norm;
+      if (stride != 1 || channels != width) count += conv_parameters(static_cast<double>(channels), w, 1, norm) + block_norm;
+      channels = width;
+      size = out_size;
+    }
+  }
+  return count + linear_parameters(static_cast<double>(channels), static_cast<double>(classes));
+}
+
 }  // namespace actlab::nn

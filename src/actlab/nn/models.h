@@ -50,4 +50,11 @@ std::shared_ptr<Sequential> cifar_cnn(const ModelOptions& options = {}, std::int
 std::shared_ptr<Sequential> resnet_small(const ModelOptions& options = {}, std::int64_t classes = 10,
                                          std::int64_t blocks_per_stage = 3);
 
+// The parameter counts of the builders above, computed without building anything, so an
+// oversized spec can be refused before it allocates. Doubles: a count past 2^63 is still a count.
+double mlp_parameters(std::int64_t in, const std::vector<std::int64_t>& hidden, std::int64_t out, Norm norm);
+double lenet5_parameters(Norm norm, std::int64_t classes);
+double cifar_cnn_parameters(Norm norm, std::int64_t classes);
+double resnet_small_parameters(Norm norm, std::int64_t classes, std::int64_t blocks_per_stage);
+
 }  // namespace actlab::nn

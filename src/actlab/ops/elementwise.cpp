@@ -48,11 +48,13 @@ Tensor scalar_like(const Tensor& t, double value) {
   return scalar_tensor(value, is_floating(t.dtype()) || !integral ? ops::promote(t.dtype(), kFloat32) : t.dtype());
 }
 
+// Every in-place op starts here: it refuses a tensor autograd tracks and counts the write.
 void check_inplace(const Tensor& self, std::string_view op) {
   ACTLAB_CHECK(!(grad_enabled() && self.requires_grad()),
                "{}: in-place update of a tensor that requires grad would corrupt autograd; "
                "wrap the update in actlab::NoGradGuard (as optimizers do) or use the out-of-place op",
                op);
+  self.bump_version();
 }
 
 }  // namespace
@@ -62,7 +64,7 @@ void check_inplace(const Tensor& self, std::string_view op) {
 Tensor operator+(const Tensor& a0, const Tensor& b0) {
   auto [a, b] = promoted(a0, b0);
   Tensor out = zip(a, b, "add", [](auto x, auto y) { return x + y; }, true);
-  return record("add", out, {a, b}, [sa = a.shape(), sb = b.shape()](const Tensor& g, auto&) {
+  return record("add", out, {a, b}, {}, [sa = a.shape(), sb = b.shape()](const Tensor& g, auto&) {
     return Grads{g.sum_to(sa), g.sum_to(sb)};
   });
 }
@@ -70,7 +72,7 @@ Tensor operator+(const Tensor& a0, const Tensor& b0) {
 Tensor operator-(const Tensor& a0, const Tensor& b0) {
   auto [a, b] = promoted(a0, b0);
   Tensor out = zip(a, b, "sub", [](auto x, auto y) { return x - y; }, true);
-  return record("sub", out, {a, b}, [sa = a.shape(), sb = b.shape()](const Tensor& g, auto& needs) {
+  return record("sub", out, {a, b}, {}, [sa = a.shape(), sb = b.shape()](const Tensor& g, auto& needs) {
     return Grads{g.sum_to(sa), needs[1] ? (-g).sum_to(sb) : Tensor()};
   });
 }
@@ -101,7 +103,7 @@ Tensor operator-(const Tensor& a) {
       for (std::int64_t i = 0; i < n; ++i) o[i * s[0]] = static_cast<T>(-x[i * s[1]]);
     });
   });
-  return record("neg", out, {a}, [](const Tensor& g, auto&) { return Grads{-g}; });
+  return record("neg", out, {a}, {}, [](const Tensor& g, auto&) { return Grads{-g}; });
 }
 
 Tensor operator+(const Tensor& a, double b) { return a + scalar_like(a, b); }
@@ -249,7 +251,7 @@ Tensor where(const Tensor& condition, const Tensor& a0, const Tensor& b0) {
       for (std::int64_t i = 0; i < n; ++i) o[i * s[0]] = c[i * s[1]] ? x[i * s[2]] : y[i * s[3]];
     });
   });
-  return record("where", out, {a, b}, [c = condition.detach(), sa = a.shape(), sb = b.shape()](const Tensor& g, auto& needs) {
+  return record("where", out, {a, b}, {condition}, [c = condition.detach(), sa = a.shape(), sb = b.shape()](const Tensor& g, auto& needs) {
     const Tensor zero = zeros({}, g.dtype());
     return Grads{needs[0] ? where(c, g, zero).sum_to(sa) : Tensor(), needs[1] ? where(c, zero, g).sum_to(sb) : Tensor()};
   });
@@ -305,7 +307,7 @@ Tensor Tensor::clone() const {
     NoGradGuard no_grad;
     out.copy_(*this);
   }
-  return record("clone", out, {*this}, [](const Tensor& g, auto&) { return Grads{g}; });
+  return record("clone", out, {*this}, {}, [](const Tensor& g, auto&) { return Grads{g}; });
 }
 
 Tensor Tensor::to(DType target) const {
@@ -316,7 +318,7 @@ Tensor Tensor::to(DType target) const {
     out.copy_(*this);
   }
   if (!is_floating(target)) return out;
-  return record("to", out, {*this}, [source = dtype()](const Tensor& g, auto&) { return Grads{g.to(source)}; });
+  return record("to", out, {*this}, {}, [source = dtype()](const Tensor& g, auto&) { return Grads{g.to(source)}; });
 }
 
 // ---- in place ----

@@ -161,7 +161,7 @@ Tensor Tensor::sum(const std::vector<std::int64_t>& dims, bool keepdim) const {
   const auto reduced = reduced_dims(*this, dims, "sum");
   // Integer sums are int64 so that counting a uint8 mask cannot overflow.
   Tensor out = sum_kernel(is_floating(dtype()) ? *this : to(kInt64), reduced, keepdim);
-  return record("sum", out, {*this}, [shape = shape(), reduced](const Tensor& g, auto&) {
+  return record("sum", out, {*this}, {}, [shape = shape(), reduced](const Tensor& g, auto&) {
     Tensor kept = g;
     if (kept.dim() != static_cast<std::int64_t>(shape.size()))
       for (int d : reduced) kept = kept.unsqueeze(d);

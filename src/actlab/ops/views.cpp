@@ -75,7 +75,7 @@ std::optional<Strides> view_strides(const Shape& old_shape, const Strides& old_s
 }
 
 Tensor reshape_backward_view(const Tensor& view, const Tensor& base, std::string op) {
-  return record(std::move(op), view, {base}, [shape = base.shape()](const Tensor& g, auto&) {
+  return record(std::move(op), view, {base}, {}, [shape = base.shape()](const Tensor& g, auto&) {
     return Grads{g.reshape(shape)};
   });
 }
@@ -123,7 +123,7 @@ Tensor Tensor::permute(const std::vector<std::int64_t>& dims) const {
     shape[i] = this->shape()[d];
     strides[i] = this->strides()[d];
   }
-  return record("permute", make_view(*this, shape, strides, offset()), {*this},
+  return record("permute", make_view(*this, shape, strides, offset()), {*this}, {},
                 [inverse](const Tensor& g, auto&) { return Grads{g.permute(inverse)}; });
 }
 
@@ -152,7 +152,7 @@ Tensor Tensor::slice(std::int64_t dim, std::int64_t start, std::int64_t end, std
   new_shape[d] = (end - start + step - 1) / step;
   new_strides[d] *= step;
   Tensor view = make_view(*this, new_shape, new_strides, offset() + start * strides()[d]);
-  return record("slice", view, {*this}, [shape = shape(), d, start, end, step](const Tensor& g, auto&) {
+  return record("slice", view, {*this}, {}, [shape = shape(), d, start, end, step](const Tensor& g, auto&) {
     Tensor grad = zeros(shape, g.dtype());
     grad.slice(d, start, end, step).copy_(g);
     return Grads{grad};
@@ -177,7 +177,7 @@ Tensor Tensor::select(std::int64_t dim, std::int64_t index) const {
   new_shape.erase(new_shape.begin() + d);
   new_strides.erase(new_strides.begin() + d);
   Tensor view = make_view(*this, new_shape, new_strides, offset() + index * strides()[d]);
-  return record("select", view, {*this}, [shape = shape(), d, index](const Tensor& g, auto&) {
+  return record("select", view, {*this}, {}, [shape = shape(), d, index](const Tensor& g, auto&) {
     Tensor grad = zeros(shape, g.dtype());
     grad.select(d, index).copy_(g);
     return Grads{grad};
@@ -203,7 +203,7 @@ Tensor Tensor::expand(const Shape& target) const {
     new_shape[i] = want;
     new_strides[i] = own == want ? strides()[i - lead] : 0;
   }
-  return record("expand", make_view(*this, new_shape, new_strides, offset()), {*this},
+  return record("expand", make_view(*this, new_shape, new_strides, offset()), {*this}, {},
                 [shape = shape()](const Tensor& g, auto&) { return Grads{g.sum_to(shape)}; });
 }
 
@@ -266,7 +266,7 @@ Tensor cat(const std::vector<Tensor>& tensors, std::int64_t dim) {
       start += t.shape()[d];
     }
   }
-  return record("cat", out, tensors, [d, sizes](const Tensor& g, auto& needs) {
+  return record("cat", out, tensors, {}, [d, sizes](const Tensor& g, auto& needs) {
     Grads grads(sizes.size());
     std::int64_t start = 0;
     for (std::size_t i = 0; i < sizes.size(); ++i) {
@@ -317,7 +317,7 @@ Tensor Tensor::index_select(std::int64_t dim, const Tensor& index) const {
     NoGradGuard no_grad;
     for (std::size_t k = 0; k < rows.size(); ++k) out.select(d, static_cast<std::int64_t>(k)).copy_(select(d, rows[k]));
   }
-  return record("index_select", out, {*this}, [shape = shape(), d, rows](const Tensor& g, auto&) {
+  return record("index_select", out, {*this}, {}, [shape = shape(), d, rows](const Tensor& g, auto&) {
     Tensor grad = zeros(shape, g.dtype());
     for (std::size_t k = 0; k < rows.size(); ++k)
       grad.select(d, rows[k]).add_(g.select(d, static_cast<std::int64_t>(k)));
@@ -390,7 +390,7 @@ Tensor Tensor::gather(std::int64_t dim, const Tensor& index) const {
       o[k++] = src[self_offset + idx[index_offset] * strides()[d]];
     });
   });
-  return record("gather", out, {*this}, [shape = shape(), d, index](const Tensor& g, auto&) {
+  return record("gather", out, {*this}, {index}, [shape = shape(), d, index](const Tensor& g, auto&) {
     return Grads{scatter_add(shape, d, index, g)};
   });
 }

@@ -52,6 +52,7 @@ void Optimizer::step() {
                    "{}.step: parameter {} is {} {} but its gradient is {} {}", name_, index - 1, p.dtype(),
                    shape_str(p.shape()), grad.dtype(), shape_str(grad.shape()));
       update(g, p, grad.contiguous(), state);
+      p.bump_version();  // the kernels write through raw pointers
     }
 }
 

@@ -211,6 +211,67 @@ std::vector<ArmVerdicts> arm_verdicts(const Summary& summary) {
   return out;
 }
 
+// A chart of the report page, declared once: the page gets a card with a canvas `id` under
+// `title`, and report.js draws it with its drawer for `kind` from the data field `series`. A new
+// chart is one more declaration (and, for a new kind, one more drawer in report.js).
+struct Chart {
+  std::string id;       // per-arm charts: the canvas of arm i is "<id>-<i>"
+  std::string title;
+  std::string kind;     // report.js drawers: steps, curve, bars, activation; per arm: flow, heatmap, histograms
+  std::string series;   // the field it plots (an arm's series, a curve's key, a layer statistic)
+  std::string y_title{};  // the value axis
+  std::string scale = "linear";  // "log": logarithmic axis; heatmaps: "log10" or "percent" values
+  std::string layers{};  // per-arm charts: the layers it shows ("weighted", "activation" or "" for all)
+};
+
+void to_json(nlohmann::json& j, const Chart& c) {
+  j = {{"id", c.id}, {"title", c.title}, {"kind", c.kind}, {"series", c.series}, {"y_title", c.y_title},
+       {"scale", c.scale}, {"layers", c.layers}};
+}
+
+// The training curves, in page order; the held-out charts show validation data when there is some.
+std::vector<Chart> training_charts(bool has_val) {
+  const std::string held = has_val ? "val" : "test", held_name = has_val ? "validation" : "test";
+  const std::string Held = has_val ? "Validation" : "Test";
+  return {{"chart-train-steps", "Training loss (logged steps)", "steps", "steps", "training loss", "log"},
+          {"chart-train-loss", "Training loss per epoch", "curve", "train_loss", "training loss (epoch mean)", "log"},
+          {"chart-val-loss", Held + " loss", "curve", held + "_loss", held_name + " loss", "log"},
+          {"chart-val-acc", Held + " accuracy", "curve", held + "_acc", held_name + " accuracy"},
+          {"chart-test-acc", "Test accuracy per epoch", "curve", "test_acc", "test accuracy"},
+          {"chart-test-bars", "Final test accuracy (95% CI over seeds)", "bars", "test_acc_mean", "test accuracy (%)"}};
+}
+
+std::vector<Chart> activation_charts() {
+  return {{"chart-act-f", "f(x)", "activation", "f", "f(x)"}, {"chart-act-df", "f'(x)", "activation", "df", "f'(x)"}};
+}
+
+// One row per chart with a card for every recorded arm side by side.
+std::vector<Chart> gradient_flow_charts() {
+  return {{"diag-flow", "Gradient flow: gradient norm per layer at initialization and at the end", "flow", "grad_norm",
+           "gradient norm at the layer's output", "log", "weighted"},
+          {"diag-grad", "Gradient norm at each weighted layer's output (log10), layer x step", "heatmap", "grad_norm", "",
+           "log10", "weighted"},
+          {"diag-dead", "Dead units (zero for every probe sample), layer x step", "heatmap", "dead_fraction", "",
+           "percent", "activation"},
+          {"diag-sat", "Saturated values (|f'(x)| < 1% of its maximum), layer x step", "heatmap", "saturated_fraction",
+           "", "percent", "activation"},
+          {"diag-hist", "Activation histograms over time", "histograms", "histogram", "fraction of values", "linear",
+           "activation"}};
+}
+
+// A card with a canvas; `title` is HTML.
+std::string chart_card(const std::string& title, const std::string& id) {
+  return fmt::format("<div class=\"card\"><h3>{}</h3><div class=\"chart\"><canvas id=\"{}\"></canvas></div></div>\n",
+                     title, id);
+}
+
+std::string chart_cards(const nlohmann::json& charts) {
+  std::string html;
+  for (const auto& chart : charts)
+    html += chart_card(escape_html(chart["title"].get<std::string>()), chart["id"].get<std::string>());
+  return html;
+}
+
 nlohmann::json chart_data(const Summary& summary) {
   auto by_arm = runs_by_arm(summary);
   bool has_val = false;
@@ -254,11 +315,15 @@ nlohmann::json chart_data(const Summary& summary) {
         {"diagnostics", recorded(runs) ? recorded(runs)->diagnostics : nlohmann::json()},
     });
   }
+  const nlohmann::json curves = activation_curves(summary);
   return {{"experiment", summary.experiment},
           {"arms", arms},
           {"seeds", seeds_of(summary)},
           {"has_val", has_val},
-          {"curves", activation_curves(summary)}};
+          {"curves", curves},
+          {"charts", training_charts(has_val)},
+          {"activation_charts", curves.empty() ? std::vector<Chart>{} : activation_charts()},
+          {"arm_charts", gradient_flow_charts()}};
 }
 
 // JSON placed inside <script>: "</" must not close the element.
@@ -299,25 +364,18 @@ std::string gradient_flow_section(const Summary& summary, const nlohmann::json& 
     html += "</div>\n";
   }
   html += "</div>\n";
-  const std::vector<std::pair<std::string, std::string>> rows = {
-      {"Gradient flow: gradient norm per layer at initialization and at the end", "diag-flow"},
-      {"Gradient norm at each weighted layer's output (log10), layer x step", "diag-grad"},
-      {"Dead units (zero for every probe sample), layer x step", "diag-dead"},
-      {"Saturated values (|f'(x)| < 1% of its maximum), layer x step", "diag-sat"},
-      {"Activation histograms over time", "diag-hist"}};
-  for (const auto& [title, prefix] : rows) {
-    html += fmt::format("<h3>{}</h3>\n<div class=\"arms\">\n", title);
+  for (const auto& chart : data["arm_charts"]) {
+    html += fmt::format("<h3>{}</h3>\n<div class=\"arms\">\n", escape_html(chart["title"].get<std::string>()));
     for (std::size_t i = 0; i < data["arms"].size(); ++i) {
       const auto& arm = data["arms"][i];
       if (arm["diagnostics"].is_null()) continue;
       const std::string name = escape_html(arm["arm"].get<std::string>());
-      if (prefix == "diag-sat" && !measures_saturation(arm["diagnostics"]))
+      if (chart["series"] == "saturated_fraction" && !measures_saturation(arm["diagnostics"]))
         html += fmt::format("<div class=\"card\"><h3>{}</h3><p class=\"note\">Not measured: this activation keeps "
                             "a slope in at least one tail, so it cannot saturate there (see dead units).</p></div>\n",
                             name);
       else
-        html += fmt::format("<div class=\"card\"><h3>{}</h3><div class=\"chart\"><canvas id=\"{}-{}\"></canvas></div></div>\n",
-                            name, prefix, i);
+        html += chart_card(name, fmt::format("{}-{}", chart["id"].get<std::string>(), i));
     }
     html += "</div>\n";
   }
@@ -452,22 +510,13 @@ std::string render_html(const Summary& summary) {
   for (const auto& [key, value] : shared_settings(summary))
     settings += fmt::format("<tr><td>{}</td><td>{}</td></tr>\n", escape_html(key), escape_html(value));
   const nlohmann::json data = chart_data(summary);
-  const bool has_curves = !data["curves"].empty();
-  const std::string card = "<div class=\"card\"><h3>{}</h3><div class=\"chart\"><canvas id=\"{}\"></canvas></div></div>\n";
-  std::string charts = fmt::format(fmt::runtime(card), "Training loss (logged steps)", "chart-train-steps") +
-                       fmt::format(fmt::runtime(card), "Training loss per epoch", "chart-train-loss") +
-                       fmt::format(fmt::runtime(card), data["has_val"] ? "Validation loss" : "Test loss", "chart-val-loss") +
-                       fmt::format(fmt::runtime(card), data["has_val"] ? "Validation accuracy" : "Test accuracy", "chart-val-acc") +
-                       fmt::format(fmt::runtime(card), "Test accuracy per epoch", "chart-test-acc") +
-                       fmt::format(fmt::runtime(card), "Final test accuracy (95% CI over seeds)", "chart-test-bars");
+  const std::string charts = chart_cards(data["charts"]);
   std::string activation_section;
-  if (has_curves)
+  if (!data["activation_charts"].empty())
     activation_section = "<h2>The activations</h2>\n<p class=\"note\">Each function and its derivative, computed by "
                          "actlab (the derivative by autograd). A derivative that falls to zero is where gradients "
                          "vanish; a derivative of exactly zero over a whole half-line is where ReLU units can die.</p>\n"
-                         "<div class=\"grid\">\n" +
-                         fmt::format(fmt::runtime(card), "f(x)", "chart-act-f") +
-                         fmt::format(fmt::runtime(card), "f'(x)", "chart-act-df") + "</div>\n";
+                         "<div class=\"grid\">\n" + chart_cards(data["activation_charts"]) + "</div>\n";
   const std::string body = fmt::format(
       "<h2>Ranking</h2>\n<table>\n<tr><th>#</th><th>arm</th><th>test accuracy (mean ± std)</th><th>95% CI</th>"
       "<th>test loss</th><th>final train loss</th><th>epochs to {target}</th><th>seconds per run</th><th>status</th></tr>\n"

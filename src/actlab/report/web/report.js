@@ -1,5 +1,8 @@
-// Draws the report's charts from ACTLAB_DATA with Chart.js. Each canvas gets data-drawn="1"
-// once its chart exists, and <body data-charts="N"> counts them, so tests can check the page.
+// Draws the report's charts from ACTLAB_DATA with Chart.js. The page declares its charts
+// (ACTLAB_DATA.charts, .activation_charts, and .arm_charts once per arm with diagnostics: id,
+// title, kind, series, y_title, scale, layers); each is drawn by the drawer of its kind. Each
+// canvas gets data-drawn="1" once its chart exists, and <body data-charts="N"> counts them, so
+// tests can check the page.
 (function () {
   "use strict";
   const D = window.ACTLAB_DATA;
@@ -28,12 +31,13 @@
       y: Object.assign({ title: { display: true, text: yTitle } }, extraY || {}),
     };
   }
+  const valueAxis = (chart) => (chart.scale === "log" ? { type: "logarithmic" } : {});
 
   // Mean line per arm, with a shaded band (mean +- std over seeds) when there are several seeds.
-  function curveChart(id, metric, yTitle, extraY) {
+  function curveChart(id, chart) {
     const datasets = [];
     D.arms.forEach((arm, i) => {
-      const series = arm[metric];
+      const series = arm[chart.series];
       if (!series || series.mean.every((v) => v === null)) return;
       const points = (values) => arm.epochs.map((e, k) => ({ x: e, y: values[k] }));
       if (D.seeds > 1) {
@@ -46,16 +50,16 @@
                       pointRadius: 3, borderWidth: 2, fill: false });
     });
     make(id, { type: "line", data: { datasets },
-               options: { scales: axes("epoch", yTitle, extraY),
+               options: { scales: axes("epoch", chart.y_title, valueAxis(chart)),
                           plugins: { legend: { labels: { filter: (item, data) => !data.datasets[item.datasetIndex].band } } } } });
   }
 
-  function stepChart(id) {
+  function stepChart(id, chart) {
     const datasets = D.arms.map((arm, i) => ({
-      label: arm.arm, data: arm.steps.x.map((x, k) => ({ x, y: arm.steps.mean[k] })),
+      label: arm.arm, data: arm[chart.series].x.map((x, k) => ({ x, y: arm[chart.series].mean[k] })),
       borderColor: color(i), backgroundColor: color(i), pointRadius: 0, borderWidth: 1.5, fill: false,
     }));
-    make(id, { type: "line", data: { datasets }, options: { scales: axes("epoch", "training loss", { type: "logarithmic" }) } });
+    make(id, { type: "line", data: { datasets }, options: { scales: axes("epoch", chart.y_title, valueAxis(chart)) } });
   }
 
   // Test accuracy per arm with 95% confidence intervals drawn as whiskers.
@@ -82,26 +86,26 @@
     },
   };
 
-  function barChart(id) {
-    const values = D.arms.map((a) => (a.test_acc_mean === null ? null : a.test_acc_mean * 100));
+  function barChart(id, chart) {
+    const values = D.arms.map((a) => (a[chart.series] === null ? null : a[chart.series] * 100));
     const finite = values.filter((v) => v !== null);
     const low = finite.length ? Math.max(0, Math.floor((Math.min(...finite) - 5) / 10) * 10) : 0;
     make(id, {
       type: "bar",
       data: { labels: D.arms.map((a) => a.arm),
-              datasets: [{ label: "test accuracy (%)", data: values, backgroundColor: D.arms.map((_, i) => color(i, 0.75)) }] },
-      options: { scales: { y: { min: low, max: 100, title: { display: true, text: "test accuracy (%)" } } },
+              datasets: [{ label: chart.y_title, data: values, backgroundColor: D.arms.map((_, i) => color(i, 0.75)) }] },
+      options: { scales: { y: { min: low, max: 100, title: { display: true, text: chart.y_title } } },
                  plugins: { legend: { display: false } } },
       plugins: [whiskers],
     });
   }
 
-  function activationChart(id, key, yTitle) {
+  function activationChart(id, chart) {
     const datasets = D.curves.map((c, i) => ({
-      label: c.activation, data: c.x.map((x, k) => ({ x, y: c[key][k] })),
+      label: c.activation, data: c.x.map((x, k) => ({ x, y: c[chart.series][k] })),
       borderColor: color(i), backgroundColor: color(i), pointRadius: 0, borderWidth: 2, fill: false,
     }));
-    make(id, { type: "line", data: { datasets }, options: { scales: axes("x", yTitle) } });
+    make(id, { type: "line", data: { datasets }, options: { scales: axes("x", chart.y_title, valueAxis(chart)) } });
   }
 
 
@@ -165,23 +169,34 @@
   }
 
   const indices = (diag, keep) => diag.layers.map((l, i) => i).filter((i) => keep(diag.layers[i]));
+  // The layers a chart shows: those flagged by its `layers` ("weighted", "activation"), or all.
+  const chartLayers = (diag, chart) => indices(diag, (l) => !chart.layers || l[chart.layers]);
   const log10 = (v) => (v !== null && v > 0 ? Math.log10(v) : null);
-  const percentLegend = (v) => (v * 100).toFixed(0) + "%";
+  const heatmapScales = {
+    log10: { value: log10, legend: (v) => "1e" + v.toFixed(1) },
+    percent: { value: (v) => v, legend: (v) => (v * 100).toFixed(0) + "%" },
+  };
 
-  function gradientFlow(id, diag) {
-    const rows = indices(diag, (l) => l.weighted);
+  function layerHeatmap(id, diag, chart) {
+    const scale = heatmapScales[chart.scale];
+    if (!scale) throw new Error("report.js: heatmap chart " + chart.id + " has an unknown scale " + chart.scale);
+    heatmap(id, diag, chartLayers(diag, chart), (l) => scale.value(l[chart.series]), scale.legend);
+  }
+
+  function gradientFlow(id, diag, chart) {
+    const rows = chartLayers(diag, chart);
     const first = diag.snapshots[0], last = diag.snapshots[diag.snapshots.length - 1];
-    const norms = (s) => rows.map((r) => (s.layers[r].grad_norm > 0 ? s.layers[r].grad_norm : null));
+    const norms = (s) => rows.map((r) => (s.layers[r][chart.series] > 0 ? s.layers[r][chart.series] : null));
     make(id, { type: "bar",
                data: { labels: rows.map((r) => diag.layers[r].name),
                        datasets: [{ label: "at init (step " + first.step + ")", data: norms(first), backgroundColor: color(0, 0.7) },
                                   { label: "at the end (step " + last.step + ")", data: norms(last), backgroundColor: color(1, 0.7) }] },
                options: { scales: { x: { title: { display: true, text: "layer (input → output)" } },
-                                    y: { type: "logarithmic", title: { display: true, text: "gradient norm at the layer's output" } } } } });
+                                    y: Object.assign({ title: { display: true, text: chart.y_title } }, valueAxis(chart)) } } });
   }
 
   // Histograms of a chosen layer's output at up to six snapshots spread over training.
-  function histograms(id, diag) {
+  function histograms(id, diag, chart) {
     const canvas = document.getElementById(id);
     if (!canvas) return;
     const bins = diag.histogram.bins, range = diag.histogram.range, width = (2 * range) / bins;
@@ -189,36 +204,31 @@
     const n = Math.min(6, diag.snapshots.length), last = diag.snapshots.length - 1;
     const picks = [...new Set(Array.from({ length: n }, (_, k) => Math.round((k * last) / Math.max(1, n - 1))))];
     const datasets = (layer) => picks.map((p, k) => {
-      const h = diag.snapshots[p].layers[layer].histogram, total = h.reduce((a, b) => a + b, 0) || 1;
+      const h = diag.snapshots[p].layers[layer][chart.series], total = h.reduce((a, b) => a + b, 0) || 1;
       const shade = viridis(picks.length > 1 ? k / (picks.length - 1) : 0);
       return { label: "step " + diag.snapshots[p].step, data: centres.map((x, j) => ({ x, y: h[j] / total })),
                borderColor: shade, backgroundColor: shade, pointRadius: 0, borderWidth: 1.5, fill: false };
     });
-    const choices = indices(diag, (l) => l.activation);
+    const choices = chartLayers(diag, chart);
     const layers = choices.length ? choices : indices(diag, () => true);
     const select = document.createElement("select");
     layers.forEach((i) => select.add(new Option(diag.layers[i].name + " " + diag.layers[i].type, String(i))));
     canvas.parentElement.appendChild(select);
     make(id, { type: "line", data: { datasets: datasets(layers[0]) },
-               options: { scales: axes("output value", "fraction of values") } });
-    const chart = Chart.getChart(canvas);
+               options: { scales: axes("output value", chart.y_title) } });
+    const drawnChart = Chart.getChart(canvas);
     select.addEventListener("change", () => {
-      chart.data.datasets = datasets(Number(select.value));
-      chart.update();
+      drawnChart.data.datasets = datasets(Number(select.value));
+      drawnChart.update();
     });
   }
 
-  function diagnosticsCharts() {
-    D.arms.forEach((arm, i) => {
-      const diag = arm.diagnostics;
-      if (!diag || !diag.snapshots || !diag.snapshots.length) return;
-      gradientFlow("diag-flow-" + i, diag);
-      heatmap("diag-grad-" + i, diag, indices(diag, (l) => l.weighted), (l) => log10(l.grad_norm), (v) => "1e" + v.toFixed(1));
-      heatmap("diag-dead-" + i, diag, indices(diag, (l) => l.activation), (l) => l.dead_fraction, percentLegend);
-      heatmap("diag-sat-" + i, diag, indices(diag, (l) => l.activation), (l) => l.saturated_fraction, percentLegend);
-      histograms("diag-hist-" + i, diag);
-    });
-  }
+  const drawers = { steps: stepChart, curve: curveChart, bars: barChart, activation: activationChart };
+  const armDrawers = { flow: gradientFlow, heatmap: layerHeatmap, histograms };
+  const drawerOf = (table, chart) => {
+    if (!table[chart.kind]) throw new Error("report.js has no drawer for chart kind " + chart.kind + " (" + chart.id + ")");
+    return table[chart.kind];
+  };
 
   // The activation atlas page: one chart per activation, f solid and f' dashed.
   function atlasCharts() {
@@ -233,18 +243,12 @@
   }
 
   function reportCharts() {
-    stepChart("chart-train-steps");
-    curveChart("chart-train-loss", "train_loss", "training loss (epoch mean)", { type: "logarithmic" });
-    curveChart("chart-val-loss", D.has_val ? "val_loss" : "test_loss", D.has_val ? "validation loss" : "test loss",
-               { type: "logarithmic" });
-    curveChart("chart-val-acc", D.has_val ? "val_acc" : "test_acc", D.has_val ? "validation accuracy" : "test accuracy");
-    curveChart("chart-test-acc", "test_acc", "test accuracy");
-    barChart("chart-test-bars");
-    if (D.curves.length) {
-      activationChart("chart-act-f", "f", "f(x)");
-      activationChart("chart-act-df", "df", "f'(x)");
-    }
-    diagnosticsCharts();
+    D.charts.concat(D.activation_charts).forEach((chart) => drawerOf(drawers, chart)(chart.id, chart));
+    D.arms.forEach((arm, i) => {
+      const diag = arm.diagnostics;
+      if (!diag || !diag.snapshots || !diag.snapshots.length) return;
+      D.arm_charts.forEach((chart) => drawerOf(armDrawers, chart)(chart.id + "-" + i, diag, chart));
+    });
   }
 
   try {
