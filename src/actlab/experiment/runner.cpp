@@ -9,6 +9,7 @@
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <set>
 
 #include "actlab/activations/activation.h"
 #include "actlab/autograd/grad_mode.h"
@@ -48,12 +49,9 @@ struct Data {
 }  // namespace
 
 data::LoadOptions load_options(const Settings& s) {
-  data::LoadOptions options;
-  if (!s.data_dir.empty()) options.data_dir = s.data_dir;
-  options.synthetic.samples = kSyntheticTrain;
-  options.synthetic.classes = s.data == "spirals" || s.data == "blobs" ? 3 : 2;
-  options.synthetic.noise = s.data == "spirals" ? 0.05 : 0.1;
-  return options;
+  std::optional<std::filesystem::path> dir;
+  if (!s.data_dir.empty()) dir = s.data_dir;
+  return data::default_load_options(s.data, kSyntheticTrain, dir);
 }
 
 namespace {
@@ -251,18 +249,23 @@ void validate(const Experiment& experiment) {
       fail("--activations: {}", e.what());
     }
   }
-  for (const auto& arm : experiment.arms()) {
+  // The model must fit the data's shape: built once for each distinct model of the sweep, one arm
+  // at a time, so a large sweep costs neither the memory of all its arms nor a model per arm.
+  const data::DatasetSpec& info = data::dataset_info(s.data);
+  std::set<std::string> built;
+  for (std::size_t i = 0; i < experiment.arm_count(); ++i) {
+    const Arm arm = experiment.arm(i);
+    const Settings& a = arm.settings;
     try {
-      init_scheme(arm.settings.init);
-      check_schedule(arm.settings.schedule, arm.settings.epochs, "--schedule");
+      init_scheme(a.init);
+      check_schedule(a.schedule, a.epochs, "--schedule");
     } catch (const Error& e) {
       fail("{}: {}", arm.label, e.what());
     }
+    const std::string model = fmt::format("{}|{}|{}|{}|{}|{}", a.model, a.activations.front(), a.init, a.norm,
+                                          a.dropout, a.max_parameters);
+    if (built.insert(model).second) make_model(a, info.sample_shape, info.classes, 0);
   }
-  // The model must fit the data's shape: build it once for the dataset's sample shape.
-  const bool image = !data::is_synthetic(s.data);
-  const Shape shape = !image ? Shape{2} : s.data == "cifar10" ? Shape{3, 32, 32} : Shape{1, 28, 28};
-  for (const auto& arm : experiment.arms()) make_model(arm.settings, shape, 10, 0);
 }
 
 Outcome run_experiment(Experiment experiment, const RunnerOptions& options) {
