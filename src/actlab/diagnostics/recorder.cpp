@@ -173,14 +173,16 @@ const Snapshot& Recorder::record(std::int64_t step) {
     hooks.push_back(layer.module->register_backward_hook(
         [&layer](nn::Module&, const Tensor& grad) { layer.grad_output = grad.detach(); }));
   }
+  Snapshot snapshot;
+  snapshot.step = step;
   {
     const Tensor logits = model(state_->probe.images);
-    nn::cross_entropy(logits, state_->probe.labels).backward();
+    const Tensor loss = nn::cross_entropy(logits, state_->probe.labels);
+    snapshot.loss = loss.item();
+    loss.backward();
   }
   for (auto& hook : hooks) hook.remove();
 
-  Snapshot snapshot;
-  snapshot.step = step;
   for (auto& layer : state_->layers) {
     LayerStats s;
     std::vector<float> out = layer.output.to_vector<float>();

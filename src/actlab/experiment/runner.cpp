@@ -17,11 +17,13 @@
 #include "actlab/data/fetch.h"
 #include "actlab/data/loader.h"
 #include "actlab/data/registry.h"
+#include "actlab/diagnostics/dead_units.h"
 #include "actlab/diagnostics/verdicts.h"
 #include "actlab/experiment/checkpoint.h"
 #include "actlab/experiment/progress.h"
 #include "actlab/io/safetensors.h"
 #include "actlab/experiment/training.h"
+#include "actlab/experiment/verdict_facts.h"
 #include "actlab/nn/loss.h"
 #include "actlab/optim/clip.h"
 #include "actlab/report/report.h"
@@ -198,9 +200,12 @@ RunResult train_run(const Arm& arm, std::uint64_t seed, const Data& data, Metric
   diagnostics::Locator locator(model);
   std::optional<diagnostics::Anomaly> anomaly;
   std::optional<diagnostics::Recorder> recorder;
+  const Tensor dead_samples = diagnostics::dead_unit_samples(data.train, data.normalization);
+  std::vector<diagnostics::DeadUnits> dead_at_init;
   if (s.diagnostics_every > 0) {
     recorder.emplace(model, probe_of(data));
     if (!restored) recorder->record(0);  // a resumed run keeps only the snapshots from here on
+    if (!restored) dead_at_init = diagnostics::count_dead_units(*model, dead_samples);
   }
 
   const auto start = Clock::now();
@@ -308,7 +313,10 @@ RunResult train_run(const Arm& arm, std::uint64_t seed, const Data& data, Metric
   run.wall_seconds = seconds_since(start);
   if (recorder) {
     if (run.status != "diverged" && recorder->snapshots().back().step != step) recorder->record(step);
-    run.diagnostics = diagnostics::to_json(*recorder, thresholds_of(s), anomaly);
+    auto facts = verdict_facts(s, run, data.train.num_classes(), s.epochs * loader.batches_per_epoch(), step);
+    facts.dead_at_init = std::move(dead_at_init);
+    if (run.status != "diverged") facts.dead_at_end = diagnostics::count_dead_units(*model, dead_samples);
+    run.diagnostics = diagnostics::to_json(*recorder, thresholds_of(s), anomaly, facts);
     std::string verdicts = diagnostics::format_verdicts(run.diagnostics);
     verdicts.pop_back();  // print adds the line end
     progress.print("  diagnostics:\n" + verdicts);
