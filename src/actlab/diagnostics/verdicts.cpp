@@ -427,18 +427,19 @@ std::vector<Verdict> judge(const std::vector<LayerInfo>& layers, const std::vect
                    render(f, saturated_remedies(c))));
 
   // Learning rate, from the update-to-weight ratios after initialization.
-  std::vector<double> fastest, typical;
+  std::vector<double> fastest;
   std::int64_t first_measured = -1;
   for (const auto& s : snapshots) {
-    const auto ratios = update_ratios(w, s);
+    auto ratios = update_ratios(w, s);
+    std::erase(ratios, 0.0);  // weights that did not move at all (zero, or no gradient): not the learning rate
     if (ratios.empty()) continue;
     if (first_measured < 0) first_measured = s.step;
     fastest.push_back(*std::max_element(ratios.begin(), ratios.end()));
-    typical.push_back(median(ratios));
   }
   const bool stalled = history.known() && !anomaly && f.steps_done >= history.quarter() && history.final() &&
                        history.not_learned(*history.final());
-  if (!fastest.empty() && median(fastest) < t.lr_small_ratio) {
+  // Updates that are small because the gradient vanishes are the vanishing verdict's.
+  if (!fastest.empty() && median(fastest) < t.lr_small_ratio && !has("vanishing")) {
     const double ratio = median(fastest);
     add(Verdict{"lr_too_small", first_measured,
                 fmt::format("even the fastest-moving layer changes its weights by only {:.2g} of their norm per step "
@@ -447,12 +448,14 @@ std::vector<Verdict> judge(const std::vector<LayerInfo>& layers, const std::vect
                 render(f, {{"a learning rate that moves the weights about 1e-3 per step",
                             {{"lr", scaled_lr(f, std::pow(10.0, std::ceil(std::log10(1e-3 / ratio))))}}}})});
   }
-  if (!typical.empty() && median(typical) > t.lr_large_ratio && (stalled || history.rose())) {
-    const double ratio = median(typical);
+  // Too large shows in the first steps: later the units it saturated or killed stop moving.
+  if (!fastest.empty() && *std::max_element(fastest.begin(), fastest.end()) > t.lr_large_ratio &&
+      (stalled || history.rose())) {
+    const double ratio = *std::max_element(fastest.begin(), fastest.end());
     add(Verdict{"lr_too_large", first_measured,
-                fmt::format("a typical layer changes its weights by {:.2g} of their norm per step (median over {} "
-                            "snapshots; above {:.2g}, ~1e-3 is typical) and the loss {}",
-                            ratio, typical.size(), t.lr_large_ratio, stalled ? "does not fall" : "rose again"),
+                fmt::format("a layer changed its weights by {:.2g} of their norm in one step (the largest over layers "
+                            "and {} snapshots; above {:.2g}, ~1e-3 is typical) and the loss {}",
+                            ratio, fastest.size(), t.lr_large_ratio, stalled ? "does not fall" : "rose again"),
                 render(f, {{"a learning rate that moves the weights about 1e-2 per step",
                             {{"lr", scaled_lr(f, std::pow(10.0, -std::ceil(std::log10(ratio / 1e-2))))}}}})});
   }
@@ -461,20 +464,26 @@ std::vector<Verdict> judge(const std::vector<LayerInfo>& layers, const std::vect
     // The most likely cause, from the other verdicts, then what the snapshots show.
     std::string cause;
     std::vector<Remedy> remedies;
+    if (auto evidence = symmetry_evidence(layers, w, snapshots.back())) {
+      cause = "most likely cause: symmetry, " + *evidence;
+      remedies = {{"a random init published for this activation", {{"init", matched_init(c.activation)}}}};
+    }
+    // Vanishing from initialization comes first; a too-large learning rate explains the
+    // vanishing, saturation or dead units that appear after it.
+    const auto vanishing = std::find_if(verdicts.begin(), verdicts.end(), [](const Verdict& v) { return v.kind == "vanishing"; });
     const std::pair<const char*, std::vector<Remedy> (*)(const Context&)> by_verdict[] = {
         {"vanishing", vanishing_remedies}, {"saturated", saturated_remedies}, {"dead", dead_remedies}};
+    if (cause.empty() && vanishing != verdicts.end() && vanishing->step == 0) {
+      cause = "most likely cause: vanishing from initialization (see that verdict)";
+      remedies = vanishing_remedies(c);
+    }
+    if (cause.empty() && has("lr_too_large")) cause = "most likely cause: lr_too_large (see that verdict)";
     for (const auto& [kind, remedies_of] : by_verdict)
       if (cause.empty() && has(kind)) {
         cause = fmt::format("most likely cause: {} (see that verdict)", kind);
         remedies = remedies_of(c);
       }
-    for (const char* kind : {"lr_too_small", "lr_too_large"})
-      if (cause.empty() && has(kind)) cause = fmt::format("most likely cause: {} (see that verdict)", kind);
-    if (cause.empty())
-      if (auto evidence = symmetry_evidence(layers, w, snapshots.back())) {
-        cause = "most likely cause: symmetry, " + *evidence;
-        remedies = {{"a random init published for this activation", {{"init", matched_init(c.activation)}}}};
-      }
+    if (cause.empty() && has("lr_too_small")) cause = "most likely cause: lr_too_small (see that verdict)";
     if (cause.empty())
       if (auto evidence = shrinking_signal(layers, snapshots.front())) {
         cause = "most likely cause: " + *evidence;
