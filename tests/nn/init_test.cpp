@@ -3,6 +3,7 @@
 #include <cmath>
 
 #include "actlab/actlab.h"
+#include "actlab/experiment/training.h"
 #include "actlab/nn/init.h"
 
 using namespace actlab;
@@ -145,4 +146,12 @@ TEST(Init, RegistryDescribesEveryScheme) {
   init::apply("zeros", zeros, Tensor(), 1.0);
   EXPECT_EQ(zeros.abs().max().item(), 0.0);
   EXPECT_THROW(init::xavier_uniform_(empty({5})), Error);
+}
+
+// The settings' --init goes through the registry: aliases resolve, "default" is accepted.
+TEST(Init, SettingsNamesResolveThroughTheRegistry) {
+  EXPECT_EQ(actlab::experiment::init_scheme("default"), "default");
+  EXPECT_EQ(actlab::experiment::init_scheme("glorot:gain=auto"), "xavier:gain=auto");
+  EXPECT_EQ(actlab::experiment::init_scheme("kaiming"), "he");
+  EXPECT_THROW(actlab::experiment::init_scheme("heh"), Error);
 }

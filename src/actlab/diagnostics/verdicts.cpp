@@ -477,13 +477,19 @@ std::vector<Verdict> judge(const std::vector<LayerInfo>& layers, const std::vect
       cause = "most likely cause: vanishing from initialization (see that verdict)";
       remedies = vanishing_remedies(c);
     }
-    if (cause.empty() && has("lr_too_large")) cause = "most likely cause: lr_too_large (see that verdict)";
+    std::vector<std::string> lr_remedies;  // a learning-rate cause brings its verdict's remedy
+    auto lr_cause = [&](const std::string& kind) {
+      if (!cause.empty() || !has(kind)) return;
+      cause = fmt::format("most likely cause: {} (see that verdict)", kind);
+      lr_remedies = std::find_if(verdicts.begin(), verdicts.end(), [&](const Verdict& v) { return v.kind == kind; })->remedies;
+    };
+    lr_cause("lr_too_large");
     for (const auto& [kind, remedies_of] : by_verdict)
       if (cause.empty() && has(kind)) {
         cause = fmt::format("most likely cause: {} (see that verdict)", kind);
         remedies = remedies_of(c);
       }
-    if (cause.empty() && has("lr_too_small")) cause = "most likely cause: lr_too_small (see that verdict)";
+    lr_cause("lr_too_small");
     if (cause.empty())
       if (auto evidence = shrinking_signal(layers, snapshots.front())) {
         cause = "most likely cause: " + *evidence;
@@ -499,7 +505,7 @@ std::vector<Verdict> judge(const std::vector<LayerInfo>& layers, const std::vect
                 fmt::format("after {} of {} steps the training loss is {:.3f}, within {:.0f}% of {} or above; {}",
                             f.steps_done, f.planned_steps > 0 ? f.planned_steps : f.steps_done, *history.final(),
                             t.stall_margin * 100, history.describe_reference(), cause),
-                render(f, remedies)});
+                lr_remedies.empty() ? render(f, remedies) : lr_remedies});
   }
   return verdicts;
 }
