@@ -18,6 +18,7 @@
 #include "actlab/data/loader.h"
 #include "actlab/data/registry.h"
 #include "actlab/diagnostics/dead_units.h"
+#include "actlab/diagnostics/init_analysis.h"
 #include "actlab/diagnostics/verdicts.h"
 #include "actlab/experiment/checkpoint.h"
 #include "actlab/experiment/progress.h"
@@ -364,9 +365,16 @@ nlohmann::json diagnose_at_init(const Experiment& experiment) {
   const Settings& s = arms.front().settings;
   const Data data = load_data(s);
   auto model = make_model(s, data.train.sample_shape(), data.train.num_classes(), s.seeds.front());
-  diagnostics::Recorder recorder(model, probe_of(data));
+  const data::Batch probe = probe_of(data);
+  diagnostics::Recorder recorder(model, probe);
   recorder.record(0);
-  return diagnostics::to_json(recorder, thresholds_of(s));
+  RunResult untrained;
+  untrained.seed = s.seeds.front();
+  auto facts = verdict_facts(s, untrained, data.train.num_classes(), 0, 0);
+  facts.dead_at_init = diagnostics::count_dead_units(*model, diagnostics::dead_unit_samples(data.train, data.normalization));
+  nlohmann::json diagnostics = diagnostics::to_json(recorder, thresholds_of(s), std::nullopt, facts);
+  diagnostics["init_analysis"] = diagnostics::to_json(diagnostics::analyse_init(*model, probe));
+  return diagnostics;
 }
 
 void validate(const Experiment& experiment) {
