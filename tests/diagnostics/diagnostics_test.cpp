@@ -351,3 +351,13 @@ TEST(Verdicts, RemediesAreCommandsAndSkipWhatIsInEffect) {
     }
   EXPECT_NE(verdicts.front().remedies.front().find("--norm batch"), std::string::npos) << verdicts.front().remedies.front();
 }
+
+TEST(Verdicts, ANonFiniteTrainingLossIsExplosionEvenWithoutTheLocator) {
+  Made m;
+  m.add(0, 2.30, 0.1, std::nullopt);
+  auto f = facts({2.2});
+  f.diverged_at_step = 5;
+  const auto verdicts = diagnostics::judge(m.layers, m.snapshots, {}, std::nullopt, f);
+  ASSERT_EQ(kinds_of(verdicts), std::vector<std::string>{"exploding"});
+  EXPECT_EQ(verdicts[0].step, 5);
+}

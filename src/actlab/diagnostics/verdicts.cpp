@@ -400,6 +400,10 @@ std::vector<Verdict> judge(const std::vector<LayerInfo>& layers, const std::vect
 
   if (anomaly) {
     add(Verdict{"exploding", anomaly->step, anomaly->describe(), render(f, exploding_remedies(c))});
+  } else if (f.diverged_at_step) {
+    add(Verdict{"exploding", *f.diverged_at_step,
+                fmt::format("the training loss became non-finite at step {}", *f.diverged_at_step),
+                render(f, exploding_remedies(c))});
   } else {
     for (std::size_t i = 0; i < snapshots.size(); ++i)
       if (auto evidence = exploding_evidence(layers, w, snapshots, i, t)) {
@@ -436,7 +440,8 @@ std::vector<Verdict> judge(const std::vector<LayerInfo>& layers, const std::vect
     if (first_measured < 0) first_measured = s.step;
     fastest.push_back(*std::max_element(ratios.begin(), ratios.end()));
   }
-  const bool stalled = history.known() && !anomaly && f.steps_done >= history.quarter() && history.final() &&
+  const bool stalled = history.known() && !anomaly && !f.diverged_at_step && f.steps_done >= history.quarter() &&
+                       history.final() &&
                        history.not_learned(*history.final());
   // Updates that are small because the gradient vanishes are the vanishing verdict's.
   if (!fastest.empty() && median(fastest) < t.lr_small_ratio && !has("vanishing")) {

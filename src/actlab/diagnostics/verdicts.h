@@ -65,6 +65,7 @@ struct RunFacts {
   std::int64_t classes = 0;        // 0: unknown (no chance level)
   std::int64_t planned_steps = 0;  // the budget in optimizer steps (0: unknown)
   std::int64_t steps_done = 0;
+  std::optional<std::int64_t> diverged_at_step;  // the training loss became non-finite there
   std::vector<double> epoch_train_losses;
   std::vector<std::pair<std::int64_t, double>> step_losses;  // (step, mean loss of the logged interval)
   std::vector<Setting> settings;   // every setting of the arm (empty: remedies without a command)

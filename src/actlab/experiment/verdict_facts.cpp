@@ -10,6 +10,7 @@ diagnostics::RunFacts verdict_facts(const Settings& settings, const RunResult& r
   facts.classes = classes;
   facts.planned_steps = planned_steps;
   facts.steps_done = steps_done;
+  facts.diverged_at_step = run.diverged_at_step;
   for (const auto& e : run.epochs)
     if (std::isfinite(e.train_loss)) facts.epoch_train_losses.push_back(e.train_loss);
   for (const auto& m : run.steps) facts.step_losses.emplace_back(m.step, m.loss);
