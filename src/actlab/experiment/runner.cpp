@@ -201,7 +201,8 @@ RunResult train_run(const Arm& arm, std::uint64_t seed, const Data& data, Metric
   diagnostics::Locator locator(model);
   std::optional<diagnostics::Anomaly> anomaly;
   std::optional<diagnostics::Recorder> recorder;
-  const Tensor dead_samples = diagnostics::dead_unit_samples(data.train, data.normalization);
+  const Tensor dead_samples =
+      s.diagnostics_every > 0 ? diagnostics::dead_unit_samples(data.train, data.normalization) : Tensor();
   std::vector<diagnostics::DeadUnits> dead_at_init;
   if (s.diagnostics_every > 0) {
     recorder.emplace(model, probe_of(data));
@@ -372,9 +373,9 @@ nlohmann::json diagnose_at_init(const Experiment& experiment) {
   untrained.seed = s.seeds.front();
   auto facts = verdict_facts(s, untrained, data.train.num_classes(), 0, 0);
   facts.dead_at_init = diagnostics::count_dead_units(*model, diagnostics::dead_unit_samples(data.train, data.normalization));
-  nlohmann::json diagnostics = diagnostics::to_json(recorder, thresholds_of(s), std::nullopt, facts);
-  diagnostics["init_analysis"] = diagnostics::to_json(diagnostics::analyse_init(*model, probe));
-  return diagnostics;
+  nlohmann::json result = diagnostics::to_json(recorder, thresholds_of(s), std::nullopt, facts);
+  result["init_analysis"] = diagnostics::to_json(diagnostics::analyse_init(*model, probe));
+  return result;
 }
 
 void validate(const Experiment& experiment) {
