@@ -78,3 +78,21 @@ TEST(InitAnalysis, OrthogonalOutputLayerHasUnitSingularValues) {
   ASSERT_EQ(layers.size(), 2u);
   EXPECT_NEAR(*layers[1].jacobian_mean_sv, 1.0, 1e-5);
 }
+
+// The measuring passes leave BatchNorm's running statistics, the mode and the gradients alone.
+TEST(DeadUnits, CountingLeavesTheModelAsItWas) {
+  Generator gen(5);
+  auto model = nn::mlp(8, {16, 16}, 3, {.activation = "relu", .init = "he", .norm = nn::Norm::Batch, .seed = 3});
+  const data::Batch probe{randn({32, 8}, gen), randint(0, 3, {32}, gen)};
+  const Tensor weight = model->parameters().front();
+  weight.set_grad(full(weight.shape(), 0.5));
+  std::vector<Tensor> before;
+  for (const auto& [name, b] : model->named_buffers()) before.push_back(b.clone());
+  ASSERT_FALSE(before.empty());
+  diagnostics::count_dead_units(*model, probe.images);
+  diagnostics::analyse_init(*model, probe);
+  std::size_t i = 0;
+  for (const auto& [name, b] : model->named_buffers()) EXPECT_TRUE(allclose(b, before[i++], 0, 0)) << name;
+  EXPECT_TRUE(model->is_training());
+  EXPECT_TRUE(allclose(weight.grad(), full(weight.shape(), 0.5), 0, 0));
+}

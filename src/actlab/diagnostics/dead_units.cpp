@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "actlab/autograd/grad_mode.h"
+#include "actlab/diagnostics/probe_mode.h"
 #include "actlab/nn/activation.h"
 
 namespace actlab::diagnostics {
@@ -19,13 +20,8 @@ std::vector<DeadUnits> count_dead_units(nn::Module& model, const Tensor& images,
   for (auto& [name, module] : model.named_modules())
     if (module->named_children().empty() && dynamic_cast<nn::Activation*>(module.get())) layers.push_back({name, module, {}});
 
+  const ProbeMode probe_mode(model);
   NoGradGuard no_grad;
-  std::vector<Tensor> saved_buffers;
-  for (const auto& [name, b] : model.named_buffers()) saved_buffers.push_back(b.clone());
-  const bool was_training = model.is_training();
-  model.eval();
-  for (auto& [name, module] : model.named_modules())
-    if (module->type_name().starts_with("BatchNorm")) module->train(true);
   std::vector<nn::HookHandle> hooks;
   for (auto& layer : layers)
     hooks.push_back(layer.module->register_forward_hook([&layer](nn::Module&, const Tensor&, const Tensor& out) {
@@ -39,9 +35,6 @@ std::vector<DeadUnits> count_dead_units(nn::Module& model, const Tensor& images,
   const std::int64_t n = images.size(0);
   for (std::int64_t start = 0; start < n; start += chunk) model(images.narrow(0, start, std::min(chunk, n - start)));
   for (auto& hook : hooks) hook.remove();
-  std::size_t i = 0;
-  for (const auto& [name, b] : model.named_buffers()) Tensor(b).copy_(saved_buffers[i++]);
-  model.train(was_training);
 
   std::vector<DeadUnits> out;
   for (const auto& layer : layers)

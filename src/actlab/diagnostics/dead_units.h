@@ -3,8 +3,7 @@
 //
 // The 256-sample probe of the recorder sees too few samples to tell a dead unit from a sparse
 // one; count_dead_units runs a separate forward pass (no gradients) over `images` in chunks.
-// Modes and buffers are left as they were found: dropout and RReLU run in eval mode, BatchNorm in
-// training mode (batch statistics, as in training) with its running statistics restored.
+// Modes, buffers and gradients are left as they were found (see probe_mode.h).
 //
 // Requires: images [N, ...] with N >= 1 that the model accepts.
 #pragma once

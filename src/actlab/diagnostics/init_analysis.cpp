@@ -5,6 +5,7 @@
 #include <cmath>
 
 #include "actlab/autograd/grad_mode.h"
+#include "actlab/diagnostics/probe_mode.h"
 #include "actlab/nn/activation.h"
 #include "actlab/nn/layers.h"
 #include "actlab/nn/loss.h"
@@ -90,14 +91,7 @@ std::vector<InitLayer> analyse_init(nn::Module& model, const data::Batch& probe,
     if (auto linear = std::dynamic_pointer_cast<nn::Linear>(module)) blocks.push_back({name, linear, nullptr, {}, {}, {}});
     previous = module;
   }
-  const std::vector<Tensor> parameters = model.parameters();
-  std::vector<Tensor> saved_grads;
-  for (const auto& p : parameters) {
-    saved_grads.push_back(p.grad());
-    p.set_grad(Tensor());
-  }
-  const bool was_training = model.is_training();
-  model.eval();
+  const ProbeMode probe_mode(model);
   std::vector<nn::HookHandle> hooks;
   for (auto& b : blocks) {
     hooks.push_back(b.linear->register_forward_hook([&b](nn::Module&, const Tensor&, const Tensor& out) {
@@ -148,8 +142,6 @@ std::vector<InitLayer> analyse_init(nn::Module& model, const data::Batch& probe,
     b.pre = b.post = b.grad_pre = Tensor();
     out.push_back(l);
   }
-  model.train(was_training);
-  for (std::size_t i = 0; i < parameters.size(); ++i) parameters[i].set_grad(saved_grads[i]);
   return out;
 }
 

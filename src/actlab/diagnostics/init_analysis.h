@@ -11,7 +11,7 @@
 // mean singular value near 1; the standard init lets them shrink with depth.
 //
 // Requires: a model whose Linear layers are leaves, a probe batch with labels. Leaves the model's
-// parameters, gradients and modes as it found them (it runs in eval mode, BatchNorm aside).
+// parameters, gradients, buffers and modes as it found them (see probe_mode.h).
 #pragma once
 
 #include <cstdint>
