@@ -95,13 +95,13 @@ std::string matched_init(const std::string& activation) {
   return "xavier";
 }
 
+// The learning rate times `factor`, or that product in words when the settings are unknown.
 std::string scaled_lr(const RunFacts& f, double factor) {
-  const double lr = std::stod(setting(f, "lr").value_or("0.001"));
-  return fmt::format("{:.3g}", lr * factor);
+  const auto lr = setting(f, "lr");
+  return lr ? fmt::format("{:.3g}", std::stod(*lr) * factor) : fmt::format("{:g}x the current", factor);
 }
 
 struct Context {
-  const std::vector<LayerInfo>& layers;
   const RunFacts& facts;
   std::string activation;
 };
@@ -388,7 +388,7 @@ std::vector<Verdict> judge(const std::vector<LayerInfo>& layers, const std::vect
                            const Thresholds& t, const std::optional<Anomaly>& anomaly, const RunFacts& f) {
   std::vector<Verdict> verdicts;
   if (snapshots.empty() && !anomaly) return verdicts;
-  const Context c{layers, f, activation_of(layers, f)};
+  const Context c{f, activation_of(layers, f)};
   const auto w = weighted(layers);
   const LossHistory history(snapshots, f, t.stall_margin);
   auto add = [&](std::optional<Verdict> v) {
