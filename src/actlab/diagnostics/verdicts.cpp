@@ -587,7 +587,7 @@ std::string format_verdicts(const nlohmann::json& d) {
   std::string out;
   for (const auto& v : verdicts) {
     out += fmt::format("  {}: {}\n", v.at("kind").get<std::string>(), v.at("evidence").get<std::string>());
-    out += fmt::format("    try: {}\n", fmt::join(v.at("remedies").get<std::vector<std::string>>(), "; "));
+    for (const auto& remedy : v.at("remedies").get<std::vector<std::string>>()) out += fmt::format("    try {}\n", remedy);
   }
   return out;
 }
