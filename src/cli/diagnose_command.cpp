@@ -2,6 +2,7 @@
 // --at-init, the initialization alone), then the per-layer table and the verdicts.
 #include <iostream>
 
+#include "actlab/diagnostics/init_analysis.h"
 #include "actlab/diagnostics/verdicts.h"
 #include "actlab/experiment/progress.h"
 #include "actlab/experiment/runner.h"
@@ -56,7 +57,11 @@ void run_diagnose(const DiagnoseArgs& args) {
     return;
   }
   std::cout << "\n" << arms.front().label << ", model " << e.base.model << ", init " << e.base.init << "\n"
-            << diagnostics::format_table(diagnostics) << "\nverdicts:\n" << diagnostics::format_verdicts(diagnostics);
+            << diagnostics::format_table(diagnostics);
+  if (diagnostics.contains("init_analysis"))
+    std::cout << "\nat initialization, per fully-connected layer (Glorot & Bengio 2010):\n"
+              << diagnostics::format_init_analysis(diagnostics["init_analysis"]);
+  std::cout << "\nverdicts:\n" << diagnostics::format_verdicts(diagnostics);
 }
 
 const CommandRegistration diagnose_registration([](CLI::App& app) {

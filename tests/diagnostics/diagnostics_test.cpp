@@ -237,3 +237,127 @@ TEST(Diagnostics, JudgeReportsNonFiniteAsExploding) {
   EXPECT_EQ(verdicts[0].step, 12);
   EXPECT_NE(verdicts[0].evidence.find("layer 5 (Linear), op 'matmul'"), std::string::npos) << verdicts[0].evidence;
 }
+
+namespace {
+
+// Three weighted layers with an activation after the first two; one snapshot per (step, loss),
+// every layer's gradient norm scaled by `grad` and updates of `update` times the weights.
+struct Made {
+  std::vector<diagnostics::LayerInfo> layers = {{"1", "Linear", true, false},
+                                                {"2", "Activation(relu)", false, true},
+                                                {"3", "Linear", true, false},
+                                                {"4", "Activation(relu)", false, true},
+                                                {"5", "Linear", true, false}};
+  std::vector<diagnostics::Snapshot> snapshots;
+
+  void add(std::int64_t step, double loss, double grad, std::optional<double> update) {
+    diagnostics::Snapshot s;
+    s.step = step;
+    s.loss = loss;
+    for (const auto& l : layers) {
+      diagnostics::LayerStats stats;
+      stats.std = 1;
+      stats.grad_norm = grad;
+      if (l.activation) stats.dead_fraction = 0.0;
+      if (l.weighted) {
+        stats.weight_grad_norm = grad;
+        stats.update_ratio = update;
+      }
+      s.layers.push_back(stats);
+    }
+    snapshots.push_back(s);
+  }
+};
+
+diagnostics::RunFacts facts(const std::vector<double>& losses, std::int64_t steps_per_loss = 100) {
+  diagnostics::RunFacts f;
+  f.classes = 10;
+  f.planned_steps = f.steps_done = steps_per_loss * static_cast<std::int64_t>(losses.size());
+  for (std::size_t i = 0; i < losses.size(); ++i)
+    f.step_losses.emplace_back(static_cast<std::int64_t>(i + 1) * steps_per_loss, losses[i]);
+  f.epoch_train_losses = {losses.back()};
+  f.settings = {{"data", "mnist", "mnist"}, {"activations", "relu", "sigmoid,tanh"}, {"init", "he", "standard"},
+                {"lr", "0.01", "0.001"}, {"out", "runs/x", ""}};
+  return f;
+}
+
+std::vector<std::string> kinds_of(const std::vector<diagnostics::Verdict>& verdicts) {
+  std::vector<std::string> out;
+  for (const auto& v : verdicts) out.push_back(v.kind);
+  return out;
+}
+
+}  // namespace
+
+// The quick-start case: the gradient grows 300-fold from a small start while the loss falls.
+TEST(Verdicts, GrowthFromASmallInitialGradientWhileLearningIsNotExplosion) {
+  Made m;
+  m.add(0, 2.30, 0.001, std::nullopt);
+  for (std::int64_t k = 1; k <= 5; ++k) m.add(k * 100, 2.3 / static_cast<double>(k + 1), 0.3, 3e-3);
+  const auto verdicts = diagnostics::judge(m.layers, m.snapshots, {}, std::nullopt, facts({1.5, 1.0, 0.7, 0.5, 0.4}));
+  EXPECT_TRUE(verdicts.empty()) << verdicts.front().kind << ": " << verdicts.front().evidence;
+}
+
+TEST(Verdicts, AGradientSpikeWithALossJumpIsExplosion) {
+  Made m;
+  m.add(0, 2.30, 0.1, std::nullopt);
+  m.add(100, 1.0, 0.1, 3e-3);
+  m.add(200, 0.8, 0.1, 3e-3);
+  m.add(300, 2.0, 5.0, 3e-3);  // 50 times the running median, loss 2.5 times its best
+  const auto verdicts = diagnostics::judge(m.layers, m.snapshots, {}, std::nullopt, facts({1.2, 0.9, 2.0}));
+  ASSERT_TRUE(has(kinds_of(verdicts), "exploding"));
+  EXPECT_EQ(verdicts.front().step, 300);
+  EXPECT_NE(verdicts.front().evidence.find("running median"), std::string::npos) << verdicts.front().evidence;
+}
+
+TEST(Verdicts, ARunThatDidNotLearnIsStalledAndNeverHealthy) {
+  Made m;
+  m.add(0, 2.303, 0.1, std::nullopt);
+  for (std::int64_t k = 1; k <= 4; ++k) m.add(k * 100, 2.30, 0.1, 3e-3);
+  const auto verdicts = diagnostics::judge(m.layers, m.snapshots, {}, std::nullopt, facts({2.302, 2.301, 2.30, 2.30}));
+  ASSERT_EQ(kinds_of(verdicts), std::vector<std::string>{"stalled"});
+  EXPECT_NE(verdicts[0].evidence.find("chance (ln 10 = 2.303)"), std::string::npos) << verdicts[0].evidence;
+  EXPECT_NE(verdicts[0].evidence.find("no cause found"), std::string::npos) << verdicts[0].evidence;
+  // The same run while it learns is healthy.
+  EXPECT_TRUE(diagnostics::judge(m.layers, m.snapshots, {}, std::nullopt, facts({2.0, 1.2, 0.6, 0.4})).empty());
+}
+
+TEST(Verdicts, StalledNamesTheLearningRateWhenUpdatesAreTiny) {
+  Made m;
+  m.add(0, 2.303, 0.1, std::nullopt);
+  for (std::int64_t k = 1; k <= 4; ++k) m.add(k * 100, 2.30, 0.1, 1e-6);
+  const auto verdicts = diagnostics::judge(m.layers, m.snapshots, {}, std::nullopt, facts({2.303, 2.303, 2.303, 2.303}));
+  ASSERT_EQ(kinds_of(verdicts), (std::vector<std::string>{"lr_too_small", "stalled"}));
+  EXPECT_NE(verdicts[1].evidence.find("most likely cause: lr_too_small"), std::string::npos) << verdicts[1].evidence;
+  // lr 0.01 moving the weights 1e-6 per step: 1000 times larger.
+  ASSERT_FALSE(verdicts[0].remedies.empty());
+  EXPECT_NE(verdicts[0].remedies[0].find("--lr 10"), std::string::npos) << verdicts[0].remedies[0];
+}
+
+// Remedies are rerun commands with the arm's settings, and never what is already in effect.
+TEST(Verdicts, RemediesAreCommandsAndSkipWhatIsInEffect) {
+  Made m;
+  m.add(0, 2.303, 0.1, std::nullopt);
+  m.snapshots[0].layers[0].grad_norm = 1e-5;  // vanishing at initialization
+  const auto f = facts({2.303, 2.303, 2.303, 2.303});
+  const auto verdicts = diagnostics::judge(m.layers, m.snapshots, {}, std::nullopt, f);
+  ASSERT_TRUE(has(kinds_of(verdicts), "vanishing"));
+  for (const auto& v : verdicts)
+    for (const auto& remedy : v.remedies) {
+      EXPECT_FALSE(remedy.starts_with("the init published")) << "He init is in effect: " << remedy;
+      EXPECT_EQ(remedy.find("--out"), std::string::npos) << remedy;
+      // The settings not at their defaults, in order, then the change.
+      EXPECT_NE(remedy.find("actlab compare --activations relu --init he --lr 0.01"), std::string::npos) << remedy;
+    }
+  EXPECT_NE(verdicts.front().remedies.front().find("--norm batch"), std::string::npos) << verdicts.front().remedies.front();
+}
+
+TEST(Verdicts, ANonFiniteTrainingLossIsExplosionEvenWithoutTheLocator) {
+  Made m;
+  m.add(0, 2.30, 0.1, std::nullopt);
+  auto f = facts({2.2});
+  f.diverged_at_step = 5;
+  const auto verdicts = diagnostics::judge(m.layers, m.snapshots, {}, std::nullopt, f);
+  ASSERT_EQ(kinds_of(verdicts), std::vector<std::string>{"exploding"});
+  EXPECT_EQ(verdicts[0].step, 5);
+}

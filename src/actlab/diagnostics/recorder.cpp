@@ -241,14 +241,16 @@ const Snapshot& Recorder::record(std::int64_t step) {
           layer.calls.at(static_cast<std::size_t>(call)).grads.at(output) = grad.detach();
         }));
   }
+  Snapshot snapshot;
+  snapshot.step = step;
   {
     const Tensor logits = model(state_->probe.images);
-    nn::cross_entropy(logits, state_->probe.labels).backward();
+    const Tensor loss = nn::cross_entropy(logits, state_->probe.labels);
+    snapshot.loss = loss.item();
+    loss.backward();
   }
   for (auto& hook : hooks) hook.remove();
 
-  Snapshot snapshot;
-  snapshot.step = step;
   for (auto& layer : state_->layers) {
     LayerStats s = call_stats(layer, layer.calls);
     if (layer.calls.size() > 1)
@@ -307,13 +309,14 @@ nlohmann::json to_json(const Snapshot& s) {
                       {"saturated_fraction", optional_json(l.saturated_fraction)}, {"grad_norm", l.grad_norm},
                       {"grad_std", l.grad_std}, {"weight_grad_norm", optional_json(l.weight_grad_norm)},
                       {"weight_grad_std", optional_json(l.weight_grad_std)}, {"update_ratio", optional_json(l.update_ratio)}});
-  return {{"step", s.step}, {"layers", layers}};
+  return {{"step", s.step}, {"loss", s.loss}, {"layers", layers}};
 }
 
 Snapshot snapshot_from_json(const nlohmann::json& j) {
   Snapshot s;
   try {
     s.step = j.at("step").get<std::int64_t>();
+    s.loss = optional_from(j, "loss").value_or(NAN);
     for (const auto& l : j.at("layers")) {
       LayerStats stats;
       stats.mean = optional_from(l, "mean").value_or(NAN);

@@ -57,6 +57,7 @@ struct LayerStats {
 
 struct Snapshot {
   std::int64_t step = 0;  // optimizer steps taken before it (0: at initialization)
+  double loss = 0;        // cross-entropy of the probe batch
   std::vector<LayerStats> layers;  // in the order of Recorder::layers()
 };
 

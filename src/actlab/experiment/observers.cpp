@@ -56,8 +56,20 @@ void ProgressReporter::on_epoch_end(train::Run&, const EpochMetrics& e) {
                               e.test_loss, e.test_acc * 100, e.seconds));
 }
 
-GradientFlow::GradientFlow(std::shared_ptr<nn::Module> model, data::Batch probe, std::int64_t every)
-    : recorder_(std::move(model), std::move(probe)), every_(every) {}
+GradientFlow::GradientFlow(std::shared_ptr<nn::Module> model, data::Batch probe, Tensor dead_samples, std::int64_t every)
+    : model_(model), recorder_(std::move(model), std::move(probe)), dead_samples_(std::move(dead_samples)), every_(every) {}
+
+std::vector<diagnostics::DeadUnits> GradientFlow::count_dead_units() const {
+  return diagnostics::count_dead_units(*model_, dead_samples_);
+}
+
+std::vector<diagnostics::DeadUnits> GradientFlow::dead_at_init(const train::TrainState& state) const {
+  std::vector<diagnostics::DeadUnits> counts;
+  for (const auto& d : state.observers.value("dead_at_init", nlohmann::json::array()))
+    counts.push_back({d.at("layer").get<std::string>(), d.at("units").get<std::int64_t>(), d.at("dead").get<std::int64_t>(),
+                      d.at("samples").get<std::int64_t>()});
+  return counts;
+}
 
 void GradientFlow::record(train::Run& run) {
   run.state.observers["diagnostics"].push_back(to_json(recorder_.record(run.state.step)));
@@ -67,6 +79,9 @@ void GradientFlow::on_run_begin(train::Run& run) {
   const auto saved = run.state.observers.find("diagnostics");
   if (saved == run.state.observers.end()) {
     record(run);
+    nlohmann::json& dead = run.state.observers["dead_at_init"] = nlohmann::json::array();
+    for (const auto& d : count_dead_units())
+      dead.push_back({{"layer", d.layer}, {"units", d.units}, {"dead", d.dead}, {"samples", d.samples}});
     return;
   }
   std::vector<diagnostics::Snapshot> snapshots;

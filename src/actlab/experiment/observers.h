@@ -3,8 +3,9 @@
 //   MetricsWriter     appends logged steps and epoch results to metrics.jsonl and metrics.csv
 //   ProgressReporter  the progress bars and the epoch lines
 //   GradientFlow      the diagnostics recorder: a snapshot at initialization, every
-//                     `diagnostics_every` steps and at the end; its history lives in the state
-//                     (state.observers["diagnostics"]), so a resumed run keeps it
+//                     `diagnostics_every` steps and at the end, and the dead units on many
+//                     samples at initialization; its history lives in the state
+//                     (state.observers["diagnostics"], ["dead_at_init"]), so a resumed run keeps it
 //   DivergenceLocator when a step's loss or gradient norm is not finite, replays that step from
 //                     the state it started in with every layer output and gradient checked,
 //                     and says where the first NaN or infinity appeared
@@ -21,8 +22,10 @@
 #include <optional>
 
 #include "actlab/data/loader.h"
+#include "actlab/diagnostics/dead_units.h"
 #include "actlab/diagnostics/locator.h"
 #include "actlab/diagnostics/recorder.h"
+#include "actlab/diagnostics/verdicts.h"
 #include "actlab/experiment/checkpoint.h"
 #include "actlab/experiment/progress.h"
 #include "actlab/experiment/results.h"
@@ -65,16 +68,22 @@ class ProgressReporter final : public train::Observer {
 
 class GradientFlow final : public train::Observer {
  public:
-  GradientFlow(std::shared_ptr<nn::Module> model, data::Batch probe, std::int64_t every);
+  // `dead_samples`: the inputs dead units are counted on (diagnostics::dead_unit_samples).
+  GradientFlow(std::shared_ptr<nn::Module> model, data::Batch probe, Tensor dead_samples, std::int64_t every);
   void on_run_begin(train::Run& run) override;
   void on_after_backward(train::Run& run, const data::Batch&, const train::StepResult& r) override;
   void on_step_end(train::Run& run, const train::StepResult& r) override;
   void on_run_end(train::Run& run) override;
   const diagnostics::Recorder& recorder() const { return recorder_; }
+  // The dead units counted at initialization (kept in `state`), and counted now.
+  std::vector<diagnostics::DeadUnits> dead_at_init(const train::TrainState& state) const;
+  std::vector<diagnostics::DeadUnits> count_dead_units() const;
 
  private:
   void record(train::Run& run);
+  std::shared_ptr<nn::Module> model_;
   diagnostics::Recorder recorder_;
+  Tensor dead_samples_;
   std::int64_t every_;
 };
 

@@ -19,12 +19,15 @@
 #include "actlab/data/fetch.h"
 #include "actlab/data/loader.h"
 #include "actlab/data/registry.h"
+#include "actlab/diagnostics/dead_units.h"
+#include "actlab/diagnostics/init_analysis.h"
 #include "actlab/diagnostics/verdicts.h"
 #include "actlab/experiment/checkpoint.h"
 #include "actlab/experiment/observers.h"
 #include "actlab/experiment/output_folder.h"
 #include "actlab/experiment/progress.h"
 #include "actlab/experiment/training.h"
+#include "actlab/experiment/verdict_facts.h"
 #include "actlab/io/safetensors.h"
 #include "actlab/report/report.h"
 #include "actlab/train/loop.h"
@@ -160,7 +163,10 @@ RunResult train_run(const Arm& arm, std::uint64_t seed, const Data& data, const 
   Checkpointer checkpointer(checkpoint);
   std::optional<GradientFlow> gradient_flow;
   std::vector<train::Observer*> observers = {&metrics_writer, &locator};
-  if (s.diagnostics_every > 0) observers.push_back(&gradient_flow.emplace(model, probe_of(data), s.diagnostics_every));
+  if (s.diagnostics_every > 0)
+    observers.push_back(&gradient_flow.emplace(model, probe_of(data),
+                                               diagnostics::dead_unit_samples(data.train, data.normalization),
+                                               s.diagnostics_every));
   observers.push_back(&progress_reporter);
   observers.push_back(&checkpointer);
 
@@ -187,7 +193,10 @@ RunResult train_run(const Arm& arm, std::uint64_t seed, const Data& data, const 
                                locator.anomaly() ? locator.anomaly()->describe()
                                                  : "the loss or the gradient norm became infinite or NaN"));
   if (gradient_flow) {
-    run.diagnostics = diagnostics::to_json(gradient_flow->recorder(), thresholds_of(s), locator.anomaly());
+    auto facts = verdict_facts(s, run, data.train.num_classes(), s.epochs * loader.batches_per_epoch(), state.step);
+    facts.dead_at_init = gradient_flow->dead_at_init(state);
+    if (run.status != "diverged") facts.dead_at_end = gradient_flow->count_dead_units();
+    run.diagnostics = diagnostics::to_json(gradient_flow->recorder(), thresholds_of(s), locator.anomaly(), facts);
     std::string verdicts = diagnostics::format_verdicts(run.diagnostics);
     verdicts.pop_back();  // print adds the line end
     progress.print("  diagnostics:\n" + verdicts);
@@ -235,9 +244,16 @@ nlohmann::json diagnose_at_init(const Experiment& experiment) {
   const Settings& s = arms.front().settings;
   const Data data = load_data(s);
   auto model = make_model(s, data.train.sample_shape(), data.train.num_classes(), s.seeds.front());
-  diagnostics::Recorder recorder(model, probe_of(data));
+  const data::Batch probe = probe_of(data);
+  diagnostics::Recorder recorder(model, probe);
   recorder.record(0);
-  return diagnostics::to_json(recorder, thresholds_of(s));
+  RunResult untrained;
+  untrained.seed = s.seeds.front();
+  auto facts = verdict_facts(s, untrained, data.train.num_classes(), 0, 0);
+  facts.dead_at_init = diagnostics::count_dead_units(*model, diagnostics::dead_unit_samples(data.train, data.normalization));
+  nlohmann::json result = diagnostics::to_json(recorder, thresholds_of(s), std::nullopt, facts);
+  result["init_analysis"] = diagnostics::to_json(diagnostics::analyse_init(*model, probe));
+  return result;
 }
 
 void validate(const Experiment& experiment) {

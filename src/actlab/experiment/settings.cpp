@@ -15,6 +15,7 @@
 #include "actlab/core/error.h"
 #include "actlab/data/registry.h"
 #include "actlab/experiment/training.h"
+#include "actlab/nn/init.h"
 
 namespace actlab::experiment {
 namespace {
@@ -125,7 +126,8 @@ const std::vector<Key>& keys() {
       string_key("schedule", &Settings::schedule, {}, "learning-rate schedule: " + schedule_syntaxes()),
       float_key("weight_decay", &Settings::weight_decay, 0, 1, "weight decay"),
       string_key("init", &Settings::init, {},
-                 "weight init: standard | xavier | he | lecun | orthogonal (xavier_normal, he_uniform, ... for variants)"),
+                 fmt::format("weight init: {} (NAME:gain=auto|G for an explicit gain; docs/DIAGNOSTICS.md)",
+                             fmt::join(nn::init::names(), " | "))),
       string_key("norm", &Settings::norm, kNorms, "normalization after each hidden layer"),
       float_key("dropout", &Settings::dropout, 0, 0.99, "dropout probability after each hidden activation"),
       float_key("clip_norm", &Settings::clip_norm, 0, 1e9, "clip the global gradient L2 norm to this (0: off)"),

@@ -55,7 +55,7 @@ struct Settings {
   std::int64_t diagnostics_every = 100;  // steps between gradient-flow snapshots (0: off)
   double vanishing_ratio = 1e-2;         // see diagnostics/verdicts.h
   double exploding_ratio = 1e2;
-  double dead_threshold = 0.2;
+  double dead_threshold = 0.5;
   double saturation_threshold = 0.5;
   std::int64_t checkpoint_every = 500;  // steps between checkpoints (0: only at epoch ends)
   std::string out;               // empty: runs/<timestamp>-<name>

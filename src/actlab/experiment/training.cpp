@@ -88,19 +88,7 @@ std::string bytes_text(double bytes) {
 
 }  // namespace
 
-std::string init_scheme(const std::string& name) {
-  if (name == "xavier" || name == "glorot") return "xavier_uniform";
-  if (name == "he" || name == "kaiming") return "kaiming_normal";
-  if (name == "lecun") return "lecun_normal";
-  if (name == "he_uniform") return "kaiming_uniform";
-  if (name == "he_normal") return "kaiming_normal";
-  if (name == "glorot_uniform") return "xavier_uniform";
-  if (name == "glorot_normal") return "xavier_normal";
-  const auto known = nn::init::names();
-  ACTLAB_CHECK(std::find(known.begin(), known.end(), name) != known.end(),
-               "unknown init '{}'; valid: standard, xavier, he, lecun, orthogonal, {}", name, fmt::join(known, ", "));
-  return name;
-}
+std::string init_scheme(const std::string& name) { return nn::init::parse(name).canonical(); }
 
 const std::vector<ModelKind>& model_kinds() {
   static const std::vector<ModelKind> kinds = {

@@ -17,9 +17,8 @@
 
 namespace actlab::experiment {
 
-// The init scheme name nn::init::by_name understands for a settings name ("he" ->
-// "kaiming_normal", "xavier" -> "xavier_uniform", "lecun" -> "lecun_normal"). Throws Error
-// listing the valid names.
+// The canonical nn::init registry spec of a settings value ("glorot:gain=auto" ->
+// "xavier:gain=auto", "kaiming" -> "he"). Throws Error listing the valid names.
 std::string init_scheme(const std::string& name);
 
 // ---- models ----

@@ -1,5 +1,9 @@
 #include "actlab/nn/init.h"
 
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+
+#include <algorithm>
 #include <cmath>
 
 #include "actlab/autograd/grad_mode.h"
@@ -107,41 +111,189 @@ void orthogonal_(const Tensor& t, double gain, Generator& gen) {
 
 namespace {
 
-struct Scheme {
-  const char* name;
-  const char* alias;
-};
-constexpr Scheme kSchemes[] = {
-    {"xavier_uniform", "glorot_uniform"}, {"xavier_normal", "glorot_normal"}, {"kaiming_uniform", "he_uniform"},
-    {"kaiming_normal", "he_normal"},      {"lecun_normal", ""},              {"orthogonal", ""},
-    {"standard", ""},                     {"zeros", ""},                     {"ones", ""},
-    {"normal", ""},                       {"uniform", ""},
-};
+// Scales of the registry's schemes, on a weight and a zeroed bias.
+void zero_bias(const Tensor& bias) {
+  if (bias.defined()) zeros_(bias);
+}
+
+template <typename Fill>
+std::function<void(const Tensor&, const Tensor&, double, Generator&)> with_zero_bias(Fill fill) {
+  return [fill](const Tensor& weight, const Tensor& bias, double parameter, Generator& gen) {
+    fill(weight, parameter, gen);
+    zero_bias(bias);
+  };
+}
+
+std::vector<Scheme> make_registry() {
+  const double sqrt2 = std::sqrt(2.0);
+  return {
+      {.name = "default",
+       .aliases = {"pytorch"},
+       .weight = "U(-1/sqrt(fan_in), 1/sqrt(fan_in)) (kaiming_uniform with a = sqrt(5))",
+       .bias = "U(-1/sqrt(fan_in), 1/sqrt(fan_in))",
+       .source = "PyTorch nn.Linear / nn.Conv2d reset_parameters",
+       .fill =
+           [](const Tensor& weight, const Tensor& bias, double, Generator& gen) {
+             const std::int64_t fan_in = compute_fans(weight).fan_in;
+             standard_(weight, fan_in, gen);
+             if (bias.defined()) standard_(bias, fan_in, gen);
+           }},
+      {.name = "standard",
+       .weight = "U(-gain/sqrt(fan_in), gain/sqrt(fan_in)), gain 1",
+       .bias = "0",
+       .source = "Glorot & Bengio 2010, eq. 1 (the 'standard initialization')",
+       .parameter = "gain",
+       .parameter_auto = true,
+       .fill = with_zero_bias([](const Tensor& w, double gain, Generator& gen) {
+         const double bound = gain / std::sqrt(chosen_fan(w, FanMode::FanIn, "standard"));
+         uniform_(w, -bound, bound, gen);
+       })},
+      {.name = "xavier",
+       .aliases = {"glorot", "xavier_uniform", "glorot_uniform"},
+       .weight = "U(-a, a), a = gain sqrt(6 / (fan_in + fan_out)), gain 1",
+       .bias = "0",
+       .source = "Glorot & Bengio 2010, eq. 16 (the 'normalized initialization')",
+       .parameter = "gain",
+       .parameter_auto = true,
+       .fill = with_zero_bias([](const Tensor& w, double gain, Generator& gen) { xavier_uniform_(w, gain, gen); })},
+      {.name = "xavier_normal",
+       .aliases = {"glorot_normal"},
+       .weight = "N(0, gain^2 2 / (fan_in + fan_out)), gain 1",
+       .bias = "0",
+       .source = "Glorot & Bengio 2010, the variance of eq. 12 (PyTorch xavier_normal_)",
+       .parameter = "gain",
+       .parameter_auto = true,
+       .fill = with_zero_bias([](const Tensor& w, double gain, Generator& gen) { xavier_normal_(w, gain, gen); })},
+      {.name = "he",
+       .aliases = {"kaiming", "he_normal", "kaiming_normal"},
+       .weight = "N(0, gain^2 / fan_in), gain sqrt(2)",
+       .bias = "0",
+       .source = "He et al. 2015, eq. 10",
+       .parameter = "gain",
+       .parameter_default = sqrt2,
+       .parameter_auto = true,
+       .fill = with_zero_bias(
+           [](const Tensor& w, double gain, Generator& gen) { kaiming_normal_(w, gain, FanMode::FanIn, gen); })},
+      {.name = "he_uniform",
+       .aliases = {"kaiming_uniform"},
+       .weight = "U(-a, a), a = gain sqrt(3 / fan_in), gain sqrt(2)",
+       .bias = "0",
+       .source = "He et al. 2015, eq. 10's variance in uniform form (PyTorch kaiming_uniform_)",
+       .parameter = "gain",
+       .parameter_default = sqrt2,
+       .parameter_auto = true,
+       .fill = with_zero_bias(
+           [](const Tensor& w, double gain, Generator& gen) { kaiming_uniform_(w, gain, FanMode::FanIn, gen); })},
+      {.name = "lecun",
+       .aliases = {"lecun_normal"},
+       .weight = "N(0, gain^2 / fan_in), gain 1",
+       .bias = "0",
+       .source = "LeCun et al. 1998, Efficient BackProp, sec. 4.6",
+       .parameter = "gain",
+       .parameter_auto = true,
+       .fill = with_zero_bias(
+           [](const Tensor& w, double gain, Generator& gen) { kaiming_normal_(w, gain, FanMode::FanIn, gen); })},
+      {.name = "orthogonal",
+       .weight = "gain Q, Q with orthonormal rows or columns (QR of a normal matrix), gain 1",
+       .bias = "0",
+       .source = "Saxe et al. 2014",
+       .parameter = "gain",
+       .parameter_auto = true,
+       .fill = with_zero_bias([](const Tensor& w, double gain, Generator& gen) { orthogonal_(w, gain, gen); })},
+      {.name = "normal",
+       .weight = "N(0, std^2), std 0.01",
+       .bias = "0",
+       .source = "a fixed small spread, as Krizhevsky et al. 2012",
+       .parameter = "std",
+       .parameter_default = 0.01,
+       .fill = with_zero_bias([](const Tensor& w, double std, Generator& gen) { normal_(w, 0.0, std, gen); })},
+      {.name = "uniform",
+       .weight = "U(-bound, bound), bound 0.05",
+       .bias = "0",
+       .source = "a fixed spread, as Keras' RandomUniform default",
+       .parameter = "bound",
+       .parameter_default = 0.05,
+       .fill = with_zero_bias([](const Tensor& w, double bound, Generator& gen) { uniform_(w, -bound, bound, gen); })},
+      {.name = "zeros",
+       .weight = "0",
+       .bias = "0",
+       .source = "none: every unit of a layer computes the same, the symmetry that random inits break",
+       .fill = [](const Tensor& weight, const Tensor& bias, double, Generator&) {
+         zeros_(weight);
+         zero_bias(bias);
+       }},
+  };
+}
+
+std::string choices() {
+  std::vector<std::string> out;
+  for (const auto& s : registry())
+    out.push_back(s.parameter.empty() ? s.name
+                                      : fmt::format("{}[:{}={}]", s.name, s.parameter, s.parameter_auto ? "auto|G" : "X"));
+  return fmt::format("{}", fmt::join(out, ", "));
+}
 
 }  // namespace
 
+const std::vector<Scheme>& registry() {
+  static const std::vector<Scheme> schemes = make_registry();
+  return schemes;
+}
+
 std::vector<std::string> names() {
   std::vector<std::string> out;
-  for (const auto& s : kSchemes) out.emplace_back(s.name);
+  for (const auto& s : registry()) out.push_back(s.name);
   return out;
 }
 
-void by_name(std::string_view name0, const Tensor& weight, double gain, Generator& gen) {
-  std::string_view name;
-  for (const auto& s : kSchemes)
-    if (name0 == s.name || name0 == s.alias) name = s.name;
-  ACTLAB_CHECK(!name.empty(), "init: unknown initializer '{}'; choose one of {}", name0, fmt::join(names(), ", "));
-  if (name == "xavier_uniform") return xavier_uniform_(weight, gain, gen);
-  if (name == "xavier_normal") return xavier_normal_(weight, gain, gen);
-  if (name == "kaiming_uniform") return kaiming_uniform_(weight, gain, FanMode::FanIn, gen);
-  if (name == "kaiming_normal") return kaiming_normal_(weight, gain, FanMode::FanIn, gen);
-  if (name == "lecun_normal") return lecun_normal_(weight, gen);
-  if (name == "orthogonal") return orthogonal_(weight, gain, gen);
-  if (name == "standard") return standard_(weight, compute_fans(weight).fan_in, gen);
-  if (name == "zeros") return zeros_(weight);
-  if (name == "ones") return ones_(weight);
-  if (name == "normal") return normal_(weight, 0.0, 0.01, gen);
-  uniform_(weight, -0.05, 0.05, gen);
+std::string Spec::canonical() const {
+  if (automatic) return fmt::format("{}:{}=auto", scheme->name, scheme->parameter);
+  if (value) return fmt::format("{}:{}={}", scheme->name, scheme->parameter, *value);
+  return scheme->name;
+}
+
+double Spec::parameter(double activation_gain) const {
+  return automatic ? activation_gain : value.value_or(scheme->parameter_default);
+}
+
+Spec parse(std::string_view text) {
+  const auto colon = text.find(':');
+  const std::string_view name = text.substr(0, colon);
+  Spec spec;
+  for (const auto& s : registry())
+    if (name == s.name || std::find(s.aliases.begin(), s.aliases.end(), name) != s.aliases.end()) spec.scheme = &s;
+  ACTLAB_CHECK(spec.scheme, "unknown init '{}'; choose one of {}", name, choices());
+  if (colon == std::string_view::npos) return spec;
+  const std::string_view argument = text.substr(colon + 1);
+  const auto equals = argument.find('=');
+  const std::string_view key = argument.substr(0, equals);
+  const Scheme& s = *spec.scheme;
+  ACTLAB_CHECK(!s.parameter.empty(), "init '{}': '{}' takes no parameter; write just '{}'", text, s.name, s.name);
+  ACTLAB_CHECK(equals != std::string_view::npos && key == s.parameter,
+               "init '{}': '{}' takes one parameter, {}; write e.g. '{}:{}={}'", text, s.name, s.parameter, s.name,
+               s.parameter, s.parameter_auto ? "auto" : "0.1");
+  const std::string value(argument.substr(equals + 1));
+  if (value == "auto" && s.parameter_auto) {
+    spec.automatic = true;
+    return spec;
+  }
+  std::size_t used = 0;
+  double number = 0;
+  try {
+    number = std::stod(value, &used);
+  } catch (const std::exception&) {
+    used = 0;
+  }
+  ACTLAB_CHECK(used == value.size() && !value.empty() && std::isfinite(number) && number >= 0,
+               "init '{}': {} must be a number >= 0{}, got '{}'", text, s.parameter,
+               s.parameter_auto ? " or auto (the activation's gain)" : "", value);
+  spec.value = number;
+  return spec;
+}
+
+void apply(std::string_view text, const Tensor& weight, const Tensor& bias, double activation_gain, Generator& gen) {
+  const Spec spec = parse(text);
+  spec.scheme->fill(weight, bias, spec.parameter(activation_gain), gen);
 }
 
 }  // namespace actlab::nn::init

@@ -14,7 +14,7 @@ class Builder {
       : options_(options), gen_(options.seed), gain_(Activation(options.activation).gain()) {
     ACTLAB_CHECK(options.dropout >= 0 && options.dropout < 1, "model: dropout must be in [0, 1), got {}",
                  options.dropout);
-    if (options.init != "default") init::by_name(options.init, empty({1, 1}), gain_, gen_);  // validates the name
+    init::parse(options.init);  // validates the spec before any layer is made
   }
 
   std::shared_ptr<Linear> linear(std::int64_t in, std::int64_t out) {
@@ -66,8 +66,7 @@ class Builder {
  private:
   void initialize(const Tensor& weight, const Tensor& bias) {
     if (options_.init == "default") return;
-    init::by_name(options_.init, weight, gain_, gen_);
-    if (bias.defined()) init::zeros_(bias);
+    init::apply(options_.init, weight, bias, gain_, gen_);
   }
 
   ModelOptions options_;

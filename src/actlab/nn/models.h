@@ -2,9 +2,9 @@
 // they can be compared with one knob changed:
 //
 //   activation  any registry spec ("relu", "leaky_relu:0.1", "gelu", ...), used after every hidden layer
-//   init        an init::by_name scheme applied to every Linear and Conv2d weight with the
-//               activation's gain (biases are then zeroed), or "default" to keep each layer's
-//               own default ("standard" for Linear and Conv2d)
+//   init        an init registry spec ("he", "xavier:gain=auto", see init.h) applied to every
+//               Linear and Conv2d weight and bias ("auto" is the activation's gain), or
+//               "default" to keep each layer's own (PyTorch's) default
 //   norm        None, Batch (BatchNorm1d/2d) or Layer (LayerNorm over each layer's features),
 //               placed between each hidden layer and its activation
 //   dropout     probability of a Dropout after each hidden fully-connected activation (0 = none)

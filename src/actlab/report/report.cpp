@@ -205,7 +205,8 @@ std::vector<ArmVerdicts> arm_verdicts(const Summary& summary) {
       v.lines.push_back(verdict.value("kind", "") + ": " + verdict.value("evidence", ""));
       v.remedies.push_back(fmt::format("{}", fmt::join(verdict.value("remedies", std::vector<std::string>{}), "; ")));
     }
-    if (v.lines.empty()) v.lines.push_back("healthy: no vanishing or exploding gradients, dead units or saturation");
+    if (v.lines.empty())
+      v.lines.push_back("healthy: no exploding or vanishing gradients, dead units, saturation, stall or learning-rate problem");
     out.push_back(std::move(v));
   }
   return out;
