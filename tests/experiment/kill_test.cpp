@@ -4,22 +4,21 @@
 // never interrupted (wall-clock fields aside). The arms draw random numbers (RReLU's slopes,
 // Dropout's masks) and record gradient-flow snapshots, so every generator and the diagnostics
 // history must survive. Runs the actlab program as a child process.
-#include <fcntl.h>
 #include <signal.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 #include <gtest/gtest.h>
 
 #include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <memory>
 #include <random>
 #include <sstream>
 #include <thread>
 
 #include <nlohmann/json.hpp>
 
+#include "child_process.h"
 #include "data/data_test_util.h"
 
 namespace actlab {
@@ -28,7 +27,9 @@ namespace {
 namespace fs = std::filesystem;
 using nlohmann::json;
 
-fs::path actlab_program() { return fs::read_symlink("/proc/self/exe").parent_path() / "actlab"; }
+using test::Child;
+using test::actlab_program;
+using test::read_text;
 
 // Two arms (rrelu, relu), dropout in both, 3 epochs of 50 steps, a checkpoint every 25 steps
 // (so one falls on each epoch's last batch) and a snapshot every 20.
@@ -38,57 +39,26 @@ std::vector<std::string> sweep_args(const fs::path& out) {
           "--diagnostics-every", "20", "--log-every", "10", "--out", out.string()};
 }
 
-// Starts actlab with `args`; `failpoint` (if not empty) goes into ACTLAB_FAILPOINT.
-pid_t spawn(std::vector<std::string> args, const std::string& failpoint = "") {
-  args.insert(args.begin(), actlab_program().string());
-  const pid_t pid = ::fork();
-  if (pid == 0) {
-    if (failpoint.empty())
-      ::unsetenv("ACTLAB_FAILPOINT");
-    else
-      ::setenv("ACTLAB_FAILPOINT", failpoint.c_str(), 1);
-    std::vector<char*> argv;
-    for (auto& a : args) argv.push_back(a.data());
-    argv.push_back(nullptr);
-    const int null = ::open("/dev/null", O_WRONLY);
-    ::dup2(null, 1);
-    ::dup2(null, 2);
-    ::execv(argv[0], argv.data());
-    ::_exit(127);
-  }
-  return pid;
-}
-
-int wait_for(pid_t pid) {
-  int status = 0;
-  ::waitpid(pid, &status, 0);
-  return status;
-}
-
-// Starts the sweep in `out`, or continues it when it has begun.
-pid_t continue_sweep(const fs::path& out, const std::string& failpoint = "") {
-  if (fs::exists(out / "config.toml")) return spawn({"compare", "--resume", out.string()}, failpoint);
+// Starts the sweep in `out`, or continues it when it has begun; `failpoint` (if not empty) goes
+// into ACTLAB_FAILPOINT.
+std::unique_ptr<Child> continue_sweep(const fs::path& out, const std::string& failpoint = "") {
+  const std::vector<std::string> environment = {failpoint.empty() ? "ACTLAB_FAILPOINT" : "ACTLAB_FAILPOINT=" + failpoint};
+  if (fs::exists(out / "config.toml"))
+    return std::make_unique<Child>(std::vector<std::string>{"compare", "--resume", out.string()}, "/dev/null", environment);
   fs::remove_all(out);
-  return spawn(sweep_args(out), failpoint);
+  return std::make_unique<Child>(sweep_args(out), "/dev/null", environment);
 }
 
 // Resumes until the sweep completes; false when a resume fails.
 bool finish_sweep(const fs::path& out) {
-  for (int attempt = 0; attempt < 3; ++attempt) {
-    const int status = wait_for(continue_sweep(out));
-    if (WIFEXITED(status) && WEXITSTATUS(status) == 0) return true;
-  }
+  for (int attempt = 0; attempt < 3; ++attempt)
+    if (continue_sweep(out)->wait(std::chrono::minutes(5)) == 0) return true;
   return false;
-}
-
-std::string read_bytes(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
 }
 
 // summary.json without its wall-clock fields and its output folder.
 json summary_of(const fs::path& out) {
-  json summary = json::parse(read_bytes(out / "summary.json"));
+  json summary = json::parse(read_text(out / "summary.json"));
   summary.at("settings").erase("out");
   for (auto& run : summary.at("runs")) {
     run.erase("wall_seconds");
@@ -102,13 +72,13 @@ json summary_of(const fs::path& out) {
 // metrics.jsonl and metrics.csv without the epoch lines' seconds.
 std::string metrics_of(const fs::path& out) {
   std::string text;
-  std::istringstream jsonl(read_bytes(out / "metrics.jsonl"));
+  std::istringstream jsonl(read_text(out / "metrics.jsonl"));
   for (std::string line; std::getline(jsonl, line);) {
     json j = json::parse(line);
     j.erase("seconds");
     text += j.dump() + '\n';
   }
-  std::istringstream csv(read_bytes(out / "metrics.csv"));
+  std::istringstream csv(read_text(out / "metrics.csv"));
   for (std::string line; std::getline(csv, line);)
     text += (line.find(",epoch,") != std::string::npos ? line.substr(0, line.rfind(',')) : line) + '\n';
   return text;
@@ -119,7 +89,7 @@ void expect_same_sweep(const fs::path& resumed, const fs::path& whole, const std
   EXPECT_TRUE(a == b) << how << ": the summaries differ: " << json::diff(b, a).dump().substr(0, 2000);
   EXPECT_EQ(metrics_of(resumed), metrics_of(whole)) << how;
   for (const char* model : {"rrelu-seed1.safetensors", "relu-seed1.safetensors"})
-    EXPECT_EQ(read_bytes(resumed / "models" / model), read_bytes(whole / "models" / model)) << how << ": " << model;
+    EXPECT_EQ(read_text(resumed / "models" / model), read_text(whole / "models" / model)) << how << ": " << model;
   EXPECT_FALSE(fs::exists(resumed / "checkpoints")) << how;
 }
 
@@ -127,8 +97,7 @@ class KillTest : public ::testing::Test {
  protected:
   void SetUp() override {
     if (!fs::exists(actlab_program())) GTEST_SKIP() << actlab_program() << " is not built";
-    const int status = wait_for(spawn(sweep_args(dir_ / "whole")));
-    ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    ASSERT_EQ(Child(sweep_args(dir_ / "whole"), "/dev/null").wait(std::chrono::minutes(5)), 0);
   }
   test::TempDir dir_;
 };
@@ -148,8 +117,8 @@ TEST_F(KillTest, SigkillAtEveryKindOfPointResumesToTheSameFiles) {
   };
   for (const auto& [how, point] : points) {
     const fs::path out = dir_ / ("killed-" + point);
-    const int status = wait_for(continue_sweep(out, point));
-    ASSERT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL) << how << ": the failpoint " << point << " did not fire";
+    ASSERT_EQ(continue_sweep(out, point)->wait(std::chrono::minutes(5)), 128 + SIGKILL)
+        << how << ": the failpoint " << point << " did not fire";
     ASSERT_TRUE(finish_sweep(out)) << how;
     expect_same_sweep(out, dir_ / "whole", how);
   }
@@ -160,17 +129,17 @@ TEST_F(KillTest, SigkillAtRandomMomentsResumesToTheSameFiles) {
   std::mt19937 random(20261201);
   // How long an uninterrupted sweep takes here sets the range of the kill times.
   const auto start = std::chrono::steady_clock::now();
-  wait_for(spawn(sweep_args(dir_ / "timed")));
+  Child(sweep_args(dir_ / "timed"), "/dev/null").wait(std::chrono::minutes(5));
   const auto sweep_ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - start);
   std::uniform_int_distribution<int> delay_ms(1, std::max<int>(2, static_cast<int>(sweep_ms.count()) / 8));
   int kills = 0;
   for (int attempt = 0; attempt < 400 && kills < 24; ++attempt) {
-    const pid_t pid = continue_sweep(out);
+    const auto sweep = continue_sweep(out);
     std::this_thread::sleep_for(std::chrono::milliseconds(delay_ms(random)));
-    ::kill(pid, SIGKILL);
-    const int status = wait_for(pid);
-    if (WIFSIGNALED(status)) ++kills;
-    if (WIFEXITED(status) && WEXITSTATUS(status) == 0) break;  // finished before the kill
+    sweep->signal(SIGKILL);
+    const int status = sweep->wait();
+    if (status == 128 + SIGKILL) ++kills;
+    if (status == 0) break;  // finished before the kill
   }
   EXPECT_GE(kills, 20);
   ASSERT_TRUE(finish_sweep(out));
@@ -180,13 +149,12 @@ TEST_F(KillTest, SigkillAtRandomMomentsResumesToTheSameFiles) {
 TEST_F(KillTest, SigintAndSigtermLeaveAResumableRun) {
   for (const int signal : {SIGINT, SIGTERM}) {
     const fs::path out = dir_ / ("signal-" + std::to_string(signal));
-    const pid_t pid = continue_sweep(out);
+    const auto sweep = continue_sweep(out);
     const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
     while (!fs::exists(out / "models" / "rrelu-seed1.safetensors") && std::chrono::steady_clock::now() < deadline)
       std::this_thread::sleep_for(std::chrono::milliseconds(1));
-    ::kill(pid, signal);
-    const int status = wait_for(pid);
-    EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 128 + signal) << "signal " << signal << ": status " << status;
+    sweep->signal(signal);
+    EXPECT_EQ(sweep->wait(), 128 + signal) << "signal " << signal;
     ASSERT_TRUE(finish_sweep(out)) << "signal " << signal;
     expect_same_sweep(out, dir_ / "whole", "signal " + std::to_string(signal));
   }

@@ -2,10 +2,7 @@
 // thread makes runs repeat bit for bit, --deterministic makes them independent of the thread
 // count, and without it two threads stay within the tolerance docs/CHECKPOINTS.md states. Runs
 // the actlab program as a child process.
-#include <fcntl.h>
 #include <signal.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 #include <gtest/gtest.h>
 
@@ -19,6 +16,7 @@
 #include <thread>
 
 #include "actlab/io/safetensors.h"
+#include "child_process.h"
 #include "data/data_test_util.h"
 
 namespace actlab {
@@ -26,7 +24,8 @@ namespace {
 
 namespace fs = std::filesystem;
 
-fs::path actlab_program() { return fs::read_symlink("/proc/self/exe").parent_path() / "actlab"; }
+using test::actlab_program;
+using test::read_text;
 
 std::vector<std::string> sweep_args(const fs::path& out) {
   return {"compare", "--data", "spirals", "--model", "mlp:32x2", "--activations", "relu,tanh", "--epochs", "6",
@@ -34,42 +33,13 @@ std::vector<std::string> sweep_args(const fs::path& out) {
           "--out", out.string()};
 }
 
-pid_t spawn(std::vector<std::string> args) {
-  args.insert(args.begin(), actlab_program().string());
-  const pid_t pid = ::fork();
-  if (pid == 0) {
-    std::vector<char*> argv;
-    for (auto& a : args) argv.push_back(a.data());
-    argv.push_back(nullptr);
-    const int null = ::open("/dev/null", O_WRONLY);
-    ::dup2(null, 1);
-    ::dup2(null, 2);
-    ::execv(argv[0], argv.data());
-    ::_exit(127);
-  }
-  return pid;
-}
-
-int wait_for(pid_t pid) {
-  int status = 0;
-  ::waitpid(pid, &status, 0);
-  return status;
-}
-
-int run(const std::vector<std::string>& args) {
-  const int status = wait_for(spawn(args));
-  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-}
-
-std::string read_bytes(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
-}
+// The exit status of actlab run with `args`.
+int run(const std::vector<std::string>& args) { return test::Child(args, "/dev/null").wait(std::chrono::minutes(5)); }
 
 // Every recorded number of every run but the wall-clock ones and the gradient-flow snapshots
 // (compared by snapshots_match, as a resumed run records them from the resume point on).
 nlohmann::json results(const fs::path& out) {
-  nlohmann::json summary = nlohmann::json::parse(read_bytes(out / "summary.json"));
+  nlohmann::json summary = nlohmann::json::parse(read_text(out / "summary.json"));
   nlohmann::json runs = summary.at("runs");
   for (auto& r : runs) {
     r.erase("wall_seconds");
@@ -82,8 +52,8 @@ nlohmann::json results(const fs::path& out) {
 
 // Each snapshot of the resumed sweep equals the uninterrupted sweep's snapshot at the same step.
 void expect_snapshots_match(const fs::path& resumed, const fs::path& whole) {
-  const auto a = nlohmann::json::parse(read_bytes(resumed / "summary.json")).at("runs");
-  const auto b = nlohmann::json::parse(read_bytes(whole / "summary.json")).at("runs");
+  const auto a = nlohmann::json::parse(read_text(resumed / "summary.json")).at("runs");
+  const auto b = nlohmann::json::parse(read_text(whole / "summary.json")).at("runs");
   ASSERT_EQ(a.size(), b.size());
   for (std::size_t r = 0; r < a.size(); ++r) {
     if (!a[r].contains("diagnostics")) continue;
@@ -97,7 +67,7 @@ void expect_snapshots_match(const fs::path& resumed, const fs::path& whole) {
 
 // The step lines of metrics.csv (epoch lines hold timings).
 std::string step_lines(const fs::path& out) {
-  std::istringstream in(read_bytes(out / "metrics.csv"));
+  std::istringstream in(read_text(out / "metrics.csv"));
   std::string lines;
   for (std::string line; std::getline(in, line);)
     if (line.find(",step,") != std::string::npos) lines += line + '\n';
@@ -118,14 +88,13 @@ TEST(Resume, SweepKilledMidRunResumesToTheSameResults) {
   ASSERT_EQ(run(sweep_args(dir / "whole")), 0);
 
   // Kill the second run in its fourth epoch, after the schedule has seen three epochs.
-  const pid_t pid = spawn(sweep_args(dir / "killed"));
+  test::Child sweep(sweep_args(dir / "killed"), "/dev/null");
   const fs::path checkpoint = dir / "killed" / "checkpoints" / "tanh-seed1.safetensors";
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
   while (checkpoint_step(checkpoint) < 640 && std::chrono::steady_clock::now() < deadline)
     std::this_thread::sleep_for(std::chrono::milliseconds(1));
-  ::kill(pid, SIGKILL);
-  const int status = wait_for(pid);
-  ASSERT_TRUE(WIFSIGNALED(status)) << "the sweep finished before it could be killed";
+  sweep.signal(SIGKILL);
+  ASSERT_EQ(sweep.wait(), 128 + SIGKILL) << "the sweep finished before it could be killed";
   ASSERT_TRUE(fs::exists(checkpoint));
   EXPECT_TRUE(fs::exists(dir / "killed" / "models" / "relu-seed1.safetensors"));
   EXPECT_FALSE(fs::exists(dir / "killed" / "models" / "tanh-seed1.safetensors"));
@@ -135,7 +104,7 @@ TEST(Resume, SweepKilledMidRunResumesToTheSameResults) {
   expect_snapshots_match(dir / "killed", dir / "whole");
   EXPECT_EQ(step_lines(dir / "killed"), step_lines(dir / "whole"));
   for (const char* model : {"relu-seed1.safetensors", "tanh-seed1.safetensors"})
-    EXPECT_EQ(read_bytes(dir / "killed" / "models" / model), read_bytes(dir / "whole" / "models" / model)) << model;
+    EXPECT_EQ(read_text(dir / "killed" / "models" / model), read_text(dir / "whole" / "models" / model)) << model;
   EXPECT_FALSE(fs::exists(dir / "killed" / "checkpoints"));
 }
 
@@ -152,8 +121,8 @@ TEST(Resume, OneThreadRepeatsBitForBit) {
   ASSERT_EQ(run(args("first")), 0);
   ASSERT_EQ(run(args("second")), 0);
   EXPECT_EQ(results(dir / "first"), results(dir / "second"));
-  EXPECT_EQ(read_bytes(dir / "first" / "models" / "gelu-seed1.safetensors"),
-            read_bytes(dir / "second" / "models" / "gelu-seed1.safetensors"));
+  EXPECT_EQ(read_text(dir / "first" / "models" / "gelu-seed1.safetensors"),
+            read_text(dir / "second" / "models" / "gelu-seed1.safetensors"));
 }
 
 // A MNIST workload whose matrix products are large enough for BLAS to split them over threads.
@@ -178,8 +147,8 @@ TEST(Determinism, FlagMakesResultsIndependentOfTheThreadCount) {
       ASSERT_EQ(run(args), 0);
     }
     EXPECT_EQ(results(dir / "1"), results(dir / "2")) << model;
-    EXPECT_EQ(read_bytes(dir / "1" / "models" / "relu-seed1.safetensors"),
-              read_bytes(dir / "2" / "models" / "relu-seed1.safetensors"))
+    EXPECT_EQ(read_text(dir / "1" / "models" / "relu-seed1.safetensors"),
+              read_text(dir / "2" / "models" / "relu-seed1.safetensors"))
         << model;
   }
 }

@@ -49,7 +49,7 @@ class Stub {
     child_ = std::make_unique<Child>(
         std::vector<std::string>{script.string(), port_file.string(), std::to_string(rate),
                                  std::to_string(lifetime_seconds)},
-        dir / "stub.txt", "/usr/bin/python3");
+        dir / "stub.txt", std::vector<std::string>{}, "/usr/bin/python3");
     EXPECT_TRUE(eventually([&] { return fs::exists(port_file); })) << child_->output();
     url_ = "http://127.0.0.1:" + read_text(port_file) + "/";
   }
