@@ -4,6 +4,8 @@
 #include <algorithm>
 #include <cmath>
 
+#include "actlab/activations/pointwise.h"
+#include "actlab/activations/simd.h"
 #include "actlab/autograd/grad_mode.h"
 #include "actlab/autograd/node.h"
 #include "actlab/nn/init.h"
@@ -22,11 +24,6 @@ std::int64_t gate_count(Cell cell) {
     case Cell::gru: return 3;
   }
   return 0;
-}
-
-template <typename T>
-T sigmoid_of(T x) {
-  return T(1) / (T(1) + std::exp(-x));
 }
 
 // Sets grad mode for its lifetime.
@@ -119,6 +116,23 @@ void forward_layer(Tape& tape, const Tensor& b_ih, const Tensor& b_hh, Activatio
   T* rec = recurrent.data<T>();
   T* gate = tape.gates.defined() ? tape.gates.data<T>() : nullptr;
   const std::int64_t step_size = batch * hidden;
+  const bool inline_tanh = act.info().name == "tanh";
+  // act over n contiguous elements: inline for tanh, else through the activation on a tensor.
+  const auto apply = [&](const Tensor& pre_rows, T* out, std::int64_t n) {
+    if (inline_tanh) {
+      activations::map_elements(n, out, [](auto v) { return simd::tanh(v); }, pre_rows.data<T>());
+      return;
+    }
+    std::copy_n(activate(act, pre_rows).contiguous().data<T>(), n, out);
+  };
+  const auto sigmoid_gate = [&](const T* xw_t, T* gate_t, std::int64_t gate_index) {
+    for (std::int64_t b = 0; b < batch; ++b) {
+      const std::int64_t at = b * gh + gate_index * hidden;
+      activations::map_elements(
+          hidden, gate_t + at, [](auto x, auto r) { return simd::sigmoid(x + r); }, xw_t + at, rec + at);
+    }
+  };
+  const auto add = [](auto x, auto r) { return x + r; };
   for (std::int64_t t = 0; t < steps; ++t) {
     const T* h_prev = tape.states.data<T>() + t * step_size;
     T* h = tape.states.data<T>() + (t + 1) * step_size;
@@ -127,55 +141,46 @@ void forward_layer(Tape& tape, const Tensor& b_ih, const Tensor& b_hh, Activatio
     const T* xw_t = xw + t * batch * gh;
     T* gate_t = gate ? gate + t * batch * gh : nullptr;
     T* pre_t = pre.data<T>() + t * step_size;
+    // The candidate's pre-activation (RNN: the only one) from gate slot 0 (RNN), 2 (LSTM g, GRU n).
+    const std::int64_t slot = s.cell == Cell::rnn ? 0 : 2;
+    if (s.cell == Cell::lstm)
+      for (const std::int64_t g : {0, 1, 3}) sigmoid_gate(xw_t, gate_t, g);
+    if (s.cell == Cell::gru)
+      for (const std::int64_t g : {0, 1}) sigmoid_gate(xw_t, gate_t, g);
     for (std::int64_t b = 0; b < batch; ++b) {
-      for (std::int64_t j = 0; j < hidden; ++j) {
-        const std::int64_t row = b * gh, k = b * hidden + j;
-        switch (s.cell) {
-          case Cell::rnn: pre_t[k] = xw_t[row + j] + rec[row + j]; break;
-          case Cell::lstm:
-            for (const std::int64_t g : {0, 1, 3}) {
-              const std::int64_t at = row + g * hidden + j;
-              gate_t[at] = sigmoid_of(xw_t[at] + rec[at]);
-            }
-            pre_t[k] = xw_t[row + 2 * hidden + j] + rec[row + 2 * hidden + j];
-            break;
-          case Cell::gru: {
-            for (const std::int64_t g : {0, 1}) {
-              const std::int64_t at = row + g * hidden + j;
-              gate_t[at] = sigmoid_of(xw_t[at] + rec[at]);
-            }
-            const T hn = rec[row + 2 * hidden + j];
-            tape.hidden_n.data<T>()[t * step_size + k] = hn;
-            pre_t[k] = xw_t[row + 2 * hidden + j] + gate_t[row + j] * hn;
-            break;
-          }
-        }
+      const std::int64_t at = b * gh + slot * hidden;
+      if (s.cell == Cell::gru) {
+        std::copy_n(rec + at, hidden, tape.hidden_n.data<T>() + t * step_size + b * hidden);
+        activations::map_elements(
+            hidden, pre_t + b * hidden, [](auto x, auto r, auto hn) { return x + r * hn; }, xw_t + at,
+            gate_t + b * gh, rec + at);
+      } else {
+        activations::map_elements(hidden, pre_t + b * hidden, add, xw_t + at, rec + at);
       }
     }
-    const Tensor candidate_t = activate(act, pre.select(0, t));
     T* cand = tape.candidate.data<T>() + t * step_size;
-    std::copy_n(candidate_t.contiguous().data<T>(), step_size, cand);
+    apply(pre.select(0, t), cand, step_size);
+    for (std::int64_t b = 0; b < batch; ++b) {
+      const std::int64_t k = b * hidden, row = b * gh;
+      if (s.cell == Cell::lstm) {
+        T* c = tape.cells.data<T>() + (t + 1) * step_size + k;
+        activations::map_elements(
+            hidden, c, [](auto i, auto f, auto g, auto c_prev) { return f * c_prev + i * g; }, gate_t + row,
+            gate_t + row + hidden, cand + k, c - step_size);
+      } else if (s.cell == Cell::gru) {
+        activations::map_elements(
+            hidden, h + k, [](auto z, auto n, auto hp) { return n + z * (hp - n); }, gate_t + row + hidden,
+            cand + k, h_prev + k);
+      }
+    }
     if (s.cell == Cell::lstm) {
-      const T* c_prev = tape.cells.data<T>() + t * step_size;
-      T* c = tape.cells.data<T>() + (t + 1) * step_size;
+      T* cell_out = tape.cell_out.data<T>() + t * step_size;
+      apply(tape.cells.select(0, t + 1), cell_out, step_size);
       for (std::int64_t b = 0; b < batch; ++b)
-        for (std::int64_t j = 0; j < hidden; ++j) {
-          const std::int64_t row = b * gh, k = b * hidden + j;
-          c[k] = gate_t[row + hidden + j] * c_prev[k] + gate_t[row + j] * cand[k];
-        }
-      const Tensor cell_out_t = activate(act, tape.cells.select(0, t + 1)).contiguous();
-      std::copy_n(cell_out_t.data<T>(), step_size, tape.cell_out.data<T>() + t * step_size);
-      for (std::int64_t b = 0; b < batch; ++b)
-        for (std::int64_t j = 0; j < hidden; ++j)
-          h[b * hidden + j] = gate_t[b * gh + 3 * hidden + j] * cell_out_t.data<T>()[b * hidden + j];
-    } else if (s.cell == Cell::gru) {
-      for (std::int64_t b = 0; b < batch; ++b)
-        for (std::int64_t j = 0; j < hidden; ++j) {
-          const std::int64_t k = b * hidden + j;
-          const T z = gate_t[b * gh + hidden + j];
-          h[k] = (T(1) - z) * cand[k] + z * h_prev[k];
-        }
-    } else {
+        activations::map_elements(
+            hidden, h + b * hidden, [](auto o, auto tc) { return o * tc; }, gate_t + b * gh + 3 * hidden,
+            cell_out + b * hidden);
+    } else if (s.cell == Cell::rnn) {
       std::copy_n(cand, step_size, h);
     }
   }
