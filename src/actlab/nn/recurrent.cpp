@@ -190,6 +190,57 @@ void forward_layer(Tape& tape, const Tensor& b_ih, const Tensor& b_hh, Activatio
     tape.cell_out_d = derivative(act, tape.cells.narrow(0, 1, steps), tape.cell_out).contiguous();
 }
 
+// One step of BPTT at time t: from dh (the gradient reaching h_t from later steps) and dc (LSTM:
+// reaching c_t), the gates' pre-activation gradients on the input side `di` and the recurrent side
+// `dr` (GRU; the same buffer otherwise); leaves in dh the part of h_{t-1}'s gradient that does not
+// pass through W_hh, and in dc c_{t-1}'s.
+template <Cell kCell, typename T>
+void bptt_step(const Tape& tape, std::int64_t t, const T* grad_out, T* dh, T* dc, T* di, T* dr) {
+  const LayerShape& s = tape.shape;
+  const std::int64_t batch = s.batch, hidden = s.hidden, gh = s.gates(), at_t = t * batch * hidden;
+  const T* gy = grad_out + at_t;
+  const T* cand = tape.candidate.data<T>() + at_t;
+  const T* cand_d = tape.candidate_d.data<T>() + at_t;
+  const T* gate_t = kCell == Cell::rnn ? nullptr : tape.gates.data<T>() + t * batch * gh;
+  const T* cell_out = kCell == Cell::lstm ? tape.cell_out.data<T>() + at_t : nullptr;
+  const T* cell_out_d = kCell == Cell::lstm ? tape.cell_out_d.data<T>() + at_t : nullptr;
+  const T* c_prev = kCell == Cell::lstm ? tape.cells.data<T>() + at_t : nullptr;
+  const T* h_prev = tape.states.data<T>() + at_t;
+  const T* hidden_n = kCell == Cell::gru ? tape.hidden_n.data<T>() + at_t : nullptr;
+  for (std::int64_t b = 0; b < batch; ++b) {
+    T* d = di + b * gh;
+    T* d_rec = dr + b * gh;
+    const T* gate = kCell == Cell::rnn ? nullptr : gate_t + b * gh;
+    for (std::int64_t j = 0; j < hidden; ++j) {
+      const std::int64_t k = b * hidden + j;
+      const T dh_k = dh[k] + gy[k];
+      if constexpr (kCell == Cell::rnn) {
+        d[j] = dh_k * cand_d[k];
+        dh[k] = T(0);
+      } else if constexpr (kCell == Cell::lstm) {
+        const T i = gate[j], f = gate[hidden + j], o = gate[3 * hidden + j];
+        const T dc_k = dc[k] + dh_k * o * cell_out_d[k];
+        d[j] = dc_k * cand[k] * i * (T(1) - i);
+        d[hidden + j] = dc_k * c_prev[k] * f * (T(1) - f);
+        d[2 * hidden + j] = dc_k * i * cand_d[k];
+        d[3 * hidden + j] = dh_k * cell_out[k] * o * (T(1) - o);
+        dc[k] = dc_k * f;
+        dh[k] = T(0);
+      } else {
+        const T r = gate[j], z = gate[hidden + j];
+        const T dn = dh_k * (T(1) - z) * cand_d[k];
+        const T dz = dh_k * (h_prev[k] - cand[k]) * z * (T(1) - z);
+        const T d_reset = dn * hidden_n[k] * r * (T(1) - r);
+        d[j] = d_rec[j] = d_reset;
+        d[hidden + j] = d_rec[hidden + j] = dz;
+        d[2 * hidden + j] = dn;
+        d_rec[2 * hidden + j] = dn * r;
+        dh[k] = dh_k * z;
+      }
+    }
+  }
+}
+
 // BPTT: gradients of {x, h0, c0, w_ih, w_hh, b_ih, b_hh} given that of the packed output.
 template <typename T>
 std::vector<Tensor> backward_layer(const Tape& tape, const Tensor& grad_packed, const std::vector<bool>& needs) {
@@ -207,51 +258,13 @@ std::vector<Tensor> backward_layer(const Tape& tape, const Tensor& grad_packed, 
   T* dh_p = dh.data<T>();
   T* dc_p = dc.data<T>();
   if (s.cell == Cell::lstm) std::copy_n(gy + steps * step_size, step_size, dc_p);
-  const T* gate = tape.gates.defined() ? tape.gates.data<T>() : nullptr;
   for (std::int64_t t = steps - 1; t >= 0; --t) {
-    const std::int64_t at_t = t * step_size;
-    const T* cand = tape.candidate.data<T>() + at_t;
-    const T* cand_d = tape.candidate_d.data<T>() + at_t;
-    const T* gate_t = gate ? gate + t * batch * gh : nullptr;
     T* di = d_input.data<T>() + t * batch * gh;
     T* dr = d_recurrent.data<T>() + t * batch * gh;
-    for (std::int64_t b = 0; b < batch; ++b) {
-      for (std::int64_t j = 0; j < hidden; ++j) {
-        const std::int64_t k = b * hidden + j, row = b * gh;
-        const T dh_k = dh_p[k] + gy[at_t + k];
-        switch (s.cell) {
-          case Cell::rnn:
-            di[row + j] = dh_k * cand_d[k];
-            dh_p[k] = T(0);
-            break;
-          case Cell::lstm: {
-            const T i = gate_t[row + j], f = gate_t[row + hidden + j], o = gate_t[row + 3 * hidden + j];
-            const T tc = tape.cell_out.data<T>()[at_t + k];
-            const T c_prev = tape.cells.data<T>()[at_t + k];
-            const T dc_k = dc_p[k] + dh_k * o * tape.cell_out_d.data<T>()[at_t + k];
-            di[row + j] = dc_k * cand[k] * i * (T(1) - i);
-            di[row + hidden + j] = dc_k * c_prev * f * (T(1) - f);
-            di[row + 2 * hidden + j] = dc_k * i * cand_d[k];
-            di[row + 3 * hidden + j] = dh_k * tc * o * (T(1) - o);
-            dc_p[k] = dc_k * f;
-            dh_p[k] = T(0);
-            break;
-          }
-          case Cell::gru: {
-            const T r = gate_t[row + j], z = gate_t[row + hidden + j];
-            const T h_prev = tape.states.data<T>()[at_t + k];
-            const T dn = dh_k * (T(1) - z) * cand_d[k];
-            const T dz = dh_k * (h_prev - cand[k]) * z * (T(1) - z);
-            const T d_reset = dn * tape.hidden_n.data<T>()[at_t + k] * r * (T(1) - r);
-            di[row + j] = dr[row + j] = d_reset;
-            di[row + hidden + j] = dr[row + hidden + j] = dz;
-            di[row + 2 * hidden + j] = dn;
-            dr[row + 2 * hidden + j] = dn * r;
-            dh_p[k] = dh_k * z;
-            break;
-          }
-        }
-      }
+    switch (s.cell) {
+      case Cell::rnn: bptt_step<Cell::rnn, T>(tape, t, gy, dh_p, dc_p, di, dr); break;
+      case Cell::lstm: bptt_step<Cell::lstm, T>(tape, t, gy, dh_p, dc_p, di, dr); break;
+      case Cell::gru: bptt_step<Cell::gru, T>(tape, t, gy, dh_p, dc_p, di, dr); break;
     }
     ops::gemm<T>(false, false, batch, hidden, gh, T(1), dr, gh, tape.w_hh.data<T>(), hidden,
                  s.cell == Cell::gru ? T(1) : T(0), dh_p, hidden);
