@@ -10,6 +10,7 @@
 #include <fstream>
 #include <memory>
 
+#include "actlab/activations/pointwise.h"
 #include "actlab/autograd/grad_mode.h"
 #include "actlab/autograd/gradcheck.h"
 #include "actlab/io/safetensors.h"
@@ -174,6 +175,27 @@ TEST(Recurrent, WithoutGradGivesTheSameValues) {
   EXPECT_EQ(plain.grad_fn(), nullptr);
   EXPECT_TRUE(allclose(plain, recorded, 0, 0));
   EXPECT_TRUE(allclose(h_plain, h_recorded, 0, 0));
+}
+
+TEST(Recurrent, VectorKernelsMatchTheScalarReference) {
+  for (const Config& c : {Config{"RNN"}, Config{"LSTM"}, Config{"GRU", "tanh", true}}) {
+    // Gradients of x and of every parameter, with the vector kernels or the scalar reference loops.
+    const auto gradients = [&](bool reference) {
+      std::optional<ReferenceKernelsGuard> guard;
+      if (reference) guard.emplace();
+      Generator gen(9);
+      auto model = make(c, gen);
+      const Tensor x = randn(input_shape(c), gen).requires_grad_();
+      auto [out, h_n, c_n] = run(*model, x, Tensor(), Tensor());
+      (out * out).sum().backward();
+      std::vector<Tensor> all{out.detach(), x.grad()};
+      for (const Tensor& p : model->parameters()) all.push_back(p.grad());
+      return all;
+    };
+    const auto vector = gradients(false), reference = gradients(true);
+    for (std::size_t i = 0; i < vector.size(); ++i)
+      EXPECT_TRUE(allclose(vector[i], reference[i], 1e-5, 1e-6)) << name_of(c) << " tensor " << i;
+  }
 }
 
 TEST(Recurrent, HooksSeeEveryInputAndOutput) {
