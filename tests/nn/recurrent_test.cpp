@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
@@ -206,8 +207,15 @@ TEST(Recurrent, HooksSeeEveryInputAndOutput) {
     counts = {call.inputs.size(), call.outputs.size()};
   });
   const Tensor h0 = zeros({1, 2, 4}), c0 = zeros({1, 2, 4});
-  lstm(randn({5, 2, 3}, gen), nn::LSTM::State{h0, c0});
+  std::vector<std::pair<std::size_t, Shape>> grads;
+  lstm.register_backward_hook([&](nn::Module&, std::int64_t, std::size_t output, const Tensor& grad) {
+    grads.emplace_back(output, grad.shape());
+  });
+  auto [out, hc] = lstm(randn({5, 2, 3}, gen), nn::LSTM::State{h0, c0});
   EXPECT_EQ(counts, (std::vector<std::size_t>{3, 3}));  // x, h0, c0; output, h_n, c_n
+  (out.sum() + std::get<1>(hc).sum()).backward();
+  std::sort(grads.begin(), grads.end());
+  EXPECT_EQ(grads, (std::vector<std::pair<std::size_t, Shape>>{{0, {5, 2, 4}}, {2, {1, 2, 4}}}));
   nn::AnyModule any(std::make_shared<nn::RNN>(nn::RNNOptions{.input_size = 3, .hidden_size = 4}, gen));
   const auto result = std::any_cast<std::tuple<Tensor, Tensor>>(any(std::any(randn({5, 2, 3}, gen))));
   EXPECT_EQ(std::get<0>(result).shape(), (Shape{5, 2, 4}));
