@@ -37,6 +37,7 @@ FAMILIES = {
     # The seven activations of the deep-MLP workload; --filter . runs all of them.
     "activations": ("activations_bench", "activations_peer.py", "/(sigmoid|tanh|relu|leaky_relu|elu|gelu|silu)$"),
     "mnist": ("mnist_bench", "mnist_peer.py", ""),
+    "recurrent": ("recurrent_bench", "recurrent_peer.py", ""),
     "data": ("data_bench", None, ""),
 }
 LIMITS_FAMILY = "core"

@@ -8,3 +8,4 @@
 #include "actlab/nn/loss.h"
 #include "actlab/nn/models.h"
 #include "actlab/nn/module.h"
+#include "actlab/nn/recurrent.h"
