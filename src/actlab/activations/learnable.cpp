@@ -313,7 +313,7 @@ std::uint64_t slope_block(std::uint64_t first, std::int64_t i) {
   return first + static_cast<std::uint64_t>(i / kGroup * 16 + i % 16);
 }
 
-#if ACTLAB_HAVE_VEC16
+#if defined(__AVX512F__)
 // Philox4x32-10 on 16 consecutive counters at once: Generator::block's stream (its constants),
 // 16 blocks per call.
 struct PhiloxWords {
@@ -357,7 +357,7 @@ PhiloxWords philox16(std::uint64_t seed, std::uint64_t counter) {
 template <class T>
 void rrelu_range(const T* x, T* y, T* slopes, std::int64_t begin, std::int64_t end, const Generator& gen,
                  std::uint64_t first, T lower, T upper, bool vectorize) {
-#if ACTLAB_HAVE_VEC16
+#if defined(__AVX512F__)
   if constexpr (std::is_same_v<T, float>) {
     if (vectorize) {
       using simd::Vec16;
