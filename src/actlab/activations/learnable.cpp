@@ -33,81 +33,85 @@ void for_channel_segments(std::int64_t begin, std::int64_t end, std::int64_t inn
   }
 }
 
-template <class K>
-Tensor apply_learnable(const K& kernel, const Tensor& input, const Tensor& theta_input) {
-  static constexpr int P = K::kParams;
-  const std::string name(K::kName);
-  ACTLAB_CHECK(theta_input.dim() == 2 && theta_input.size(1) == P, "{}: parameters must have shape [C, {}], got {}",
-               name, P, shape_str(theta_input.shape()));
-  const std::int64_t channels = theta_input.size(0);
-  if (channels > 1)
-    ACTLAB_CHECK(input.dim() >= 2 && input.size(1) == channels,
-                 "{}: {} channels of parameters need an input of shape [N, {}, ...] (channels along dim 1), got {}",
-                 name, channels, channels, shape_str(input.shape()));
-  const Tensor x = input.contiguous();
-  const std::int64_t n = x.numel();
-  const std::int64_t inner = channels > 1 ? n / (x.size(0) * channels) : std::max<std::int64_t>(n, 1);
-  const Tensor theta = theta_input.detach().to(x.dtype()).contiguous();
-  const bool vectorize = !reference_kernels_enabled();
-  Tensor y = Tensor::empty(x.shape(), x.dtype());
-  dispatch_floating(x.dtype(), name, [&]<class T>() {
-    const bool stream = stream_output(n * static_cast<std::int64_t>(sizeof(T)));
-    activations::with_vector_type<T>(vectorize, [&]<class V>() {
-      const T* xp = x.data<T>();
-      const T* tp = theta.data<T>();
-      T* yp = y.data<T>();
-      parallel_for(0, n, kParallelGrain, [&](std::int64_t begin, std::int64_t end) {
-        for_channel_segments(begin, end, inner, channels, [&](std::int64_t c, std::int64_t from, std::int64_t to) {
-          V th[P];
-          for (int j = 0; j < P; ++j) th[j] = V(tp[c * P + j]);
-          write_row<V>(yp + from, to - from, stream, [&](std::int64_t i, std::int64_t remaining) {
-            return kernel.forward(load_n<V>(xp + from + i, remaining), th);
-          });
-        });
+// y = f(x; theta_c) over n elements, in blocks of V.
+template <class V, class K, class T>
+void learnable_forward(const K& kernel, std::int64_t n, std::int64_t inner, std::int64_t channels, const T* xp,
+                       const T* tp, T* yp) {
+  constexpr int P = K::kParams;
+  const bool stream = stream_output(n * static_cast<std::int64_t>(sizeof(T)));
+  parallel_for(0, n, kParallelGrain, [&](std::int64_t begin, std::int64_t end) {
+    for_channel_segments(begin, end, inner, channels, [&](std::int64_t c, std::int64_t from, std::int64_t to) {
+      V th[P];
+      for (int j = 0; j < P; ++j) th[j] = V(tp[c * P + j]);
+      write_row<V>(yp + from, to - from, stream, [&](std::int64_t i, std::int64_t remaining) {
+        return kernel.forward(load_n<V>(xp + from + i, remaining), th);
       });
     });
-  });
-  return autograd::record(name, y, {input, theta_input},
-                          [kernel, x = x.detach(), theta, inner, channels, vectorize, name,
-                           theta_dtype = theta_input.dtype()](const Tensor& grad_output, auto&) {
-    const Tensor g = grad_output.to(x.dtype()).contiguous();
-    const std::int64_t n = x.numel();
-    const std::int64_t blocks = (n + kBlock - 1) / kBlock;
-    std::vector<double> partial(static_cast<std::size_t>(blocks * channels * P), 0.0);
-    Tensor grad_x = Tensor::empty(x.shape(), x.dtype());
-    dispatch_floating(x.dtype(), name, [&]<class T>() {
-      const bool stream = stream_output(n * static_cast<std::int64_t>(sizeof(T)));
-      activations::with_vector_type<T>(vectorize, [&]<class V>() {
-        const T* xp = x.data<T>();
-        const T* gp = g.data<T>();
-        const T* tp = theta.data<T>();
-        T* gxp = grad_x.data<T>();
-        parallel_for(0, blocks, std::max<std::int64_t>(1, kParallelGrain / kBlock), [&](std::int64_t b0, std::int64_t b1) {
-          for (std::int64_t b = b0; b < b1; ++b) {
-            double* block_sums = partial.data() + b * channels * P;
-            for_channel_segments(b * kBlock, std::min(n, (b + 1) * kBlock), inner, channels,
-                                 [&](std::int64_t c, std::int64_t from, std::int64_t to) {
-              V th[P], acc[P];
-              for (int j = 0; j < P; ++j) {
-                th[j] = V(tp[c * P + j]);
-                acc[j] = V(0);
-              }
-              write_row<V>(gxp + from, to - from, stream, [&](std::int64_t i, std::int64_t remaining) {
-                const V xv = load_n<V>(xp + from + i, remaining);
-                return select(is_nan(xv), xv, kernel.backward(xv, load_n<V>(gp + from + i, remaining), th, acc));
-              });
-              for (int j = 0; j < P; ++j) block_sums[c * P + j] += horizontal_sum(acc[j]);
-            });
-          }
-        });
-      });
-    });
-    std::vector<double> total(static_cast<std::size_t>(channels * P), 0.0);
-    for (std::int64_t b = 0; b < blocks; ++b)
-      for (std::size_t k = 0; k < total.size(); ++k) total[k] += partial[b * channels * P + k];
-    return std::vector<Tensor>{grad_x, from_vector(total, {channels, P}).to(theta_dtype)};
   });
 }
+
+// gx = g df/dx over n elements (NaN where x is NaN), and per block of kBlock elements the sums
+// of g df/dtheta into partial[block][channel][param] (zeroed by the caller).
+template <class V, class K, class T>
+void learnable_backward(const K& kernel, std::int64_t n, std::int64_t inner, std::int64_t channels, const T* xp,
+                        const T* gp, const T* tp, T* gxp, double* partial) {
+  constexpr int P = K::kParams;
+  const std::int64_t blocks = (n + kBlock - 1) / kBlock;
+  const bool stream = stream_output(n * static_cast<std::int64_t>(sizeof(T)));
+  parallel_for(0, blocks, std::max<std::int64_t>(1, kParallelGrain / kBlock), [&](std::int64_t b0, std::int64_t b1) {
+    for (std::int64_t b = b0; b < b1; ++b) {
+      double* block_sums = partial + b * channels * P;
+      for_channel_segments(b * kBlock, std::min(n, (b + 1) * kBlock), inner, channels,
+                           [&](std::int64_t c, std::int64_t from, std::int64_t to) {
+        V th[P], acc[P];
+        for (int j = 0; j < P; ++j) {
+          th[j] = V(tp[c * P + j]);
+          acc[j] = V(0);
+        }
+        write_row<V>(gxp + from, to - from, stream, [&](std::int64_t i, std::int64_t remaining) {
+          const V xv = load_n<V>(xp + from + i, remaining);
+          return select(is_nan(xv), xv, kernel.backward(xv, load_n<V>(gp + from + i, remaining), th, acc));
+        });
+        for (int j = 0; j < P; ++j) block_sums[c * P + j] += horizontal_sum(acc[j]);
+      });
+    }
+  });
+}
+
+}  // namespace
+
+namespace activations {
+// The float32 loops of learnable kernel K at one level (learnable_forward, learnable_backward).
+#define ACTLAB_DECLARE_LEARNABLE_LOOPS(level)                                                                  \
+  namespace level {                                                                                            \
+  template <class K>                                                                                           \
+  struct LearnableLoops {                                                                                      \
+    static void forward(const K& kernel, std::int64_t n, std::int64_t inner, std::int64_t channels,            \
+                        const float* x, const float* theta, float* y);                                          \
+    static void backward(const K& kernel, std::int64_t n, std::int64_t inner, std::int64_t channels,           \
+                         const float* x, const float* g, const float* theta, float* gx, double* partial);       \
+  };                                                                                                           \
+  }
+ACTLAB_DECLARE_LEARNABLE_LOOPS(avx512)
+ACTLAB_DECLARE_LEARNABLE_LOOPS(avx2)
+ACTLAB_DECLARE_LEARNABLE_LOOPS(baseline)
+#undef ACTLAB_DECLARE_LEARNABLE_LOOPS
+
+template <class K>
+void ACTLAB_ISA::LearnableLoops<K>::forward(const K& kernel, std::int64_t n, std::int64_t inner,
+                                            std::int64_t channels, const float* x, const float* theta, float* y) {
+  learnable_forward<simd::Vec>(kernel, n, inner, channels, x, theta, y);
+}
+template <class K>
+void ACTLAB_ISA::LearnableLoops<K>::backward(const K& kernel, std::int64_t n, std::int64_t inner,
+                                             std::int64_t channels, const float* x, const float* g,
+                                             const float* theta, float* gx, double* partial) {
+  learnable_backward<simd::Vec>(kernel, n, inner, channels, x, g, theta, gx, partial);
+}
+
+namespace kernels {
+
+using namespace simd;
 
 struct Prelu {
   static constexpr std::string_view kName = "prelu";
@@ -163,6 +167,70 @@ struct Rational {
     return g_over_q * (dp - f * sign * ds);
   }
 };
+
+}  // namespace kernels
+}  // namespace activations
+
+template struct activations::ACTLAB_ISA::LearnableLoops<activations::kernels::Prelu>;
+template struct activations::ACTLAB_ISA::LearnableLoops<activations::kernels::LearnableSwish>;
+template struct activations::ACTLAB_ISA::LearnableLoops<activations::kernels::Rational>;
+
+#if !ACTLAB_KERNELS_ONLY
+namespace {
+
+using namespace activations::kernels;
+
+template <class K>
+Tensor apply_learnable(const K& kernel, const Tensor& input, const Tensor& theta_input) {
+  static constexpr int P = K::kParams;
+  const std::string name(K::kName);
+  ACTLAB_CHECK(theta_input.dim() == 2 && theta_input.size(1) == P, "{}: parameters must have shape [C, {}], got {}",
+               name, P, shape_str(theta_input.shape()));
+  const std::int64_t channels = theta_input.size(0);
+  if (channels > 1)
+    ACTLAB_CHECK(input.dim() >= 2 && input.size(1) == channels,
+                 "{}: {} channels of parameters need an input of shape [N, {}, ...] (channels along dim 1), got {}",
+                 name, channels, channels, shape_str(input.shape()));
+  const Tensor x = input.contiguous();
+  const std::int64_t n = x.numel();
+  const std::int64_t inner = channels > 1 ? n / (x.size(0) * channels) : std::max<std::int64_t>(n, 1);
+  const Tensor theta = theta_input.detach().to(x.dtype()).contiguous();
+  const bool vectorize = !reference_kernels_enabled();
+  Tensor y = Tensor::empty(x.shape(), x.dtype());
+  dispatch_floating(x.dtype(), name, [&]<class T>() {
+    if constexpr (std::is_same_v<T, float>) {
+      if (vectorize) {
+        ACTLAB_ISA_DISPATCH(activations, LearnableLoops<K>::forward(kernel, n, inner, channels, x.data<T>(), theta.data<T>(), y.data<T>()));
+        return;
+      }
+    }
+    learnable_forward<T>(kernel, n, inner, channels, x.data<T>(), theta.data<T>(), y.data<T>());
+  });
+  return autograd::record(name, y, {input, theta_input},
+                          [kernel, x = x.detach(), theta, inner, channels, vectorize, name,
+                           theta_dtype = theta_input.dtype()](const Tensor& grad_output, auto&) {
+    const Tensor g = grad_output.to(x.dtype()).contiguous();
+    const std::int64_t n = x.numel();
+    const std::int64_t blocks = (n + kBlock - 1) / kBlock;
+    std::vector<double> partial(static_cast<std::size_t>(blocks * channels * P), 0.0);
+    Tensor grad_x = Tensor::empty(x.shape(), x.dtype());
+    dispatch_floating(x.dtype(), name, [&]<class T>() {
+      if constexpr (std::is_same_v<T, float>) {
+        if (vectorize) {
+          ACTLAB_ISA_DISPATCH(activations, LearnableLoops<K>::backward(kernel, n, inner, channels, x.data<T>(), g.data<T>(),
+                                                          theta.data<T>(), grad_x.data<T>(), partial.data()));
+          return;
+        }
+      }
+      learnable_backward<T>(kernel, n, inner, channels, x.data<T>(), g.data<T>(), theta.data<T>(), grad_x.data<T>(),
+                            partial.data());
+    });
+    std::vector<double> total(static_cast<std::size_t>(channels * P), 0.0);
+    for (std::int64_t b = 0; b < blocks; ++b)
+      for (std::size_t k = 0; k < total.size(); ++k) total[k] += partial[b * channels * P + k];
+    return std::vector<Tensor>{grad_x, from_vector(total, {channels, P}).to(theta_dtype)};
+  });
+}
 
 // Coefficients of the least-squares fit of P / (1 + |S|) to leaky_relu(x, 0.01) on [-3, 3]
 // (RMS error 0.0085), the initialisation the Pade activation unit paper recommends.
@@ -422,5 +490,7 @@ Tensor rrelu(const Tensor& input, double lower, double upper, bool training, Gen
 std::vector<ActivationDefinition> activations::learnable_activations() {
   return {rrelu_definition(), prelu_definition(), learnable_swish_definition(), rational_definition()};
 }
+
+#endif
 
 }  // namespace actlab

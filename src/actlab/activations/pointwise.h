@@ -142,7 +142,7 @@ template <class K, class T>
 void forward_elements(const K& kernel, std::int64_t n, T* out, const T* x) {
   if constexpr (CompiledPerLevel<K> && std::is_same_v<T, float>) {
     if (!reference_kernels_enabled()) {
-      ACTLAB_ISA_DISPATCH(PointwiseLoops<K>::forward(kernel, n, out, x));
+      ACTLAB_ISA_DISPATCH(activations, PointwiseLoops<K>::forward(kernel, n, out, x));
       return;
     }
   }
@@ -152,7 +152,7 @@ template <class K, class T>
 void backward_elements(const K& kernel, std::int64_t n, T* out, const T* x, const T* g) {
   if constexpr (CompiledPerLevel<K> && std::is_same_v<T, float>) {
     if (!reference_kernels_enabled()) {
-      ACTLAB_ISA_DISPATCH(PointwiseLoops<K>::backward(kernel, n, out, x, g));
+      ACTLAB_ISA_DISPATCH(activations, PointwiseLoops<K>::backward(kernel, n, out, x, g));
       return;
     }
   }

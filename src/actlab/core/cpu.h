@@ -54,18 +54,18 @@ class IsaGuard {
 #define ACTLAB_ISA baseline
 #endif
 
-// Evaluates `level::call` in the namespace of the active level (see above): the dispatch from
+// Runs `actlab::area::<level>::call` for the active level (see above): the dispatch from
 // baseline code to a kernel compiled per level, e.g.
-//   ACTLAB_ISA_DISPATCH(PointwiseLoops<K>::forward(kernel, n, out, x));
+//   ACTLAB_ISA_DISPATCH(activations, PointwiseLoops<K>::forward(kernel, n, out, x));
 #if ACTLAB_ISA_PASSES
-#define ACTLAB_ISA_DISPATCH(call)                                  \
-  do {                                                             \
-    switch (::actlab::active_isa()) {                              \
-      case ::actlab::Isa::avx512: avx512::call; break;             \
-      case ::actlab::Isa::avx2: avx2::call; break;                 \
-      case ::actlab::Isa::baseline: baseline::call; break;         \
-    }                                                              \
+#define ACTLAB_ISA_DISPATCH(area, call)                                    \
+  do {                                                                     \
+    switch (::actlab::active_isa()) {                                      \
+      case ::actlab::Isa::avx512: ::actlab::area::avx512::call; break;     \
+      case ::actlab::Isa::avx2: ::actlab::area::avx2::call; break;         \
+      case ::actlab::Isa::baseline: ::actlab::area::baseline::call; break; \
+    }                                                                      \
   } while (false)
 #else
-#define ACTLAB_ISA_DISPATCH(call) baseline::call
+#define ACTLAB_ISA_DISPATCH(area, call) ::actlab::area::baseline::call
 #endif

@@ -583,7 +583,7 @@ Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias, const C
   dispatch_floating(x.dtype(), "conv2d", [&]<typename T>() {
     const Tensor b = bias.defined() ? bias.detach().contiguous() : Tensor();
     const T* bp = b.defined() ? b.data<T>() : nullptr;
-    ACTLAB_ISA_DISPATCH(conv2d_forward<T>(g, xc.data<T>(), wc.data<T>(), bp, out.data<T>()));
+    ACTLAB_ISA_DISPATCH(nn, conv2d_forward<T>(g, xc.data<T>(), wc.data<T>(), bp, out.data<T>()));
   });
   return autograd::record("conv2d", out, {x, weight, bias}, [g, xc, wc](const Tensor& g0, auto& needs) {
     const Tensor grad = g0.contiguous();
@@ -593,7 +593,7 @@ Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias, const C
     if (needs[2]) grads[2] = Tensor::empty({g.out_channels}, wc.dtype());
     dispatch_floating(grad.dtype(), "conv2d backward", [&]<typename T>() {
       auto ptr = [](const Tensor& t) { return t.defined() ? t.data<T>() : nullptr; };
-      ACTLAB_ISA_DISPATCH(
+      ACTLAB_ISA_DISPATCH(nn,
           conv2d_backward<T>(g, xc.data<T>(), wc.data<T>(), grad.data<T>(), ptr(grads[0]), ptr(grads[1]), ptr(grads[2])));
     });
     return grads;
