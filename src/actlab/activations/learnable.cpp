@@ -175,6 +175,114 @@ template struct activations::ACTLAB_ISA::LearnableLoops<activations::kernels::Pr
 template struct activations::ACTLAB_ISA::LearnableLoops<activations::kernels::LearnableSwish>;
 template struct activations::ACTLAB_ISA::LearnableLoops<activations::kernels::Rational>;
 
+namespace {
+
+// Element i draws word (i % 64) / 16 of Philox block first + 16 (i / 64) + i % 16: in each group
+// of 64 elements, one 16-lane Philox evaluation gives 16 consecutive elements per word. The draw
+// depends only on i, never on the thread count or the kernel (vector or scalar) that runs.
+constexpr std::int64_t kGroup = 64;
+
+std::uint64_t slope_block(std::uint64_t first, std::int64_t i) {
+  return first + static_cast<std::uint64_t>(i / kGroup * 16 + i % 16);
+}
+
+#if defined(__AVX512F__)
+// Philox4x32-10 on 16 consecutive counters at once: Generator::block's stream (its constants),
+// 16 blocks per call.
+struct PhiloxWords {
+  __m512i word[4];
+};
+PhiloxWords philox16(std::uint64_t seed, std::uint64_t counter) {
+  constexpr std::uint32_t kMul0 = 0xD2511F53u, kMul1 = 0xCD9E8D57u, kWeyl0 = 0x9E3779B9u, kWeyl1 = 0xBB67AE85u;
+  alignas(64) std::uint32_t low[16], high[16];
+  for (int j = 0; j < 16; ++j) {
+    low[j] = static_cast<std::uint32_t>(counter + static_cast<std::uint64_t>(j));
+    high[j] = static_cast<std::uint32_t>((counter + static_cast<std::uint64_t>(j)) >> 32);
+  }
+  __m512i c0 = _mm512_load_si512(low), c1 = _mm512_load_si512(high);
+  __m512i c2 = _mm512_setzero_si512(), c3 = _mm512_setzero_si512();
+  // The high 32 bits of 16 32x32-bit products: even lanes from one 64-bit multiply, odd from
+  // another (the masked intrinsics: GCC 12's plain ones warn spuriously).
+  auto shift_right_32 = [](__m512i a) { return _mm512_mask_srli_epi64(a, 0xFF, a, 32); };
+  auto mulhi = [&](__m512i a, __m512i m) {
+    const __m512i even = shift_right_32(_mm512_mask_mul_epu32(a, 0xFF, a, m));
+    const __m512i odd = _mm512_mask_mul_epu32(a, 0xFF, shift_right_32(a), m);
+    return _mm512_mask_blend_epi32(0xAAAA, even, odd);
+  };
+  const __m512i m0 = _mm512_set1_epi32(static_cast<int>(kMul0)), m1 = _mm512_set1_epi32(static_cast<int>(kMul1));
+  std::uint32_t k0 = static_cast<std::uint32_t>(seed), k1 = static_cast<std::uint32_t>(seed >> 32);
+  for (int round = 0; round < 10; ++round) {
+    const __m512i hi0 = mulhi(c0, m0), lo0 = _mm512_mullo_epi32(c0, m0);
+    const __m512i hi1 = mulhi(c2, m1), lo1 = _mm512_mullo_epi32(c2, m1);
+    c0 = _mm512_xor_si512(_mm512_xor_si512(hi1, c1), _mm512_set1_epi32(static_cast<int>(k0)));
+    c1 = lo1;
+    c2 = _mm512_xor_si512(_mm512_xor_si512(hi0, c3), _mm512_set1_epi32(static_cast<int>(k1)));
+    c3 = lo0;
+    k0 += kWeyl0;
+    k1 += kWeyl1;
+  }
+  return {c0, c1, c2, c3};
+}
+#endif
+
+// Fills slopes[i] (1 where x >= 0, else lower + (upper - lower) u_i) and y[i] = slopes[i] x[i]
+// for i in [begin, end).
+template <class T>
+void rrelu_range(const T* x, T* y, T* slopes, std::int64_t begin, std::int64_t end, const Generator& gen,
+                 std::uint64_t first, T lower, T upper, bool vectorize) {
+#if defined(__AVX512F__)
+  if constexpr (std::is_same_v<T, float>) {
+    if (vectorize) {
+      using simd::Vec16;
+      for (std::int64_t group = begin / kGroup * kGroup; group < end; group += kGroup) {
+        const auto words = philox16(gen.seed(), slope_block(first, group));
+        for (int w = 0; w < 4; ++w) {
+          const std::int64_t from = std::max(begin, group + 16 * w), to = std::min(end, group + 16 * (w + 1));
+          if (from >= to) continue;
+          const __m512i bits = _mm512_mask_srli_epi32(words.word[w], 0xFFFF, words.word[w], 8);
+          const __m512 u = _mm512_mul_ps(_mm512_mask_cvtepi32_ps(_mm512_setzero_ps(), 0xFFFF, bits), _mm512_set1_ps(0x1.0p-24f));
+          // Lane j of the word belongs to element group + 16 w + j; the range may start mid-vector.
+          const int skip = static_cast<int>(from - (group + 16 * w)), count = static_cast<int>(to - from);
+          const __mmask16 lanes = static_cast<__mmask16>(((1u << count) - 1u) << skip);
+          const std::int64_t base = group + 16 * w;
+          const Vec16 xv = _mm512_maskz_loadu_ps(lanes, x + base);
+          const Vec16 slope = simd::select(xv < Vec16(0.0f), Vec16(lower) + Vec16(upper - lower) * Vec16(u), Vec16(1.0f));
+          _mm512_mask_storeu_ps(slopes + base, lanes, slope.v);
+          _mm512_mask_storeu_ps(y + base, lanes, (slope * xv).v);
+        }
+      }
+      return;
+    }
+  }
+#endif
+  (void)vectorize;
+  for (std::int64_t i = begin; i < end; ++i) {
+    const std::uint32_t word = gen.block(slope_block(first, i))[static_cast<std::size_t>(i % kGroup / 16)];
+    slopes[i] = x[i] < 0 ? lower + (upper - lower) * static_cast<T>(uniform_float(word)) : T(1);
+    y[i] = slopes[i] * x[i];
+  }
+}
+
+}  // namespace
+
+namespace activations {
+// rrelu_range for float32 at one level (16-lane Philox where the level has AVX-512).
+#define ACTLAB_DECLARE_RRELU_SLOPES(level)                                                                    \
+  namespace level {                                                                                           \
+  void rrelu_slopes(const float* x, float* y, float* slopes, std::int64_t begin, std::int64_t end,           \
+                    const Generator& gen, std::uint64_t first, float lower, float upper);                     \
+  }
+ACTLAB_DECLARE_RRELU_SLOPES(avx512)
+ACTLAB_DECLARE_RRELU_SLOPES(avx2)
+ACTLAB_DECLARE_RRELU_SLOPES(baseline)
+#undef ACTLAB_DECLARE_RRELU_SLOPES
+
+void ACTLAB_ISA::rrelu_slopes(const float* x, float* y, float* slopes, std::int64_t begin, std::int64_t end,
+                              const Generator& gen, std::uint64_t first, float lower, float upper) {
+  rrelu_range<float>(x, y, slopes, begin, end, gen, first, lower, upper, true);
+}
+}  // namespace activations
+
 #if !ACTLAB_KERNELS_ONLY
 namespace {
 
@@ -370,96 +478,6 @@ Tensor rational(const Tensor& x, const Tensor& numerator, const Tensor& denomina
   return apply_learnable(Rational{}, x, cat({as_columns(numerator, 6), as_columns(denominator, 4)}, 1));
 }
 
-namespace {
-
-// Element i draws word (i % 64) / 16 of Philox block first + 16 (i / 64) + i % 16: in each group
-// of 64 elements, one 16-lane Philox evaluation gives 16 consecutive elements per word. The draw
-// depends only on i, never on the thread count or the kernel (vector or scalar) that runs.
-constexpr std::int64_t kGroup = 64;
-
-std::uint64_t slope_block(std::uint64_t first, std::int64_t i) {
-  return first + static_cast<std::uint64_t>(i / kGroup * 16 + i % 16);
-}
-
-#if defined(__AVX512F__)
-// Philox4x32-10 on 16 consecutive counters at once: Generator::block's stream (its constants),
-// 16 blocks per call.
-struct PhiloxWords {
-  __m512i word[4];
-};
-PhiloxWords philox16(std::uint64_t seed, std::uint64_t counter) {
-  constexpr std::uint32_t kMul0 = 0xD2511F53u, kMul1 = 0xCD9E8D57u, kWeyl0 = 0x9E3779B9u, kWeyl1 = 0xBB67AE85u;
-  alignas(64) std::uint32_t low[16], high[16];
-  for (int j = 0; j < 16; ++j) {
-    low[j] = static_cast<std::uint32_t>(counter + static_cast<std::uint64_t>(j));
-    high[j] = static_cast<std::uint32_t>((counter + static_cast<std::uint64_t>(j)) >> 32);
-  }
-  __m512i c0 = _mm512_load_si512(low), c1 = _mm512_load_si512(high);
-  __m512i c2 = _mm512_setzero_si512(), c3 = _mm512_setzero_si512();
-  // The high 32 bits of 16 32x32-bit products: even lanes from one 64-bit multiply, odd from
-  // another (the masked intrinsics: GCC 12's plain ones warn spuriously).
-  auto shift_right_32 = [](__m512i a) { return _mm512_mask_srli_epi64(a, 0xFF, a, 32); };
-  auto mulhi = [&](__m512i a, __m512i m) {
-    const __m512i even = shift_right_32(_mm512_mask_mul_epu32(a, 0xFF, a, m));
-    const __m512i odd = _mm512_mask_mul_epu32(a, 0xFF, shift_right_32(a), m);
-    return _mm512_mask_blend_epi32(0xAAAA, even, odd);
-  };
-  const __m512i m0 = _mm512_set1_epi32(static_cast<int>(kMul0)), m1 = _mm512_set1_epi32(static_cast<int>(kMul1));
-  std::uint32_t k0 = static_cast<std::uint32_t>(seed), k1 = static_cast<std::uint32_t>(seed >> 32);
-  for (int round = 0; round < 10; ++round) {
-    const __m512i hi0 = mulhi(c0, m0), lo0 = _mm512_mullo_epi32(c0, m0);
-    const __m512i hi1 = mulhi(c2, m1), lo1 = _mm512_mullo_epi32(c2, m1);
-    c0 = _mm512_xor_si512(_mm512_xor_si512(hi1, c1), _mm512_set1_epi32(static_cast<int>(k0)));
-    c1 = lo1;
-    c2 = _mm512_xor_si512(_mm512_xor_si512(hi0, c3), _mm512_set1_epi32(static_cast<int>(k1)));
-    c3 = lo0;
-    k0 += kWeyl0;
-    k1 += kWeyl1;
-  }
-  return {c0, c1, c2, c3};
-}
-#endif
-
-// Fills slopes[i] (1 where x >= 0, else lower + (upper - lower) u_i) and y[i] = slopes[i] x[i]
-// for i in [begin, end).
-template <class T>
-void rrelu_range(const T* x, T* y, T* slopes, std::int64_t begin, std::int64_t end, const Generator& gen,
-                 std::uint64_t first, T lower, T upper, bool vectorize) {
-#if defined(__AVX512F__)
-  if constexpr (std::is_same_v<T, float>) {
-    if (vectorize) {
-      using simd::Vec16;
-      for (std::int64_t group = begin / kGroup * kGroup; group < end; group += kGroup) {
-        const auto words = philox16(gen.seed(), slope_block(first, group));
-        for (int w = 0; w < 4; ++w) {
-          const std::int64_t from = std::max(begin, group + 16 * w), to = std::min(end, group + 16 * (w + 1));
-          if (from >= to) continue;
-          const __m512i bits = _mm512_mask_srli_epi32(words.word[w], 0xFFFF, words.word[w], 8);
-          const __m512 u = _mm512_mul_ps(_mm512_mask_cvtepi32_ps(_mm512_setzero_ps(), 0xFFFF, bits), _mm512_set1_ps(0x1.0p-24f));
-          // Lane j of the word belongs to element group + 16 w + j; the range may start mid-vector.
-          const int skip = static_cast<int>(from - (group + 16 * w)), count = static_cast<int>(to - from);
-          const __mmask16 lanes = static_cast<__mmask16>(((1u << count) - 1u) << skip);
-          const std::int64_t base = group + 16 * w;
-          const Vec16 xv = _mm512_maskz_loadu_ps(lanes, x + base);
-          const Vec16 slope = simd::select(xv < Vec16(0.0f), Vec16(lower) + Vec16(upper - lower) * Vec16(u), Vec16(1.0f));
-          _mm512_mask_storeu_ps(slopes + base, lanes, slope.v);
-          _mm512_mask_storeu_ps(y + base, lanes, (slope * xv).v);
-        }
-      }
-      return;
-    }
-  }
-#endif
-  (void)vectorize;
-  for (std::int64_t i = begin; i < end; ++i) {
-    const std::uint32_t word = gen.block(slope_block(first, i))[static_cast<std::size_t>(i % kGroup / 16)];
-    slopes[i] = x[i] < 0 ? lower + (upper - lower) * static_cast<T>(uniform_float(word)) : T(1);
-    y[i] = slopes[i] * x[i];
-  }
-}
-
-}  // namespace
-
 Tensor rrelu(const Tensor& input, double lower, double upper, bool training, Generator& gen) {
   ACTLAB_CHECK(lower <= upper, "rrelu: lower ({}) must not exceed upper ({})", lower, upper);
   if (!training) return leaky_relu(input, (lower + upper) / 2);
@@ -471,8 +489,15 @@ Tensor rrelu(const Tensor& input, double lower, double upper, bool training, Gen
   Tensor slopes = Tensor::empty(x.shape(), x.dtype());
   dispatch_floating(x.dtype(), "rrelu", [&]<class T>() {
     parallel_for(0, n, kParallelGrain, [&](std::int64_t begin, std::int64_t end) {
+      if constexpr (std::is_same_v<T, float>) {
+        if (vectorize) {
+          ACTLAB_ISA_DISPATCH(activations, rrelu_slopes(x.data<T>(), y.data<T>(), slopes.data<T>(), begin, end, gen,
+                                                        first, static_cast<T>(lower), static_cast<T>(upper)));
+          return;
+        }
+      }
       rrelu_range<T>(x.data<T>(), y.data<T>(), slopes.data<T>(), begin, end, gen, first, static_cast<T>(lower),
-                     static_cast<T>(upper), vectorize);
+                     static_cast<T>(upper), false);
     });
   });
   return autograd::record("rrelu", y, {input}, [x = x.detach(), slopes](const Tensor& grad, auto&) {
