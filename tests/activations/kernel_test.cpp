@@ -10,6 +10,7 @@
 #include "actlab/activations/activation.h"
 #include "actlab/activations/pointwise.h"
 #include "actlab/core/cpu.h"
+#include "actlab/nn/functional.h"
 
 namespace actlab {
 namespace {
@@ -60,6 +61,32 @@ INSTANTIATE_TEST_SUITE_P(Activations, VectorKernel, testing::Combine(testing::Va
                          [](const auto& info) {
                            return std::get<0>(info.param) + "_" + std::string(isa_name(std::get<1>(info.param)));
                          });
+
+// The direct Conv2d kernels (forward, input and weight gradients, bias gradient) of every level
+// agree with the baseline level's, for padded 3x3 and dilated 5x5 kernels on rows that are not a
+// multiple of any vector width.
+TEST(ConvKernel, EveryLevelMatchesTheBaseline) {
+  Generator gen(5);
+  const Tensor x0 = randn({3, 4, 11, 13}, gen), w0 = randn({6, 4, 3, 3}, gen), b0 = randn({6}, gen);
+  const Tensor w5 = randn({6, 4, 5, 5}, gen);
+  for (const auto& [w_init, params] : {std::pair{w0, nn::functional::Conv2dParams{.padding = {1, 1}}},
+                                       std::pair{w5, nn::functional::Conv2dParams{.padding = {2, 3}, .dilation = {1, 2}}}}) {
+    std::vector<std::vector<float>> baseline;
+    for (const Isa isa : available_isas()) {
+      const IsaGuard level(isa);
+      Tensor x = x0.detach().requires_grad_(), w = w_init.detach().requires_grad_(), b = b0.detach().requires_grad_();
+      const Tensor y = nn::functional::conv2d(x, w, b, params);
+      y.backward(full_like(y, 0.5) + y * 0.25);
+      const std::vector<std::vector<float>> got = {y.to_vector<float>(), x.grad().to_vector<float>(),
+                                                   w.grad().to_vector<float>(), b.grad().to_vector<float>()};
+      if (baseline.empty()) baseline = got;
+      for (std::size_t t = 0; t < got.size(); ++t)
+        for (std::size_t i = 0; i < got[t].size(); ++i)
+          ASSERT_NEAR(got[t][i], baseline[t][i], 1e-4 * (1 + std::fabs(baseline[t][i])))
+              << isa_name(isa) << " tensor " << t << " at " << i;
+    }
+  }
+}
 
 // Error of the vector exp and log1p against double libm, in float ulps of the exact result, over
 // a dense grid and the special values; the worst must stay within 2 ulp.
