@@ -7,6 +7,11 @@ of the box; round 0 is a warm-up and is discarded, the table shows medians of th
 The ratio is PyTorch's time over actlab's (above 1: actlab is faster), taken per round, and its
 median is shown with its range over the rounds, which says how noisy the machine was.
 
+Both sides run at one instruction-set level, the best this CPU has unless --isa asks for a
+lower one: actlab through ACTLAB_ISA, PyTorch at its best through ATEN_CPU_CAPABILITY (avx512 only
+with AVX-512 F/BW/VL/DQ, else avx2 with AVX2 and FMA, else default). PyTorch out of the box
+chooses its own.
+
 The machine limits (limit/... in core_bench) run in every round, and right after each workload
 that names one; the workload's throughput is shown as a fraction of that limit (median over
 rounds of the back-to-back ratio).
@@ -45,16 +50,40 @@ LIMITS_FAMILY = "core"
 PYTORCH_BEST_ENV = {
     "LD_LIBRARY_PATH": "/usr/lib/x86_64-linux-gnu/openblas-openmp",
     "GLIBC_TUNABLES": "glibc.malloc.mmap_max=0:glibc.malloc.trim_threshold=4294967295",
-    "ATEN_CPU_CAPABILITY": "avx512",
 }
+# Instruction-set levels, best first: the CPU flags each needs, and its name for actlab
+# (ACTLAB_ISA) and for PyTorch (ATEN_CPU_CAPABILITY).
+ISA_LEVELS = [
+    ("avx512", {"avx512f", "avx512bw", "avx512vl", "avx512dq"}, "avx512", "avx512"),
+    ("avx2", {"avx2", "fma"}, "avx2", "avx2"),
+    ("default", set(), "baseline", "default"),
+]
 # Removed from the environment of every run, so only the configuration chosen here applies.
-TUNING_VARIABLES = set(PYTORCH_BEST_ENV) | {"OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"}
+TUNING_VARIABLES = set(PYTORCH_BEST_ENV) | {"ATEN_CPU_CAPABILITY", "ACTLAB_ISA", "OMP_NUM_THREADS",
+                                            "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"}
 
 # Counters a benchmark reports its throughput with: (JSON key, unit, scale). The table shows the
 # first one a benchmark reports; its limit fraction uses the one in the limit's unit (a training
 # step reports samples/s and may also report FLOP/s to be judged against sgemm).
 RATES = [("items_per_second", "samples/s", 1.0), ("flops", "GFLOP/s", 1e-9), ("bytes_per_second", "GB/s", 1e-9)]
 SECONDS_PER_UNIT = {"ns": 1e-9, "us": 1e-6, "ms": 1e-3, "s": 1.0}
+
+
+def cpu_levels():
+    """The levels of ISA_LEVELS this CPU supports, best first (from /proc/cpuinfo's flags)."""
+    flags = set()
+    with open("/proc/cpuinfo") as cpuinfo:
+        for line in cpuinfo:
+            if line.startswith(("flags", "Features")):
+                flags = set(line.split(":", 1)[1].split())
+                break
+    return [name for name, needs, _, _ in ISA_LEVELS if needs <= flags]
+
+
+def isa_env(level):
+    """The environment that runs both sides at `level`: (actlab's, PyTorch's)."""
+    _, _, actlab, pytorch = next(entry for entry in ISA_LEVELS if entry[0] == level)
+    return {"ACTLAB_ISA": actlab}, {"ATEN_CPU_CAPABILITY": pytorch}
 
 
 def run_process(command, env):
@@ -82,7 +111,8 @@ def clean_env(extra=None):
 
 
 class Family:
-    def __init__(self, name, build_dir):
+    def __init__(self, name, build_dir, level):
+        self.actlab_env, self.pytorch_env = isa_env(level)
         executable, peer, self.default_filter = FAMILIES[name]
         self.executable = build_dir / executable
         self.peer = ROOT / "bench" / "peer" / peer if peer else None
@@ -105,7 +135,7 @@ class Family:
                    "--benchmark_format=json", f"--benchmark_min_time={min_time}"]
         # actlab uses every core by default: set the thread count only when asked for another.
         env = {} if threads == len(os.sched_getaffinity(0)) else {"OMP_NUM_THREADS": str(threads)}
-        stdout, rss = run_process(command, clean_env(env))
+        stdout, rss = run_process(command, clean_env({**env, **self.actlab_env}))
         (result,) = json.loads(stdout)["benchmarks"]
         if result.get("error_occurred"):
             return {"skipped": result.get("error_message", "skipped")}
@@ -118,7 +148,7 @@ class Family:
     def run_peer(self, workload, threads, min_time, best):
         command = [PYTHON, str(self.peer), "--workload", workload, "--min-time", str(min_time),
                    "--threads", str(threads if best else 0)]
-        stdout, rss = run_process(command, clean_env(PYTORCH_BEST_ENV if best else None))
+        stdout, rss = run_process(command, clean_env({**PYTORCH_BEST_ENV, **self.pytorch_env} if best else None))
         return {"seconds": json.loads(stdout)["seconds"], "rss": rss}
 
 
@@ -293,7 +323,12 @@ def main():
     parser.add_argument("--quick", action="store_true", help="1 round of 0.05 s batches, no warm-up: checks that all runs")
     parser.add_argument("--build-dir", type=Path, default=ROOT / os.environ.get("ACTLAB_BUILD_DIR", "build"))
     parser.add_argument("--save", type=Path, help="write the report into this file's results block")
+    levels = cpu_levels()
+    parser.add_argument("--isa", choices=[name for name, _, _, _ in ISA_LEVELS], default=levels[0],
+                        help=f"instruction-set level of both sides (default: the best here, {levels[0]})")
     args = parser.parse_args()
+    if args.isa not in levels:
+        sys.exit(f"--isa {args.isa}: this CPU lacks it; choose one of {', '.join(levels)}")
     unknown = set(args.families) - set(FAMILIES)
     if unknown:
         sys.exit(f"unknown families {sorted(unknown)}; known: {', '.join(FAMILIES)}")
@@ -304,14 +339,15 @@ def main():
     if "ACTLAB_DATA" not in os.environ and datasets.is_dir():
         os.environ["ACTLAB_DATA"] = str(datasets)
     names = dict.fromkeys([LIMITS_FAMILY, *args.families])
-    families = [Family(name, args.build_dir) for name in names]
+    families = [Family(name, args.build_dir, args.isa) for name in names]
 
     # OpenMP's wait policy reaches both sides (see PERFORMANCE.md): say when it was set.
     policy = [f"OMP_WAIT_POLICY={os.environ['OMP_WAIT_POLICY']}"] if "OMP_WAIT_POLICY" in os.environ else []
     command = shlex.join([*policy, "scripts/bench.sh", *sys.argv[1:]])
     parts = [f"Measured {datetime.date.today().isoformat()} on {cpu_model()}, with `{command}`; "
              f"{args.rounds} timed rounds{'' if args.quick else ' after a warm-up'}, batches of at least "
-             f"{args.min_time} s."]
+             f"{args.min_time} s. Instruction sets: actlab ACTLAB_ISA={isa_env(args.isa)[0]['ACTLAB_ISA']}, "
+             f"PyTorch best ATEN_CPU_CAPABILITY={isa_env(args.isa)[1]['ATEN_CPU_CAPABILITY']}."]
     results_by_threads = {}
     for threads in (int(t) for t in args.threads.split(",")):
         load_before = os.getloadavg()[0]

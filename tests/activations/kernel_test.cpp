@@ -1,5 +1,6 @@
-// The AVX-512 kernels agree with the scalar reference loop, forward and backward, including the
-// masked tail of a length that is not a multiple of 16 and the threaded path.
+// The vector kernels of every instruction-set level this CPU has agree with the scalar reference
+// loop, forward and backward, including the masked tail of a length that is not a multiple of the
+// lanes and the threaded path; the vector math of this file's level stays within 2 ulp.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -8,6 +9,8 @@
 
 #include "actlab/activations/activation.h"
 #include "actlab/activations/pointwise.h"
+#include "actlab/core/cpu.h"
+#include "actlab/nn/functional.h"
 
 namespace actlab {
 namespace {
@@ -23,10 +26,12 @@ ForwardBackward run(ActivationFunction& act, const Tensor& x0, const Tensor& g) 
   return {y.to_vector<float>(), x.grad().to_vector<float>()};
 }
 
-class VectorKernel : public testing::TestWithParam<std::string> {};
+class VectorKernel : public testing::TestWithParam<std::tuple<std::string, Isa>> {};
 
 TEST_P(VectorKernel, MatchesScalarReference) {
-  auto act = make_activation(GetParam());
+  const auto& [name, isa] = GetParam();
+  const IsaGuard level(isa);
+  auto act = make_activation(name);
   act->set_training(false);
   for (std::int64_t n : {std::int64_t{1000003}, std::int64_t{37}}) {
     // Values over [-25, 25] plus random gradients.
@@ -40,8 +45,8 @@ TEST_P(VectorKernel, MatchesScalarReference) {
       ref = run(*act, x, g);
     }
     for (std::size_t i = 0; i < vec.value.size(); ++i) {
-      ASSERT_NEAR(vec.value[i], ref.value[i], 1e-6 + 4e-6 * std::fabs(ref.value[i])) << GetParam() << " at " << i;
-      ASSERT_NEAR(vec.grad[i], ref.grad[i], 1e-6 + 4e-6 * std::fabs(ref.grad[i])) << GetParam() << " at " << i;
+      ASSERT_NEAR(vec.value[i], ref.value[i], 1e-6 + 4e-6 * std::fabs(ref.value[i])) << name << " at " << i;
+      ASSERT_NEAR(vec.grad[i], ref.grad[i], 1e-6 + 4e-6 * std::fabs(ref.grad[i])) << name << " at " << i;
     }
   }
 }
@@ -52,10 +57,37 @@ std::vector<std::string> names() {
   return out;
 }
 
-INSTANTIATE_TEST_SUITE_P(Activations, VectorKernel, testing::ValuesIn(names()),
-                         [](const auto& info) { return info.param; });
+INSTANTIATE_TEST_SUITE_P(Activations, VectorKernel, testing::Combine(testing::ValuesIn(names()), testing::ValuesIn(available_isas())),
+                         [](const auto& info) {
+                           return std::get<0>(info.param) + "_" + std::string(isa_name(std::get<1>(info.param)));
+                         });
 
-#if ACTLAB_HAVE_VEC16
+// The direct Conv2d kernels (forward, input and weight gradients, bias gradient) of every level
+// agree with the baseline level's, for padded 3x3 and dilated 5x5 kernels on rows that are not a
+// multiple of any vector width.
+TEST(ConvKernel, EveryLevelMatchesTheBaseline) {
+  Generator gen(5);
+  const Tensor x0 = randn({3, 4, 11, 13}, gen), w0 = randn({6, 4, 3, 3}, gen), b0 = randn({6}, gen);
+  const Tensor w5 = randn({6, 4, 5, 5}, gen);
+  for (const auto& [w_init, params] : {std::pair{w0, nn::functional::Conv2dParams{.padding = {1, 1}}},
+                                       std::pair{w5, nn::functional::Conv2dParams{.padding = {2, 3}, .dilation = {1, 2}}}}) {
+    std::vector<std::vector<float>> baseline;
+    for (const Isa isa : available_isas()) {
+      const IsaGuard level(isa);
+      Tensor x = x0.detach().requires_grad_(), w = w_init.detach().requires_grad_(), b = b0.detach().requires_grad_();
+      const Tensor y = nn::functional::conv2d(x, w, b, params);
+      y.backward(full_like(y, 0.5) + y * 0.25);
+      const std::vector<std::vector<float>> got = {y.to_vector<float>(), x.grad().to_vector<float>(),
+                                                   w.grad().to_vector<float>(), b.grad().to_vector<float>()};
+      if (baseline.empty()) baseline = got;
+      for (std::size_t t = 0; t < got.size(); ++t)
+        for (std::size_t i = 0; i < got[t].size(); ++i)
+          ASSERT_NEAR(got[t][i], baseline[t][i], 1e-4 * (1 + std::fabs(baseline[t][i])))
+              << isa_name(isa) << " tensor " << t << " at " << i;
+    }
+  }
+}
+
 // Error of the vector exp and log1p against double libm, in float ulps of the exact result, over
 // a dense grid and the special values; the worst must stay within 2 ulp.
 float ulp_error(float got, double exact) {
@@ -69,12 +101,13 @@ float ulp_error(float got, double exact) {
 
 template <class VectorFn, class ExactFn>
 float worst_ulp_error(std::vector<float> points, VectorFn vector_fn, ExactFn exact_fn) {
-  points.resize((points.size() + 15) / 16 * 16, 0.0f);
+  constexpr int kLanes = simd::Vec::kLanes;
+  points.resize((points.size() + kLanes - 1) / kLanes * kLanes, 0.0f);
   float worst = 0;
-  for (std::size_t i = 0; i < points.size(); i += 16) {
-    alignas(64) float out[16];
-    vector_fn(simd::Vec16::load(points.data() + i)).store(out);
-    for (int j = 0; j < 16; ++j) {
+  for (std::size_t i = 0; i < points.size(); i += kLanes) {
+    float out[kLanes];
+    vector_fn(simd::Vec::load(points.data() + i)).store(out);
+    for (int j = 0; j < kLanes; ++j) {
       const float error = ulp_error(out[j], exact_fn(static_cast<double>(points[i + j])));
       EXPECT_LE(error, 2.0f) << "at x = " << points[i + j] << ": " << out[j];
       worst = std::max(worst, error);
@@ -91,18 +124,17 @@ std::vector<float> grid(float lo, float hi, int count, std::vector<float> specia
 TEST(VectorMath, ExpWithinTwoUlp) {
   const float worst = worst_ulp_error(grid(-104.0f, 89.0f, 400000, {0.0f, -0.0f, 1e-30f, -1e-30f, 88.72f, 88.73f, -87.3f, -103.0f,
                                                                     -105.0f, 3e38f, -3e38f, INFINITY, -INFINITY, NAN}),
-                                      [](simd::Vec16 v) { return simd::exp(v); }, [](double x) { return std::exp(x); });
+                                      [](simd::Vec v) { return simd::exp(v); }, [](double x) { return std::exp(x); });
   EXPECT_LE(worst, 2.0f);
 }
 
 TEST(VectorMath, Log1pWithinTwoUlp) {
   std::vector<float> specials = {-1.0f, -1.5f, -0.999999f, 0.0f, -0.0f, 1e-30f, -1e-30f, 1e-40f, 3e38f, INFINITY, -INFINITY, NAN};
   for (float x = 1e-7f; x < 1e38f; x *= 1.37f) specials.push_back(x);
-  const float worst = worst_ulp_error(grid(-0.99f, 4.0f, 400000, specials), [](simd::Vec16 v) { return simd::log1p(v); },
+  const float worst = worst_ulp_error(grid(-0.99f, 4.0f, 400000, specials), [](simd::Vec v) { return simd::log1p(v); },
                                       [](double x) { return std::log1p(x); });
   EXPECT_LE(worst, 2.0f);
 }
-#endif
 
 }  // namespace
 }  // namespace actlab

@@ -1,5 +1,5 @@
 // write_row writes exactly out[0, n), streamed or not, at every alignment and length, for
-// scalar and 16-lane vector values; streaming is chosen only for outputs beyond the cache.
+// scalar and vector values; streaming is chosen only for outputs beyond the cache.
 #include "actlab/core/streaming.h"
 
 #include <gtest/gtest.h>
@@ -10,6 +10,7 @@
 
 #include "actlab/activations/functional.h"
 #include "actlab/activations/simd.h"
+#include "actlab/core/cpu.h"
 #include "actlab/core/tensor.h"
 
 namespace actlab {
@@ -28,8 +29,8 @@ void check_write_row(std::int64_t offset, std::int64_t n, bool stream) {
     if constexpr (std::is_arithmetic_v<V>) {
       return static_cast<T>(3 * i + 1);
     } else {
-      alignas(64) float lane[16];
-      for (int j = 0; j < 16; ++j) lane[j] = j < remaining ? static_cast<float>(3 * (i + j) + 1) : -1.0f;  // must not be stored
+      alignas(64) float lane[V::kLanes];
+      for (int j = 0; j < V::kLanes; ++j) lane[j] = j < remaining ? static_cast<float>(3 * (i + j) + 1) : -1.0f;  // must not be stored
       return V::load(lane);
     }
   });
@@ -55,23 +56,21 @@ TEST(WriteRow, ScalarsAtEveryAlignment) {
   check_all_alignments<std::int64_t, std::int64_t>();
 }
 
-#if ACTLAB_HAVE_VEC16
-TEST(WriteRow, VectorsAtEveryAlignment) { check_all_alignments<simd::Vec16, float>(); }
-#endif
+TEST(WriteRow, VectorsAtEveryAlignment) { check_all_alignments<simd::Vec, float>(); }
 
 TEST(WriteRow, StreamsOnlyOutputsBeyondTheCache) {
   const std::int64_t cache = last_level_cache_bytes();
   EXPECT_GE(cache, std::int64_t{1} << 20);
   EXPECT_FALSE(stream_output(0));
   EXPECT_FALSE(stream_output(cache));
-#if ACTLAB_HAVE_VEC16
+#if defined(__SSE2__)
   EXPECT_TRUE(stream_output(cache + 1));
 #endif
 }
 
 // An elementwise op and an activation (forward and backward) with outputs beyond the last-level
 // cache (the streamed path), checked element by element, including the odd tail.
-TEST(WriteRow, LargeOutputsAreExact) {
+void check_large_outputs() {
   const std::int64_t n = last_level_cache_bytes() / 4 + 1003;
   Tensor x = (arange(0.0, static_cast<double>(n), 1.0) - static_cast<double>(n / 2)).requires_grad_();
   const Tensor y = relu(x + 0.5);
@@ -80,6 +79,15 @@ TEST(WriteRow, LargeOutputsAreExact) {
   for (std::int64_t i = 0; i < n; ++i) {
     ASSERT_EQ(values[i], std::max(inputs[i] + 0.5f, 0.0f)) << "at " << i;
     ASSERT_EQ(grads[i], inputs[i] + 0.5f > 0 ? 2.0f : 0.0f) << "at " << i;
+  }
+}
+
+// ... at every instruction-set level.
+TEST(WriteRow, LargeOutputsAreExact) {
+  for (const Isa isa : available_isas()) {
+    const IsaGuard level(isa);
+    SCOPED_TRACE(std::string(isa_name(isa)));
+    check_large_outputs();
   }
 }
 

@@ -7,26 +7,9 @@
 #include "actlab/activations/pointwise.h"
 
 namespace actlab {
-namespace {
+namespace activations::kernels {
 
 using namespace simd;
-
-// identity returns its input itself: no copy, no graph node.
-class IdentityActivation final : public ActivationBase {
- public:
-  using ActivationBase::ActivationBase;
-  Tensor forward(const Tensor& x) override { return x; }
-  double gain() const override { return 1.0; }
-};
-
-ActivationDefinition identity_definition() {
-  return {{.name = "identity", .aliases = {"linear", "none"}, .formula = "x", .latex = "x", .derivative = "1",
-           .output_range = "(-inf, inf)", .zero_centred = true, .monotonic = true, .smooth = true, .saturates = "no",
-           .note = "no activation: stacked layers collapse to one linear map (the baseline to beat)"},
-          [](const ActivationInfo& info, std::vector<double> values) -> std::unique_ptr<ActivationFunction> {
-            return std::make_unique<IdentityActivation>(info, std::move(values));
-          }};
-}
 
 struct Sigmoid {
   static constexpr std::string_view kName = "sigmoid";
@@ -109,6 +92,36 @@ struct Elu {
   template <class V> V derivative(V x) const { return select(x > V(0), V(1), V(alpha) * exp(x)); }
 };
 
+}  // namespace activations::kernels
+
+ACTLAB_POINTWISE_KERNEL(activations::kernels::Sigmoid);
+ACTLAB_POINTWISE_KERNEL(activations::kernels::Tanh);
+ACTLAB_POINTWISE_KERNEL(activations::kernels::Relu);
+ACTLAB_POINTWISE_KERNEL(activations::kernels::LeakyRelu);
+ACTLAB_POINTWISE_KERNEL(activations::kernels::Elu);
+
+#if !ACTLAB_KERNELS_ONLY
+namespace {
+
+using namespace activations::kernels;
+
+// identity returns its input itself: no copy, no graph node.
+class IdentityActivation final : public ActivationBase {
+ public:
+  using ActivationBase::ActivationBase;
+  Tensor forward(const Tensor& x) override { return x; }
+  double gain() const override { return 1.0; }
+};
+
+ActivationDefinition identity_definition() {
+  return {{.name = "identity", .aliases = {"linear", "none"}, .formula = "x", .latex = "x", .derivative = "1",
+           .output_range = "(-inf, inf)", .zero_centred = true, .monotonic = true, .smooth = true, .saturates = "no",
+           .note = "no activation: stacked layers collapse to one linear map (the baseline to beat)"},
+          [](const ActivationInfo& info, std::vector<double> values) -> std::unique_ptr<ActivationFunction> {
+            return std::make_unique<IdentityActivation>(info, std::move(values));
+          }};
+}
+
 }  // namespace
 
 Tensor identity(const Tensor& x) { return x; }
@@ -122,5 +135,6 @@ std::vector<ActivationDefinition> activations::classic_activations() {
   return {identity_definition(),            pointwise_definition<Sigmoid>(),   pointwise_definition<Tanh>(),
           pointwise_definition<Relu>(),     pointwise_definition<LeakyRelu>(), pointwise_definition<Elu>()};
 }
+#endif
 
 }  // namespace actlab

@@ -33,81 +33,85 @@ void for_channel_segments(std::int64_t begin, std::int64_t end, std::int64_t inn
   }
 }
 
-template <class K>
-Tensor apply_learnable(const K& kernel, const Tensor& input, const Tensor& theta_input) {
-  static constexpr int P = K::kParams;
-  const std::string name(K::kName);
-  ACTLAB_CHECK(theta_input.dim() == 2 && theta_input.size(1) == P, "{}: parameters must have shape [C, {}], got {}",
-               name, P, shape_str(theta_input.shape()));
-  const std::int64_t channels = theta_input.size(0);
-  if (channels > 1)
-    ACTLAB_CHECK(input.dim() >= 2 && input.size(1) == channels,
-                 "{}: {} channels of parameters need an input of shape [N, {}, ...] (channels along dim 1), got {}",
-                 name, channels, channels, shape_str(input.shape()));
-  const Tensor x = input.contiguous();
-  const std::int64_t n = x.numel();
-  const std::int64_t inner = channels > 1 ? n / (x.size(0) * channels) : std::max<std::int64_t>(n, 1);
-  const Tensor theta = theta_input.detach().to(x.dtype()).contiguous();
-  const bool vectorize = !reference_kernels_enabled();
-  Tensor y = Tensor::empty(x.shape(), x.dtype());
-  dispatch_floating(x.dtype(), name, [&]<class T>() {
-    const bool stream = stream_output(n * static_cast<std::int64_t>(sizeof(T)));
-    activations::with_vector_type<T>(vectorize, [&]<class V>() {
-      const T* xp = x.data<T>();
-      const T* tp = theta.data<T>();
-      T* yp = y.data<T>();
-      parallel_for(0, n, kParallelGrain, [&](std::int64_t begin, std::int64_t end) {
-        for_channel_segments(begin, end, inner, channels, [&](std::int64_t c, std::int64_t from, std::int64_t to) {
-          V th[P];
-          for (int j = 0; j < P; ++j) th[j] = V(tp[c * P + j]);
-          write_row<V>(yp + from, to - from, stream, [&](std::int64_t i, std::int64_t remaining) {
-            return kernel.forward(load_n<V>(xp + from + i, remaining), th);
-          });
-        });
+// y = f(x; theta_c) over n elements, in blocks of V.
+template <class V, class K, class T>
+void learnable_forward(const K& kernel, std::int64_t n, std::int64_t inner, std::int64_t channels, const T* xp,
+                       const T* tp, T* yp) {
+  constexpr int P = K::kParams;
+  const bool stream = stream_output(n * static_cast<std::int64_t>(sizeof(T)));
+  parallel_for(0, n, kParallelGrain, [&](std::int64_t begin, std::int64_t end) {
+    for_channel_segments(begin, end, inner, channels, [&](std::int64_t c, std::int64_t from, std::int64_t to) {
+      V th[P];
+      for (int j = 0; j < P; ++j) th[j] = V(tp[c * P + j]);
+      write_row<V>(yp + from, to - from, stream, [&](std::int64_t i, std::int64_t remaining) {
+        return kernel.forward(load_n<V>(xp + from + i, remaining), th);
       });
     });
-  });
-  return autograd::record(name, y, {input, theta_input},
-                          [kernel, x = x.detach(), theta, inner, channels, vectorize, name,
-                           theta_dtype = theta_input.dtype()](const Tensor& grad_output, auto&) {
-    const Tensor g = grad_output.to(x.dtype()).contiguous();
-    const std::int64_t n = x.numel();
-    const std::int64_t blocks = (n + kBlock - 1) / kBlock;
-    std::vector<double> partial(static_cast<std::size_t>(blocks * channels * P), 0.0);
-    Tensor grad_x = Tensor::empty(x.shape(), x.dtype());
-    dispatch_floating(x.dtype(), name, [&]<class T>() {
-      const bool stream = stream_output(n * static_cast<std::int64_t>(sizeof(T)));
-      activations::with_vector_type<T>(vectorize, [&]<class V>() {
-        const T* xp = x.data<T>();
-        const T* gp = g.data<T>();
-        const T* tp = theta.data<T>();
-        T* gxp = grad_x.data<T>();
-        parallel_for(0, blocks, std::max<std::int64_t>(1, kParallelGrain / kBlock), [&](std::int64_t b0, std::int64_t b1) {
-          for (std::int64_t b = b0; b < b1; ++b) {
-            double* block_sums = partial.data() + b * channels * P;
-            for_channel_segments(b * kBlock, std::min(n, (b + 1) * kBlock), inner, channels,
-                                 [&](std::int64_t c, std::int64_t from, std::int64_t to) {
-              V th[P], acc[P];
-              for (int j = 0; j < P; ++j) {
-                th[j] = V(tp[c * P + j]);
-                acc[j] = V(0);
-              }
-              write_row<V>(gxp + from, to - from, stream, [&](std::int64_t i, std::int64_t remaining) {
-                const V xv = load_n<V>(xp + from + i, remaining);
-                return select(is_nan(xv), xv, kernel.backward(xv, load_n<V>(gp + from + i, remaining), th, acc));
-              });
-              for (int j = 0; j < P; ++j) block_sums[c * P + j] += horizontal_sum(acc[j]);
-            });
-          }
-        });
-      });
-    });
-    std::vector<double> total(static_cast<std::size_t>(channels * P), 0.0);
-    for (std::int64_t b = 0; b < blocks; ++b)
-      for (std::size_t k = 0; k < total.size(); ++k) total[k] += partial[b * channels * P + k];
-    return std::vector<Tensor>{grad_x, from_vector(total, {channels, P}).to(theta_dtype)};
   });
 }
+
+// gx = g df/dx over n elements (NaN where x is NaN), and per block of kBlock elements the sums
+// of g df/dtheta into partial[block][channel][param] (zeroed by the caller).
+template <class V, class K, class T>
+void learnable_backward(const K& kernel, std::int64_t n, std::int64_t inner, std::int64_t channels, const T* xp,
+                        const T* gp, const T* tp, T* gxp, double* partial) {
+  constexpr int P = K::kParams;
+  const std::int64_t blocks = (n + kBlock - 1) / kBlock;
+  const bool stream = stream_output(n * static_cast<std::int64_t>(sizeof(T)));
+  parallel_for(0, blocks, std::max<std::int64_t>(1, kParallelGrain / kBlock), [&](std::int64_t b0, std::int64_t b1) {
+    for (std::int64_t b = b0; b < b1; ++b) {
+      double* block_sums = partial + b * channels * P;
+      for_channel_segments(b * kBlock, std::min(n, (b + 1) * kBlock), inner, channels,
+                           [&](std::int64_t c, std::int64_t from, std::int64_t to) {
+        V th[P], acc[P];
+        for (int j = 0; j < P; ++j) {
+          th[j] = V(tp[c * P + j]);
+          acc[j] = V(0);
+        }
+        write_row<V>(gxp + from, to - from, stream, [&](std::int64_t i, std::int64_t remaining) {
+          const V xv = load_n<V>(xp + from + i, remaining);
+          return select(is_nan(xv), xv, kernel.backward(xv, load_n<V>(gp + from + i, remaining), th, acc));
+        });
+        for (int j = 0; j < P; ++j) block_sums[c * P + j] += horizontal_sum(acc[j]);
+      });
+    }
+  });
+}
+
+}  // namespace
+
+namespace activations {
+// The float32 loops of learnable kernel K at one level (learnable_forward, learnable_backward).
+#define ACTLAB_DECLARE_LEARNABLE_LOOPS(level)                                                                  \
+  namespace level {                                                                                            \
+  template <class K>                                                                                           \
+  struct LearnableLoops {                                                                                      \
+    static void forward(const K& kernel, std::int64_t n, std::int64_t inner, std::int64_t channels,            \
+                        const float* x, const float* theta, float* y);                                          \
+    static void backward(const K& kernel, std::int64_t n, std::int64_t inner, std::int64_t channels,           \
+                         const float* x, const float* g, const float* theta, float* gx, double* partial);       \
+  };                                                                                                           \
+  }
+ACTLAB_DECLARE_LEARNABLE_LOOPS(avx512)
+ACTLAB_DECLARE_LEARNABLE_LOOPS(avx2)
+ACTLAB_DECLARE_LEARNABLE_LOOPS(baseline)
+#undef ACTLAB_DECLARE_LEARNABLE_LOOPS
+
+template <class K>
+void ACTLAB_ISA::LearnableLoops<K>::forward(const K& kernel, std::int64_t n, std::int64_t inner,
+                                            std::int64_t channels, const float* x, const float* theta, float* y) {
+  learnable_forward<simd::Vec>(kernel, n, inner, channels, x, theta, y);
+}
+template <class K>
+void ACTLAB_ISA::LearnableLoops<K>::backward(const K& kernel, std::int64_t n, std::int64_t inner,
+                                             std::int64_t channels, const float* x, const float* g,
+                                             const float* theta, float* gx, double* partial) {
+  learnable_backward<simd::Vec>(kernel, n, inner, channels, x, g, theta, gx, partial);
+}
+
+namespace kernels {
+
+using namespace simd;
 
 struct Prelu {
   static constexpr std::string_view kName = "prelu";
@@ -163,6 +167,171 @@ struct Rational {
     return g_over_q * (dp - f * sign * ds);
   }
 };
+
+}  // namespace kernels
+}  // namespace activations
+
+template struct activations::ACTLAB_ISA::LearnableLoops<activations::kernels::Prelu>;
+template struct activations::ACTLAB_ISA::LearnableLoops<activations::kernels::LearnableSwish>;
+template struct activations::ACTLAB_ISA::LearnableLoops<activations::kernels::Rational>;
+
+namespace {
+
+// Element i draws word (i % 64) / 16 of Philox block first + 16 (i / 64) + i % 16: in each group
+// of 64 elements, one 16-lane Philox evaluation gives 16 consecutive elements per word. The draw
+// depends only on i, never on the thread count or the kernel (vector or scalar) that runs.
+constexpr std::int64_t kGroup = 64;
+
+std::uint64_t slope_block(std::uint64_t first, std::int64_t i) {
+  return first + static_cast<std::uint64_t>(i / kGroup * 16 + i % 16);
+}
+
+#if defined(__AVX512F__)
+// Philox4x32-10 (philox_rounds) on 16 consecutive counters at once: Generator::block's stream,
+// 16 blocks per call.
+struct PhiloxWords {
+  __m512i word[4];
+};
+PhiloxWords philox16(std::uint64_t seed, std::uint64_t counter) {
+  alignas(64) std::uint32_t low[16], high[16];
+  for (int j = 0; j < 16; ++j) {
+    low[j] = static_cast<std::uint32_t>(counter + static_cast<std::uint64_t>(j));
+    high[j] = static_cast<std::uint32_t>((counter + static_cast<std::uint64_t>(j)) >> 32);
+  }
+  PhiloxWords out{{_mm512_load_si512(low), _mm512_load_si512(high), _mm512_setzero_si512(), _mm512_setzero_si512()}};
+  auto& [c0, c1, c2, c3] = out.word;
+  // The high 32 bits of 16 32x32-bit products: even lanes from one 64-bit multiply, odd from
+  // another (the masked intrinsics: GCC 12's plain ones warn spuriously).
+  auto shift_right_32 = [](__m512i a) { return _mm512_mask_srli_epi64(a, 0xFF, a, 32); };
+  auto key = [](std::uint32_t k) { return _mm512_set1_epi32(static_cast<int>(k)); };
+  philox_rounds(
+      c0, c1, c2, c3, seed,
+      [&](__m512i a, std::uint32_t multiplier, __m512i& hi, __m512i& lo) {
+        const __m512i m = key(multiplier);
+        const __m512i even = shift_right_32(_mm512_mask_mul_epu32(a, 0xFF, a, m));
+        const __m512i odd = _mm512_mask_mul_epu32(a, 0xFF, shift_right_32(a), m);
+        hi = _mm512_mask_blend_epi32(0xAAAA, even, odd);
+        lo = _mm512_mullo_epi32(a, m);
+      },
+      key);
+  return out;
+}
+#endif
+
+// Fills slopes[i] (1 where x >= 0, else lower + (upper - lower) u_i) and y[i] = slopes[i] x[i]
+// for i in [begin, end).
+template <class T>
+void rrelu_range(const T* x, T* y, T* slopes, std::int64_t begin, std::int64_t end, const Generator& gen,
+                 std::uint64_t first, T lower, T upper, bool vectorize) {
+#if defined(__AVX512F__)
+  if constexpr (std::is_same_v<T, float>) {
+    if (vectorize) {
+      using simd::Vec16;
+      for (std::int64_t group = begin / kGroup * kGroup; group < end; group += kGroup) {
+        const auto words = philox16(gen.seed(), slope_block(first, group));
+        for (int w = 0; w < 4; ++w) {
+          const std::int64_t from = std::max(begin, group + 16 * w), to = std::min(end, group + 16 * (w + 1));
+          if (from >= to) continue;
+          const __m512i bits = _mm512_mask_srli_epi32(words.word[w], 0xFFFF, words.word[w], 8);
+          const __m512 u = _mm512_mul_ps(_mm512_mask_cvtepi32_ps(_mm512_setzero_ps(), 0xFFFF, bits), _mm512_set1_ps(0x1.0p-24f));
+          // Lane j of the word belongs to element group + 16 w + j; the range may start mid-vector.
+          const int skip = static_cast<int>(from - (group + 16 * w)), count = static_cast<int>(to - from);
+          const __mmask16 lanes = static_cast<__mmask16>(((1u << count) - 1u) << skip);
+          const std::int64_t base = group + 16 * w;
+          const Vec16 xv = _mm512_maskz_loadu_ps(lanes, x + base);
+          const Vec16 slope = simd::select(xv < Vec16(0.0f), Vec16(lower) + Vec16(upper - lower) * Vec16(u), Vec16(1.0f));
+          _mm512_mask_storeu_ps(slopes + base, lanes, slope.v);
+          _mm512_mask_storeu_ps(y + base, lanes, (slope * xv).v);
+        }
+      }
+      return;
+    }
+  }
+#endif
+  (void)vectorize;
+  for (std::int64_t i = begin; i < end; ++i) {
+    const std::uint32_t word = gen.block(slope_block(first, i))[static_cast<std::size_t>(i % kGroup / 16)];
+    slopes[i] = x[i] < 0 ? lower + (upper - lower) * static_cast<T>(uniform_float(word)) : T(1);
+    y[i] = slopes[i] * x[i];
+  }
+}
+
+}  // namespace
+
+namespace activations {
+// rrelu_range for float32 at one level (16-lane Philox where the level has AVX-512).
+#define ACTLAB_DECLARE_RRELU_SLOPES(level)                                                                    \
+  namespace level {                                                                                           \
+  void rrelu_slopes(const float* x, float* y, float* slopes, std::int64_t begin, std::int64_t end,           \
+                    const Generator& gen, std::uint64_t first, float lower, float upper);                     \
+  }
+ACTLAB_DECLARE_RRELU_SLOPES(avx512)
+ACTLAB_DECLARE_RRELU_SLOPES(avx2)
+ACTLAB_DECLARE_RRELU_SLOPES(baseline)
+#undef ACTLAB_DECLARE_RRELU_SLOPES
+
+void ACTLAB_ISA::rrelu_slopes(const float* x, float* y, float* slopes, std::int64_t begin, std::int64_t end,
+                              const Generator& gen, std::uint64_t first, float lower, float upper) {
+  rrelu_range<float>(x, y, slopes, begin, end, gen, first, lower, upper, true);
+}
+}  // namespace activations
+
+#if !ACTLAB_KERNELS_ONLY
+namespace {
+
+using namespace activations::kernels;
+
+template <class K>
+Tensor apply_learnable(const K& kernel, const Tensor& input, const Tensor& theta_input) {
+  static constexpr int P = K::kParams;
+  const std::string name(K::kName);
+  ACTLAB_CHECK(theta_input.dim() == 2 && theta_input.size(1) == P, "{}: parameters must have shape [C, {}], got {}",
+               name, P, shape_str(theta_input.shape()));
+  const std::int64_t channels = theta_input.size(0);
+  if (channels > 1)
+    ACTLAB_CHECK(input.dim() >= 2 && input.size(1) == channels,
+                 "{}: {} channels of parameters need an input of shape [N, {}, ...] (channels along dim 1), got {}",
+                 name, channels, channels, shape_str(input.shape()));
+  const Tensor x = input.contiguous();
+  const std::int64_t n = x.numel();
+  const std::int64_t inner = channels > 1 ? n / (x.size(0) * channels) : std::max<std::int64_t>(n, 1);
+  const Tensor theta = theta_input.detach().to(x.dtype()).contiguous();
+  const bool vectorize = !reference_kernels_enabled();
+  Tensor y = Tensor::empty(x.shape(), x.dtype());
+  dispatch_floating(x.dtype(), name, [&]<class T>() {
+    if constexpr (std::is_same_v<T, float>) {
+      if (vectorize) {
+        ACTLAB_ISA_DISPATCH(activations, LearnableLoops<K>::forward(kernel, n, inner, channels, x.data<T>(), theta.data<T>(), y.data<T>()));
+        return;
+      }
+    }
+    learnable_forward<T>(kernel, n, inner, channels, x.data<T>(), theta.data<T>(), y.data<T>());
+  });
+  return autograd::record(name, y, {input, theta_input},
+                          [kernel, x = x.detach(), theta, inner, channels, vectorize, name,
+                           theta_dtype = theta_input.dtype()](const Tensor& grad_output, auto&) {
+    const Tensor g = grad_output.to(x.dtype()).contiguous();
+    const std::int64_t n = x.numel();
+    const std::int64_t blocks = (n + kBlock - 1) / kBlock;
+    std::vector<double> partial(static_cast<std::size_t>(blocks * channels * P), 0.0);
+    Tensor grad_x = Tensor::empty(x.shape(), x.dtype());
+    dispatch_floating(x.dtype(), name, [&]<class T>() {
+      if constexpr (std::is_same_v<T, float>) {
+        if (vectorize) {
+          ACTLAB_ISA_DISPATCH(activations, LearnableLoops<K>::backward(kernel, n, inner, channels, x.data<T>(), g.data<T>(),
+                                                          theta.data<T>(), grad_x.data<T>(), partial.data()));
+          return;
+        }
+      }
+      learnable_backward<T>(kernel, n, inner, channels, x.data<T>(), g.data<T>(), theta.data<T>(), grad_x.data<T>(),
+                            partial.data());
+    });
+    std::vector<double> total(static_cast<std::size_t>(channels * P), 0.0);
+    for (std::int64_t b = 0; b < blocks; ++b)
+      for (std::size_t k = 0; k < total.size(); ++k) total[k] += partial[b * channels * P + k];
+    return std::vector<Tensor>{grad_x, from_vector(total, {channels, P}).to(theta_dtype)};
+  });
+}
 
 // Coefficients of the least-squares fit of P / (1 + |S|) to leaky_relu(x, 0.01) on [-3, 3]
 // (RMS error 0.0085), the initialisation the Pade activation unit paper recommends.
@@ -303,89 +472,6 @@ Tensor rational(const Tensor& x, const Tensor& numerator, const Tensor& denomina
   return apply_learnable(Rational{}, x, cat({as_columns(numerator, 6), as_columns(denominator, 4)}, 1));
 }
 
-namespace {
-
-// Element i draws word (i % 64) / 16 of Philox block first + 16 (i / 64) + i % 16: in each group
-// of 64 elements, one 16-lane Philox evaluation gives 16 consecutive elements per word. The draw
-// depends only on i, never on the thread count or the kernel (vector or scalar) that runs.
-constexpr std::int64_t kGroup = 64;
-
-std::uint64_t slope_block(std::uint64_t first, std::int64_t i) {
-  return first + static_cast<std::uint64_t>(i / kGroup * 16 + i % 16);
-}
-
-#if ACTLAB_HAVE_VEC16
-// Philox4x32-10 (philox_rounds) on 16 consecutive counters at once: Generator::block's stream,
-// 16 blocks per call.
-struct PhiloxWords {
-  __m512i word[4];
-};
-PhiloxWords philox16(std::uint64_t seed, std::uint64_t counter) {
-  alignas(64) std::uint32_t low[16], high[16];
-  for (int j = 0; j < 16; ++j) {
-    low[j] = static_cast<std::uint32_t>(counter + static_cast<std::uint64_t>(j));
-    high[j] = static_cast<std::uint32_t>((counter + static_cast<std::uint64_t>(j)) >> 32);
-  }
-  PhiloxWords out{{_mm512_load_si512(low), _mm512_load_si512(high), _mm512_setzero_si512(), _mm512_setzero_si512()}};
-  auto& [c0, c1, c2, c3] = out.word;
-  // The high 32 bits of 16 32x32-bit products: even lanes from one 64-bit multiply, odd from
-  // another (the masked intrinsics: GCC 12's plain ones warn spuriously).
-  auto shift_right_32 = [](__m512i a) { return _mm512_mask_srli_epi64(a, 0xFF, a, 32); };
-  auto key = [](std::uint32_t k) { return _mm512_set1_epi32(static_cast<int>(k)); };
-  philox_rounds(
-      c0, c1, c2, c3, seed,
-      [&](__m512i a, std::uint32_t multiplier, __m512i& hi, __m512i& lo) {
-        const __m512i m = key(multiplier);
-        const __m512i even = shift_right_32(_mm512_mask_mul_epu32(a, 0xFF, a, m));
-        const __m512i odd = _mm512_mask_mul_epu32(a, 0xFF, shift_right_32(a), m);
-        hi = _mm512_mask_blend_epi32(0xAAAA, even, odd);
-        lo = _mm512_mullo_epi32(a, m);
-      },
-      key);
-  return out;
-}
-#endif
-
-// Fills slopes[i] (1 where x >= 0, else lower + (upper - lower) u_i) and y[i] = slopes[i] x[i]
-// for i in [begin, end).
-template <class T>
-void rrelu_range(const T* x, T* y, T* slopes, std::int64_t begin, std::int64_t end, const Generator& gen,
-                 std::uint64_t first, T lower, T upper, bool vectorize) {
-#if ACTLAB_HAVE_VEC16
-  if constexpr (std::is_same_v<T, float>) {
-    if (vectorize) {
-      using simd::Vec16;
-      for (std::int64_t group = begin / kGroup * kGroup; group < end; group += kGroup) {
-        const auto words = philox16(gen.seed(), slope_block(first, group));
-        for (int w = 0; w < 4; ++w) {
-          const std::int64_t from = std::max(begin, group + 16 * w), to = std::min(end, group + 16 * (w + 1));
-          if (from >= to) continue;
-          const __m512i bits = _mm512_mask_srli_epi32(words.word[w], 0xFFFF, words.word[w], 8);
-          const __m512 u = _mm512_mul_ps(_mm512_mask_cvtepi32_ps(_mm512_setzero_ps(), 0xFFFF, bits), _mm512_set1_ps(0x1.0p-24f));
-          // Lane j of the word belongs to element group + 16 w + j; the range may start mid-vector.
-          const int skip = static_cast<int>(from - (group + 16 * w)), count = static_cast<int>(to - from);
-          const __mmask16 lanes = static_cast<__mmask16>(((1u << count) - 1u) << skip);
-          const std::int64_t base = group + 16 * w;
-          const Vec16 xv = _mm512_maskz_loadu_ps(lanes, x + base);
-          const Vec16 slope = simd::select(xv < Vec16(0.0f), Vec16(lower) + Vec16(upper - lower) * Vec16(u), Vec16(1.0f));
-          _mm512_mask_storeu_ps(slopes + base, lanes, slope.v);
-          _mm512_mask_storeu_ps(y + base, lanes, (slope * xv).v);
-        }
-      }
-      return;
-    }
-  }
-#endif
-  (void)vectorize;
-  for (std::int64_t i = begin; i < end; ++i) {
-    const std::uint32_t word = gen.block(slope_block(first, i))[static_cast<std::size_t>(i % kGroup / 16)];
-    slopes[i] = x[i] < 0 ? lower + (upper - lower) * static_cast<T>(uniform_float(word)) : T(1);
-    y[i] = slopes[i] * x[i];
-  }
-}
-
-}  // namespace
-
 Tensor rrelu(const Tensor& input, double lower, double upper, bool training, Generator& gen) {
   ACTLAB_CHECK(lower <= upper, "rrelu: lower ({}) must not exceed upper ({})", lower, upper);
   if (!training) return leaky_relu(input, (lower + upper) / 2);
@@ -397,8 +483,15 @@ Tensor rrelu(const Tensor& input, double lower, double upper, bool training, Gen
   Tensor slopes = Tensor::empty(x.shape(), x.dtype());
   dispatch_floating(x.dtype(), "rrelu", [&]<class T>() {
     parallel_for(0, n, kParallelGrain, [&](std::int64_t begin, std::int64_t end) {
+      if constexpr (std::is_same_v<T, float>) {
+        if (vectorize) {
+          ACTLAB_ISA_DISPATCH(activations, rrelu_slopes(x.data<T>(), y.data<T>(), slopes.data<T>(), begin, end, gen,
+                                                        first, static_cast<T>(lower), static_cast<T>(upper)));
+          return;
+        }
+      }
       rrelu_range<T>(x.data<T>(), y.data<T>(), slopes.data<T>(), begin, end, gen, first, static_cast<T>(lower),
-                     static_cast<T>(upper), vectorize);
+                     static_cast<T>(upper), false);
     });
   });
   return autograd::record("rrelu", y, {input}, [x = x.detach(), slopes](const Tensor& grad, auto&) {
@@ -416,5 +509,7 @@ Tensor rrelu(const Tensor& input, double lower, double upper, bool training, Gen
 std::vector<ActivationDefinition> activations::learnable_activations() {
   return {rrelu_definition(), prelu_definition(), learnable_swish_definition(), rational_definition()};
 }
+
+#endif
 
 }  // namespace actlab

@@ -8,7 +8,7 @@
 #include "actlab/activations/pointwise.h"
 
 namespace actlab {
-namespace {
+namespace activations::kernels {
 
 using namespace simd;
 
@@ -259,7 +259,24 @@ struct Logsigmoid {
   template <class V> V derivative(V x) const { return sigmoid(-x); }
 };
 
-}  // namespace
+}  // namespace activations::kernels
+
+ACTLAB_POINTWISE_KERNEL(activations::kernels::Selu);
+ACTLAB_POINTWISE_KERNEL(activations::kernels::Celu);
+ACTLAB_POINTWISE_KERNEL(activations::kernels::Gelu);
+ACTLAB_POINTWISE_KERNEL(activations::kernels::GeluTanh);
+ACTLAB_POINTWISE_KERNEL(activations::kernels::Silu);
+ACTLAB_POINTWISE_KERNEL(activations::kernels::Mish);
+ACTLAB_POINTWISE_KERNEL(activations::kernels::Softplus);
+ACTLAB_POINTWISE_KERNEL(activations::kernels::Softsign);
+ACTLAB_POINTWISE_KERNEL(activations::kernels::Hardtanh);
+ACTLAB_POINTWISE_KERNEL(activations::kernels::Relu6);
+ACTLAB_POINTWISE_KERNEL(activations::kernels::Hardsigmoid);
+ACTLAB_POINTWISE_KERNEL(activations::kernels::Hardswish);
+ACTLAB_POINTWISE_KERNEL(activations::kernels::Logsigmoid);
+
+#if !ACTLAB_KERNELS_ONLY
+using namespace activations::kernels;
 
 Tensor selu(const Tensor& x) { return apply_pointwise(Selu{}, x); }
 Tensor celu(const Tensor& x, double alpha) { return apply_pointwise(Celu{alpha}, x); }
@@ -282,5 +299,7 @@ std::vector<ActivationDefinition> activations::modern_activations() {
           pointwise_definition<Relu6>(),       pointwise_definition<Hardsigmoid>(), pointwise_definition<Hardswish>(),
           pointwise_definition<Logsigmoid>()};
 }
+
+#endif
 
 }  // namespace actlab

@@ -12,10 +12,15 @@
 //     double gain() const;                                           // optional, see ActivationBase
 //   };
 //
-// apply_pointwise(Elu{0.5}, x) runs it on a tensor (autograd-aware): float32 through the AVX-512
+// apply_pointwise(Elu{0.5}, x) runs it on a tensor (autograd-aware): float32 through the vector
 // kernel, float64 through the scalar one, threaded above kParallelGrain elements. Backward is one
 // fused pass, grad_in = grad_out * f'(x), and NaN where x is NaN. pointwise_definition<Elu>()
 // is what the registry stores.
+//
+// The built-in kernels live in namespace activations::kernels, and their files are compiled once
+// per instruction-set level (core/cpu.h): ACTLAB_POINTWISE_KERNEL(Elu) there instantiates Elu's
+// float32 loops for each level, and the active level's run. Any other kernel (one of yours) runs
+// the vector loop of the level its own file is compiled for.
 #pragma once
 
 #include <memory>
@@ -27,6 +32,7 @@
 #include "actlab/activations/activation.h"
 #include "actlab/activations/simd.h"
 #include "actlab/autograd/node.h"
+#include "actlab/core/cpu.h"
 #include "actlab/core/parallel.h"
 #include "actlab/core/streaming.h"
 
@@ -64,31 +70,93 @@ class ActivationBase : public ActivationFunction {
 
 namespace activations {
 
-// Calls fn.template operator()<V>() with V = simd::Vec16 for float (unless reference kernels are
+// Calls fn.template operator()<V>() with V = simd::Vec for float (unless reference kernels are
 // on), else V = T: the one switch between the vector kernel and the scalar reference.
 template <class T, class Fn>
 void with_vector_type(bool vectorize, Fn fn) {
-#if ACTLAB_HAVE_VEC16
   if constexpr (std::is_same_v<T, float>) {
-    if (vectorize) return fn.template operator()<simd::Vec16>();
+    if (vectorize) return fn.template operator()<simd::Vec>();
   }
-#endif
   (void)vectorize;
   fn.template operator()<T>();
 }
 
-// out[i] = fn(in[0][i], in[1][i], ...) over n contiguous elements, in Vec16 blocks for float
-// unless reference kernels are on; through write_row, so outputs beyond the cache are streamed.
-template <class T, class Fn, class... In>
-void map_elements(std::int64_t n, T* out, Fn fn, const In*... in) {
+// out[i] = fn(in[0][i], in[1][i], ...) over n contiguous elements, in blocks of V; through
+// write_row, so outputs beyond the cache are streamed.
+template <class V, class T, class Fn, class... In>
+void map_elements_as(std::int64_t n, T* out, Fn fn, const In*... in) {
   const bool stream = stream_output(n * static_cast<std::int64_t>(sizeof(T)));
-  with_vector_type<T>(!reference_kernels_enabled(), [&]<class V>() {
-    parallel_for(0, n, kParallelGrain, [&](std::int64_t begin, std::int64_t end) {
-      write_row<V>(out + begin, end - begin, stream, [&](std::int64_t i, std::int64_t remaining) {
-        return fn(simd::load_n<V>(in + begin + i, remaining)...);
-      });
+  parallel_for(0, n, kParallelGrain, [&](std::int64_t begin, std::int64_t end) {
+    write_row<V>(out + begin, end - begin, stream, [&](std::int64_t i, std::int64_t remaining) {
+      return fn(simd::load_n<V>(in + begin + i, remaining)...);
     });
   });
+}
+
+// map_elements_as in simd::Vec blocks for float unless reference kernels are on.
+template <class T, class Fn, class... In>
+void map_elements(std::int64_t n, T* out, Fn fn, const In*... in) {
+  with_vector_type<T>(!reference_kernels_enabled(), [&]<class V>() { map_elements_as<V>(n, out, fn, in...); });
+}
+
+// The float32 loops of kernel K at one level: out = f(x), and out = g f'(x) (NaN where x is NaN).
+#define ACTLAB_DECLARE_POINTWISE_LOOPS(level)                                                            \
+  namespace level {                                                                                      \
+  template <class K>                                                                                     \
+  struct PointwiseLoops {                                                                                \
+    static void forward(const K& kernel, std::int64_t n, float* out, const float* x);                    \
+    static void backward(const K& kernel, std::int64_t n, float* out, const float* x, const float* g);   \
+  };                                                                                                     \
+  }
+ACTLAB_DECLARE_POINTWISE_LOOPS(avx512)
+ACTLAB_DECLARE_POINTWISE_LOOPS(avx2)
+ACTLAB_DECLARE_POINTWISE_LOOPS(baseline)
+#undef ACTLAB_DECLARE_POINTWISE_LOOPS
+
+template <class K, class V>
+V backward_value(const K& kernel, V x, V g) {
+  return simd::select(simd::is_nan(x), x, g * kernel.derivative(x));
+}
+
+// This file's level: the loops, defined (see ACTLAB_POINTWISE_KERNEL).
+template <class K>
+void ACTLAB_ISA::PointwiseLoops<K>::forward(const K& kernel, std::int64_t n, float* out, const float* x) {
+  map_elements_as<simd::Vec>(n, out, [&](simd::Vec v) { return kernel.forward(v); }, x);
+}
+template <class K>
+void ACTLAB_ISA::PointwiseLoops<K>::backward(const K& kernel, std::int64_t n, float* out, const float* x,
+                                             const float* g) {
+  map_elements_as<simd::Vec>(n, out, [&](simd::Vec v, simd::Vec gv) { return backward_value(kernel, v, gv); }, x, g);
+}
+
+namespace kernels {
+// Marks the kernels of this namespace as compiled per level (found by argument-dependent lookup).
+template <class K> std::true_type compiled_per_level(const K*);
+}  // namespace kernels
+template <class K>
+concept CompiledPerLevel = requires(const K* kernel) { compiled_per_level(kernel); };
+
+// out = f(x) over n elements of T: the active level's loops for a built-in kernel and float,
+// else this file's.
+template <class K, class T>
+void forward_elements(const K& kernel, std::int64_t n, T* out, const T* x) {
+  if constexpr (CompiledPerLevel<K> && std::is_same_v<T, float>) {
+    if (!reference_kernels_enabled()) {
+      ACTLAB_ISA_DISPATCH(activations, PointwiseLoops<K>::forward(kernel, n, out, x));
+      return;
+    }
+  }
+  map_elements(n, out, [&](auto v) { return kernel.forward(v); }, x);
+}
+template <class K, class T>
+void backward_elements(const K& kernel, std::int64_t n, T* out, const T* x, const T* g) {
+  if constexpr (CompiledPerLevel<K> && std::is_same_v<T, float>) {
+    if (!reference_kernels_enabled()) {
+      ACTLAB_ISA_DISPATCH(activations, PointwiseLoops<K>::backward(kernel, n, out, x, g));
+      return;
+    }
+  }
+  map_elements(n, out, [&](auto v, auto gv) { return backward_value(kernel, v, gv); }, x, g);
 }
 
 template <class K>
@@ -102,9 +170,7 @@ Tensor pointwise_backward(const K& kernel, const Tensor& x, const Tensor& grad_o
   const Tensor g = grad_output.to(x.dtype()).contiguous();
   Tensor grad_input = Tensor::empty(x.shape(), x.dtype());
   dispatch_floating(x.dtype(), K::kName, [&]<class T>() {
-    map_elements(x.numel(), grad_input.data<T>(), [&](auto v, auto gv) {
-      return simd::select(simd::is_nan(v), v, gv * kernel.derivative(v));
-    }, x.data<T>(), g.data<T>());
+    backward_elements(kernel, x.numel(), grad_input.data<T>(), x.data<T>(), g.data<T>());
   });
   return grad_input;
 }
@@ -119,7 +185,7 @@ Tensor apply_pointwise(const K& kernel, const Tensor& input) {
   const Tensor x = input.contiguous();
   Tensor y = Tensor::empty(x.shape(), x.dtype());
   dispatch_floating(x.dtype(), K::kName, [&]<class T>() {
-    activations::map_elements(x.numel(), y.data<T>(), [&](auto v) { return kernel.forward(v); }, x.data<T>());
+    activations::forward_elements(kernel, x.numel(), y.data<T>(), x.data<T>());
   });
   return autograd::record(std::string(K::kName), y, {input}, [kernel, x = x.detach()](const Tensor& g, auto&) {
     return std::vector<Tensor>{activations::pointwise_backward(kernel, x, g)};
@@ -160,3 +226,7 @@ ActivationDefinition pointwise_definition() {
 }
 
 }  // namespace actlab
+
+// Instantiates kernel K's float32 loops (in namespace activations::kernels) for the level this
+// file is compiled for; the build compiles the file once per level.
+#define ACTLAB_POINTWISE_KERNEL(K) template struct ::actlab::activations::ACTLAB_ISA::PointwiseLoops<K>

@@ -1,23 +1,29 @@
-// The arithmetic activation kernels are written in, for scalars and for 16-lane float vectors.
+// The arithmetic activation kernels are written in, for scalars and for float vectors.
 //
 // An activation's formula is one template `template <class V> V f(V x)`; instantiated with
-// float/double it is the scalar reference (libm), with simd::Vec16 it is the AVX-512 kernel
-// (SLEEF's 1.0-ulp functions, or formulas of similar accuracy; see simd.cpp). Both see the same operations:
+// float/double it is the scalar reference (libm), with simd::Vec it is the vector kernel of the
+// instruction-set level this file is compiled for (core/cpu.h): 16 lanes (AVX-512), 8 (AVX2+FMA)
+// or 4 (SSE2, NEON). The vector math is one formula per function for every level (simd.cpp),
+// within the accuracy stated there. Both see the same operations:
 //   + - * / and comparisons, select(mask, a, b), min/max, abs, reciprocal, exp, expm1, log1p, tanh,
 //   erf, erfc.
-// min(a, b) and max(a, b) return b when either is NaN (the AVX-512 rule), so `max(0, x)`
-// propagates a NaN x.
+// min(a, b) and max(a, b) return b when either is NaN (the x86 rule), so `max(0, x)` propagates a
+// NaN x. Everything here lives in a namespace per level (ACTLAB_ISA), so code compiled for one
+// level never links against another's.
 #pragma once
 
 #include <cmath>
 #include <cstdint>
+#include <cstring>
 
-#if defined(__AVX512F__)
+#if defined(__SSE2__)
 #include <immintrin.h>
-#define ACTLAB_HAVE_VEC16 1
 #endif
 
+#include "actlab/core/cpu.h"
+
 namespace actlab::simd {
+inline namespace ACTLAB_ISA {
 
 // ---- scalars (float, double, long double) ----
 template <class T> T select(bool mask, T a, T b) { return mask ? a : b; }
@@ -34,7 +40,7 @@ template <class T> T erfc(T x) { return std::erfc(x); }
 // 1 / d for a normal, finite d (the vector form is not exact for 0, inf or subnormals).
 template <class T> T reciprocal(T d) { return T(1) / d; }
 
-#if ACTLAB_HAVE_VEC16
+#if defined(__AVX512F__)
 struct Mask16 {
   __mmask16 bits;
   friend Mask16 operator&(Mask16 a, Mask16 b) { return {static_cast<__mmask16>(a.bits & b.bits)}; }
@@ -102,16 +108,146 @@ inline Vec16 reciprocal(Vec16 d) {
   const __m512 r = _mm512_mask_rcp14_ps(d.v, 0xFFFF, d.v);
   return _mm512_fmadd_ps(r, _mm512_fnmadd_ps(d.v, r, _mm512_set1_ps(1.0f)), r);
 }
-// About 1 ulp: SLEEF's AVX-512 tanh and erf, and faster formulas of stated accuracy for exp, expm1
-// (~2 ulp), log1p and erfc (1.2e-7 relative); defined in simd.cpp so that only the library needs
-// SLEEF's headers.
-Vec16 exp(Vec16 x);
-Vec16 expm1(Vec16 x);
-Vec16 log1p(Vec16 x);
-Vec16 tanh(Vec16 x);
-Vec16 erf(Vec16 x);
-Vec16 erfc(Vec16 x);
+// The exponent primitives of the vector math (simd.cpp): x rounded to an integer (ties to
+// even); p 2^n for an integral n in [-150, 128], rounded once; u = m 2^e with m in [1, 2) for a
+// normal positive u.
+inline Vec16 round_to_integer(Vec16 x) {
+  return _mm512_mask_roundscale_ps(x.v, 0xFFFF, x.v, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+}
+inline Vec16 scale_by_power_of_two(Vec16 p, Vec16 n) { return _mm512_mask_scalef_ps(p.v, 0xFFFF, p.v, n.v); }
+inline Vec16 mantissa(Vec16 u) { return _mm512_mask_getmant_ps(u.v, 0xFFFF, u.v, _MM_MANT_NORM_1_2, _MM_MANT_SIGN_zero); }
+inline Vec16 exponent(Vec16 u) { return _mm512_mask_getexp_ps(u.v, 0xFFFF, u.v); }
+using Vec = Vec16;
+#else
+// The raw GCC vector types of N floats and of N 32-bit integers.
+template <int N> struct RawVector;
+template <> struct RawVector<4> {
+  typedef float Float __attribute__((vector_size(16)));
+  typedef std::int32_t Int __attribute__((vector_size(16)));
+};
+template <> struct RawVector<8> {
+  typedef float Float __attribute__((vector_size(32)));
+  typedef std::int32_t Int __attribute__((vector_size(32)));
+};
+
+template <int N>
+struct MaskN {
+  using Bits = typename RawVector<N>::Int;
+  Bits bits;
+  friend MaskN operator&(MaskN a, MaskN b) { return {a.bits & b.bits}; }
+  friend MaskN operator|(MaskN a, MaskN b) { return {a.bits | b.bits}; }
+};
+
+// N floats in one register (GCC vector extensions): 8 with AVX2, 4 with SSE2 or NEON.
+template <int N>
+struct VecN {
+  static constexpr int kLanes = N;
+  using Raw = typename RawVector<N>::Float;
+  using Bits = typename MaskN<N>::Bits;
+  Raw v;
+
+  VecN() = default;
+  VecN(Raw value) : v(value) {}  // NOLINT: the raw vector converts freely
+  VecN(float value) : v(Raw{} + value) {}
+  explicit VecN(double value) : VecN(static_cast<float>(value)) {}
+  VecN(int value) : VecN(static_cast<float>(value)) {}
+
+  static VecN load(const float* p) {
+    VecN out;
+    std::memcpy(&out.v, p, sizeof(Raw));
+    return out;
+  }
+  // Loads the first n < N elements; the other lanes hold `fill`.
+  static VecN load(const float* p, int n, float fill = 0) {
+    VecN out(fill);
+    std::memcpy(&out.v, p, sizeof(float) * static_cast<std::size_t>(n));
+    return out;
+  }
+  void store(float* p) const { std::memcpy(p, &v, sizeof(Raw)); }
+  void store(float* p, int n) const { std::memcpy(p, &v, sizeof(float) * static_cast<std::size_t>(n)); }
+  // Non-temporal store (around the cache) to an aligned p; see core/streaming.h.
+  void stream(float* p) const {
+#if defined(__AVX__)
+    if constexpr (N == 8) return _mm256_stream_ps(p, v);
 #endif
+#if defined(__SSE2__)
+    if constexpr (N == 4) return _mm_stream_ps(p, v);
+#endif
+    store(p);
+  }
+  float sum() const {
+    float total = 0;
+    for (int i = 0; i < N; ++i) total += v[i];
+    return total;
+  }
+  float max() const {
+    float best = v[0];
+    for (int i = 0; i < N; ++i) best = v[i] > best || v[i] != v[i] ? v[i] : best;
+    return best;
+  }
+  Bits bits() const {
+    Bits out;
+    std::memcpy(&out, &v, sizeof(Raw));
+    return out;
+  }
+  static VecN from_bits(Bits b) {
+    VecN out;
+    std::memcpy(&out.v, &b, sizeof(Raw));
+    return out;
+  }
+
+  friend VecN operator+(VecN a, VecN b) { return a.v + b.v; }
+  friend VecN operator-(VecN a, VecN b) { return a.v - b.v; }
+  friend VecN operator*(VecN a, VecN b) { return a.v * b.v; }
+  friend VecN operator/(VecN a, VecN b) { return a.v / b.v; }
+  friend VecN operator-(VecN a) { return from_bits(a.bits() ^ INT32_MIN); }
+  VecN& operator+=(VecN b) { return *this = *this + b; }
+  friend MaskN<N> operator<(VecN a, VecN b) { return {a.v < b.v}; }
+  friend MaskN<N> operator<=(VecN a, VecN b) { return {a.v <= b.v}; }
+  friend MaskN<N> operator>(VecN a, VecN b) { return {a.v > b.v}; }
+  friend MaskN<N> operator>=(VecN a, VecN b) { return {a.v >= b.v}; }
+  friend MaskN<N> operator==(VecN a, VecN b) { return {a.v == b.v}; }
+};
+
+template <int N> VecN<N> select(MaskN<N> mask, VecN<N> a, VecN<N> b) { return mask.bits ? a.v : b.v; }
+template <int N> VecN<N> min(VecN<N> a, VecN<N> b) { return select(a < b, a, b); }
+template <int N> VecN<N> max(VecN<N> a, VecN<N> b) { return select(a > b, a, b); }
+template <int N> VecN<N> abs(VecN<N> x) { return VecN<N>::from_bits(x.bits() & INT32_MAX); }
+template <int N> MaskN<N> is_nan(VecN<N> x) { return {x.v != x.v}; }
+// A division: correctly rounded.
+template <int N> VecN<N> reciprocal(VecN<N> d) { return VecN<N>(1.0f) / d; }
+// The exponent primitives of the vector math, as for Vec16 above, by bit manipulation.
+template <int N> VecN<N> round_to_integer(VecN<N> x) {
+  const VecN<N> shift(12582912.0f);  // 1.5 2^23: the sum rounds to an integer, ties to even (|x| < 2^22)
+  return (x + shift) - shift;
+}
+template <int N> VecN<N> scale_by_power_of_two(VecN<N> p, VecN<N> n) {
+  // Two steps of 2^(n/2) each keep both factors normal; only the last product rounds.
+  using Bits = typename VecN<N>::Bits;
+  const Bits whole = __builtin_convertvector(n.v, Bits);
+  const Bits half = whole >> 1;
+  const auto power = [](Bits e) { return VecN<N>::from_bits((e + 127) << 23); };
+  return (p * power(half)) * power(whole - half);
+}
+template <int N> VecN<N> mantissa(VecN<N> u) { return VecN<N>::from_bits((u.bits() & 0x007FFFFF) | 0x3F800000); }
+template <int N> VecN<N> exponent(VecN<N> u) {
+  return __builtin_convertvector(((u.bits() >> 23) & 0xFF) - 127, typename VecN<N>::Raw);
+}
+#if defined(__AVX2__) && defined(__FMA__)
+using Vec = VecN<8>;
+#else
+using Vec = VecN<4>;
+#endif
+#endif
+
+// About 1 ulp: SLEEF's tanh and erf, and faster formulas of stated accuracy for exp, expm1
+// (~2 ulp), log1p and erfc (1.2e-7 relative); defined in simd.cpp, for every level.
+Vec exp(Vec x);
+Vec expm1(Vec x);
+Vec log1p(Vec x);
+Vec tanh(Vec x);
+Vec erf(Vec x);
+Vec erfc(Vec x);
 
 // ---- loops generic over V: lanes<V>, load_n / store_n (masked at a row's end), horizontal sums ----
 template <class V> inline constexpr int lanes = 1;
@@ -119,20 +255,18 @@ template <class V, class T> V load_n(const T* p, std::int64_t remaining, T = T(0
 template <class T> void store_n(T* p, T value, std::int64_t) { *p = value; }
 template <class T> T horizontal_sum(T v) { return v; }
 template <class T> T horizontal_max(T v) { return v; }
-#if ACTLAB_HAVE_VEC16
-template <> inline constexpr int lanes<Vec16> = Vec16::kLanes;
-template <> inline Vec16 load_n<Vec16, float>(const float* p, std::int64_t remaining, float fill) {
-  return remaining >= Vec16::kLanes ? Vec16::load(p) : Vec16::load(p, static_cast<int>(remaining), fill);
+template <> inline constexpr int lanes<Vec> = Vec::kLanes;
+template <> inline Vec load_n<Vec, float>(const float* p, std::int64_t remaining, float fill) {
+  return remaining >= Vec::kLanes ? Vec::load(p) : Vec::load(p, static_cast<int>(remaining), fill);
 }
-inline void store_n(float* p, Vec16 value, std::int64_t remaining) {
-  if (remaining >= Vec16::kLanes)
+inline void store_n(float* p, Vec value, std::int64_t remaining) {
+  if (remaining >= Vec::kLanes)
     value.store(p);
   else
     value.store(p, static_cast<int>(remaining));
 }
-inline float horizontal_sum(Vec16 v) { return v.sum(); }
-inline float horizontal_max(Vec16 v) { return v.max(); }
-#endif
+inline float horizontal_sum(Vec v) { return v.sum(); }
+inline float horizontal_max(Vec v) { return v.max(); }
 
 // ---- shared building blocks, written once for every V ----
 
@@ -155,4 +289,5 @@ template <class V> V sigmoid_derivative(V x) { return sigmoid_parts(x).derivativ
 // log(1 + e^x) = max(x, 0) + log1p(e^-|x|); exact in both tails, NaN-propagating.
 template <class V> V softplus(V x) { return max(V(0), x) + log1p(exp(-abs(x))); }
 
+}  // namespace ACTLAB_ISA
 }  // namespace actlab::simd

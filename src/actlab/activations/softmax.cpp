@@ -1,6 +1,8 @@
 // softmax and log_softmax along a dim: max-subtracted, so logits spanning +-1e4 stay exact.
 // Rows along the dim are made contiguous, then each row is one vector pass for the max, one for
 // the sum of exponentials and one to normalize; backward is one reduction and one pass per row.
+// The float32 row loops are compiled once per instruction-set level (core/cpu.h).
+#include <algorithm>
 #include <cmath>
 #include <limits>
 
@@ -16,7 +18,6 @@ using simd::horizontal_sum;
 using simd::lanes;
 using simd::load_n;
 using simd::store_n;
-using activations::with_vector_type;
 
 template <class V, class T>
 void forward_row(const T* x, T* y, std::int64_t n, bool log) {
@@ -48,12 +49,19 @@ void forward_row(const T* x, T* y, std::int64_t n, bool log) {
 // softmax: gx = y (g - sum(g y)); log_softmax: gx = g - exp(y) sum(g).
 template <class V, class T>
 void backward_row(const T* y, const T* g, T* gx, std::int64_t n, bool log) {
-  V vdot = V(0);
-  for (std::int64_t i = 0; i < n; i += lanes<V>) {
-    const V gv = load_n<V>(g + i, n - i);
-    vdot = vdot + (log ? gv : gv * load_n<V>(y + i, n - i));
+  // Blocks of kSumBlock summed in V, the block sums in double: long rows (a million logits) keep
+  // the sum accurate to a few float ulps whatever the vector width.
+  constexpr std::int64_t kSumBlock = 1024;
+  double total = 0;
+  for (std::int64_t block = 0; block < n; block += kSumBlock) {
+    V vdot = V(0);
+    for (std::int64_t i = block; i < std::min(n, block + kSumBlock); i += lanes<V>) {
+      const V gv = load_n<V>(g + i, std::min(n, block + kSumBlock) - i);
+      vdot = vdot + (log ? gv : gv * load_n<V>(y + i, std::min(n, block + kSumBlock) - i));
+    }
+    total += static_cast<double>(horizontal_sum(vdot));
   }
-  const V dot = V(horizontal_sum(vdot));
+  const V dot = V(static_cast<T>(total));
   for (std::int64_t i = 0; i < n; i += lanes<V>) {
     const V yv = load_n<V>(y + i, n - i);
     const V gv = load_n<V>(g + i, n - i);
@@ -70,6 +78,45 @@ void for_rows(std::int64_t rows, std::int64_t length, RowFn row_fn) {
                });
 }
 
+// All rows at once, in blocks of V: y from x, and gx from y and g.
+template <class V, class T>
+void forward_rows(std::int64_t rows, std::int64_t length, const T* x, T* y, bool log) {
+  for_rows(rows, length, [&](std::int64_t r) { forward_row<V>(x + r * length, y + r * length, length, log); });
+}
+template <class V, class T>
+void backward_rows(std::int64_t rows, std::int64_t length, const T* y, const T* g, T* gx, bool log) {
+  for_rows(rows, length, [&](std::int64_t r) {
+    backward_row<V>(y + r * length, g + r * length, gx + r * length, length, log);
+  });
+}
+
+}  // namespace
+
+namespace activations {
+// The float32 rows at one level.
+#define ACTLAB_DECLARE_SOFTMAX_ROWS(level)                                                                       \
+  namespace level {                                                                                              \
+  void softmax_forward_rows(std::int64_t rows, std::int64_t length, const float* x, float* y, bool log);         \
+  void softmax_backward_rows(std::int64_t rows, std::int64_t length, const float* y, const float* g, float* gx,  \
+                             bool log);                                                                          \
+  }
+ACTLAB_DECLARE_SOFTMAX_ROWS(avx512)
+ACTLAB_DECLARE_SOFTMAX_ROWS(avx2)
+ACTLAB_DECLARE_SOFTMAX_ROWS(baseline)
+#undef ACTLAB_DECLARE_SOFTMAX_ROWS
+
+void ACTLAB_ISA::softmax_forward_rows(std::int64_t rows, std::int64_t length, const float* x, float* y, bool log) {
+  forward_rows<simd::Vec>(rows, length, x, y, log);
+}
+void ACTLAB_ISA::softmax_backward_rows(std::int64_t rows, std::int64_t length, const float* y, const float* g,
+                                       float* gx, bool log) {
+  backward_rows<simd::Vec>(rows, length, y, g, gx, log);
+}
+}  // namespace activations
+
+#if !ACTLAB_KERNELS_ONLY
+namespace {
+
 Tensor softmax_along(const Tensor& input, std::int64_t dim, bool log) {
   const char* name = log ? "log_softmax" : "softmax";
   ACTLAB_CHECK(input.dim() > 0, "{}: needs a tensor with at least one dim, got a scalar", name);
@@ -85,9 +132,13 @@ Tensor softmax_along(const Tensor& input, std::int64_t dim, bool log) {
   dispatch_floating(x.dtype(), name, [&]<class T>() {
     const T* xp = x.data<T>();
     T* yp = y.data<T>();
-    with_vector_type<T>(vectorize, [&]<class V>() {
-      for_rows(rows, length, [&](std::int64_t r) { forward_row<V>(xp + r * length, yp + r * length, length, log); });
-    });
+    if constexpr (std::is_same_v<T, float>) {
+      if (vectorize) {
+        ACTLAB_ISA_DISPATCH(activations, softmax_forward_rows(rows, length, xp, yp, log));
+        return;
+      }
+    }
+    forward_rows<T>(rows, length, xp, yp, log);
   });
   Tensor out = y.transpose(dim, last);
   return autograd::record(name, out, {input}, [y = y.detach(), dim, last, log, vectorize, name](const Tensor& g, auto&) {
@@ -99,11 +150,13 @@ Tensor softmax_along(const Tensor& input, std::int64_t dim, bool log) {
       const T* yp = y.data<T>();
       const T* gp = gt.data<T>();
       T* gxp = gx.data<T>();
-      with_vector_type<T>(vectorize, [&]<class V>() {
-        for_rows(rows, length, [&](std::int64_t r) {
-          backward_row<V>(yp + r * length, gp + r * length, gxp + r * length, length, log);
-        });
-      });
+      if constexpr (std::is_same_v<T, float>) {
+        if (vectorize) {
+          ACTLAB_ISA_DISPATCH(activations, softmax_backward_rows(rows, length, yp, gp, gxp, log));
+          return;
+        }
+      }
+      backward_rows<T>(rows, length, yp, gp, gxp, log);
     });
     return std::vector<Tensor>{gx.transpose(dim, last)};
   });
@@ -151,5 +204,7 @@ std::vector<ActivationDefinition> activations::softmax_activations() {
                               .note = "log-probabilities for the negative log-likelihood loss, without underflow"},
                              true)};
 }
+
+#endif
 
 }  // namespace actlab

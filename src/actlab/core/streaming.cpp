@@ -37,7 +37,7 @@ std::int64_t last_level_cache_bytes() {
 }
 
 bool stream_output(std::int64_t output_bytes) {
-#if defined(__AVX512F__)
+#if defined(__SSE2__)
   return output_bytes > last_level_cache_bytes();
 #else
   (void)output_bytes;

@@ -10,7 +10,7 @@
 #include <cstdint>
 #include <type_traits>
 
-#if defined(__AVX512F__)
+#if defined(__SSE2__)
 #include <immintrin.h>
 #endif
 
@@ -21,12 +21,12 @@ namespace actlab {
 std::int64_t last_level_cache_bytes();
 
 // Whether a kernel writing `output_bytes` should use non-temporal stores (output larger than the
-// last-level cache, on a CPU where write_row can stream).
+// last-level cache, on a CPU where write_row can stream: any x86-64).
 bool stream_output(std::int64_t output_bytes);
 
 // Writes out[0, n) from value(i, count), which returns the V for elements i, i + 1, ...: V is T
 // (one element per call) or a vector of T with kLanes, store(p), store(p, count) and stream(p)
-// (64-byte aligned p, 64 bytes); count >= kLanes asks for a whole vector, fewer for the first
+// (p aligned to the vector's size); count >= kLanes asks for a whole vector, fewer for the first
 // `count` lanes only (at the ragged ends). With `stream`, the whole 64-byte lines of out are
 // written with non-temporal stores (the ragged ends with ordinary ones). Call it inside
 // parallel_for, whose chunks end with the fence that makes those stores visible to other threads
@@ -49,7 +49,7 @@ void write_row(T* out, std::int64_t n, bool stream, Value value) {
       value(i, remaining).store(out + i, static_cast<int>(remaining));
   };
   std::int64_t i = 0;
-#if defined(__AVX512F__)
+#if defined(__SSE2__)
   constexpr std::int64_t kLine = 64 / static_cast<std::int64_t>(sizeof(T));
   static_assert(kLine % kLanes == 0, "write_row: a cache line must hold whole vectors");
   const auto address = reinterpret_cast<std::uintptr_t>(out);
@@ -61,7 +61,8 @@ void write_row(T* out, std::int64_t n, bool stream, Value value) {
       if constexpr (kScalar) {
         alignas(64) T line[kLine];
         for (std::int64_t j = 0; j < kLine; ++j) line[j] = value(i + j, n - i - j);
-        _mm512_stream_si512(reinterpret_cast<__m512i*>(out + i), _mm512_load_si512(line));
+        for (int part = 0; part < 4; ++part)
+          _mm_stream_si128(reinterpret_cast<__m128i*>(out + i) + part, _mm_load_si128(reinterpret_cast<const __m128i*>(line) + part));
       } else {
         for (std::int64_t j = 0; j < kLine; j += kLanes) value(i + j, n - i - j).stream(out + i + j);
       }

@@ -1,12 +1,14 @@
 // Conv2d. Stride 1 (every conv in the model builders) runs direct register-tiled kernels for the
 // output and both gradients; other strides use im2col + GEMM per sample and group. Both are
 // threaded over chunks of the batch (BLAS runs single-threaded inside the parallel region, so the
-// two levels never oversubscribe the cores).
+// two levels never oversubscribe the cores). The kernels are compiled once per instruction-set
+// level (core/cpu.h), their vectors as wide as the level's registers; the active level's run.
 #include <algorithm>
 #include <cstring>
 
 #include "actlab/autograd/node.h"
 #include "actlab/core/allocator.h"
+#include "actlab/core/cpu.h"
 #include "actlab/core/parallel.h"
 #include "actlab/ops/gemm.h"
 #include "actlab/nn/init.h"
@@ -16,8 +18,7 @@ namespace actlab::nn {
 
 using Grads = std::vector<Tensor>;
 
-namespace {
-
+// The shapes of one conv2d call, shared by the baseline code and every level's kernels.
 struct ConvGeometry {
   std::int64_t batch, channels, height, width;  // input
   std::int64_t out_channels, kh, kw, out_h, out_w;
@@ -42,6 +43,22 @@ struct ConvGeometry {
     return direct() && p.padding[0] <= p.dilation[0] * (kh - 1) && p.padding[1] <= p.dilation[1] * (kw - 1);
   }
 };
+
+// The kernels of one level: out = conv2d(x, w) + bias (bias may be null), and dx, dw, db (each
+// optional) from the output gradient.
+#define ACTLAB_DECLARE_CONV2D_KERNELS(level)                                                              \
+  namespace level {                                                                                       \
+  template <typename T>                                                                                   \
+  void conv2d_forward(const ConvGeometry& g, const T* x, const T* w, const T* bias, T* out);             \
+  template <typename T>                                                                                   \
+  void conv2d_backward(const ConvGeometry& g, const T* x, const T* w, const T* grad, T* dx, T* dw, T* db); \
+  }
+ACTLAB_DECLARE_CONV2D_KERNELS(avx512)
+ACTLAB_DECLARE_CONV2D_KERNELS(avx2)
+ACTLAB_DECLARE_CONV2D_KERNELS(baseline)
+#undef ACTLAB_DECLARE_CONV2D_KERNELS
+
+namespace {
 
 // im2col and its adjoint in one walk over the column matrix:
 //   cols[(c kh + i) kw + j][oh OW + ow] = x[c][oh sh - ph + i dh][ow sw - pw + j dw] (0 outside).
@@ -136,8 +153,11 @@ class Scratch {
 #if defined(__AVX512F__)
 inline constexpr std::size_t kVectorBytes = 64;
 inline constexpr int kVectorRegisters = 32;
-#else
+#elif defined(__AVX__)
 inline constexpr std::size_t kVectorBytes = 32;
+inline constexpr int kVectorRegisters = 16;
+#else
+inline constexpr std::size_t kVectorBytes = 16;  // SSE2 or NEON
 inline constexpr int kVectorRegisters = 16;
 #endif
 // GCC drops vector_size on a dependent type, so one specialization per dtype.
@@ -513,6 +533,26 @@ void conv_backward(const ConvGeometry& g, const T* x, const T* w, const T* grad,
 
 }  // namespace
 
+template <typename T>
+void ACTLAB_ISA::conv2d_forward(const ConvGeometry& g, const T* x, const T* w, const T* bias, T* out) {
+  if (g.direct())
+    conv_direct<T>(g, x, w, bias, out);
+  else
+    conv_forward<T>(g, x, w, bias, out);
+}
+template <typename T>
+void ACTLAB_ISA::conv2d_backward(const ConvGeometry& g, const T* x, const T* w, const T* grad, T* dx, T* dw, T* db) {
+  conv_backward<T>(g, x, w, grad, dx, dw, db);
+}
+template void ACTLAB_ISA::conv2d_forward<float>(const ConvGeometry&, const float*, const float*, const float*, float*);
+template void ACTLAB_ISA::conv2d_forward<double>(const ConvGeometry&, const double*, const double*, const double*,
+                                                 double*);
+template void ACTLAB_ISA::conv2d_backward<float>(const ConvGeometry&, const float*, const float*, const float*, float*,
+                                                 float*, float*);
+template void ACTLAB_ISA::conv2d_backward<double>(const ConvGeometry&, const double*, const double*, const double*,
+                                                  double*, double*, double*);
+
+#if !ACTLAB_KERNELS_ONLY
 namespace functional {
 
 Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias, const Conv2dParams& params) {
@@ -543,10 +583,7 @@ Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias, const C
   dispatch_floating(x.dtype(), "conv2d", [&]<typename T>() {
     const Tensor b = bias.defined() ? bias.detach().contiguous() : Tensor();
     const T* bp = b.defined() ? b.data<T>() : nullptr;
-    if (g.direct())
-      conv_direct<T>(g, xc.data<T>(), wc.data<T>(), bp, out.data<T>());
-    else
-      conv_forward<T>(g, xc.data<T>(), wc.data<T>(), bp, out.data<T>());
+    ACTLAB_ISA_DISPATCH(nn, conv2d_forward<T>(g, xc.data<T>(), wc.data<T>(), bp, out.data<T>()));
   });
   return autograd::record("conv2d", out, {x, weight, bias}, [g, xc, wc](const Tensor& g0, auto& needs) {
     const Tensor grad = g0.contiguous();
@@ -556,7 +593,8 @@ Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias, const C
     if (needs[2]) grads[2] = Tensor::empty({g.out_channels}, wc.dtype());
     dispatch_floating(grad.dtype(), "conv2d backward", [&]<typename T>() {
       auto ptr = [](const Tensor& t) { return t.defined() ? t.data<T>() : nullptr; };
-      conv_backward<T>(g, xc.data<T>(), wc.data<T>(), grad.data<T>(), ptr(grads[0]), ptr(grads[1]), ptr(grads[2]));
+      ACTLAB_ISA_DISPATCH(nn,
+          conv2d_backward<T>(g, xc.data<T>(), wc.data<T>(), grad.data<T>(), ptr(grads[0]), ptr(grads[1]), ptr(grads[2])));
     });
     return grads;
   });
@@ -592,5 +630,7 @@ std::string Conv2d::extra_repr() const {
   if (!bias.defined()) s += ", no bias";
   return s;
 }
+
+#endif
 
 }  // namespace actlab::nn
