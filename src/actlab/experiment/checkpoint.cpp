@@ -235,8 +235,12 @@ std::optional<RunCheckpoint::Restored> RunCheckpoint::restore(nn::Module& model,
 void RunCheckpoint::finish(nn::Module& model, const optim::Optimizer& optimizer, const train::TrainState& state,
                            const RunResult& result) const {
   save_with(model, optimizer, state, to_json(result));
+  write_model(model, state.step);
+}
+
+void RunCheckpoint::write_model(const nn::Module& model, std::int64_t step) const {
   fs::create_directories(model_path().parent_path());
-  io::save_state(model_path().string(), model, model_metadata(state.step));
+  io::save_state(model_path().string(), model, model_metadata(step));
 }
 
 void RunCheckpoint::remove() const {

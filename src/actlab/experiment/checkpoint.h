@@ -83,6 +83,8 @@ class RunCheckpoint {
   // Saves the final state with `result`, then writes the model file.
   void finish(nn::Module& model, const optim::Optimizer& optimizer, const train::TrainState& state,
               const RunResult& result) const;
+  // Writes the model file (the final model after `step` optimizer steps).
+  void write_model(const nn::Module& model, std::int64_t step) const;
   // Removes the checkpoint (and the folder once no run is left to resume).
   void remove() const;
 

@@ -103,14 +103,21 @@ void GradientFlow::on_run_end(train::Run& run) {
     record(run);
 }
 
-void DivergenceLocator::on_step_begin(train::Run& run, const data::Batch&) {
-  generators_ = train::generator_states(run.model);
+DivergenceLocator::DivergenceLocator(std::shared_ptr<nn::Module> model) : model_(std::move(model)) {
+  for (const auto& [name, generator] : model_->named_generators()) generators_.push_back(generator);
+  generators_.push_back(&default_generator());
+}
+
+void DivergenceLocator::on_step_begin(train::Run&, const data::Batch&) {
+  step_start_.clear();
+  for (const Generator* generator : generators_) step_start_.emplace_back(generator->seed(), generator->offset());
 }
 
 void DivergenceLocator::on_after_backward(train::Run& run, const data::Batch& batch, const train::StepResult& r) {
   if (r.finite()) return;
   // The parameters are still those the step started from: rerun it with every check on.
-  train::restore_generators(run.model, generators_);
+  for (std::size_t i = 0; i < generators_.size(); ++i)
+    generators_[i]->set_state(step_start_[i].first, step_start_[i].second);
   run.optimizer.zero_grad();
   diagnostics::Locator locator(model_);
   try {

@@ -89,7 +89,7 @@ class GradientFlow final : public train::Observer {
 
 class DivergenceLocator final : public train::Observer {
  public:
-  explicit DivergenceLocator(std::shared_ptr<nn::Module> model) : model_(std::move(model)) {}
+  explicit DivergenceLocator(std::shared_ptr<nn::Module> model);
   void on_step_begin(train::Run& run, const data::Batch&) override;
   void on_after_backward(train::Run& run, const data::Batch& batch, const train::StepResult& r) override;
   // Where the run's first non-finite value appeared, once it diverged and the replay found it.
@@ -97,7 +97,8 @@ class DivergenceLocator final : public train::Observer {
 
  private:
   std::shared_ptr<nn::Module> model_;
-  nlohmann::json generators_;  // as the current step found them
+  std::vector<Generator*> generators_;  // the model's and the default one, found once
+  std::vector<std::pair<std::uint64_t, std::uint64_t>> step_start_;  // their (seed, offset) as the step began
   std::optional<diagnostics::Anomaly> anomaly_;
 };
 

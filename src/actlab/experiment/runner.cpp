@@ -148,7 +148,7 @@ RunResult train_run(const Arm& arm, std::uint64_t seed, const Data& data, const 
   if (auto restored = checkpoint.restore(*model, *optimizer, schedule)) {
     state = std::move(restored->state);
     if (restored->result) {
-      checkpoint.finish(*model, *optimizer, state, *restored->result);  // the model file may not be written yet
+      checkpoint.write_model(*model, state.step);  // a kill may have come before it was written
       return *restored->result;
     }
     progress.print(fmt::format("  resumed from {} at step {}", checkpoint.checkpoint_path().string(), state.step));
