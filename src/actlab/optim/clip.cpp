@@ -1,9 +1,9 @@
 #include "actlab/optim/clip.h"
 
-#include <algorithm>
 #include <cmath>
 
 #include "actlab/autograd/grad_mode.h"
+#include "actlab/optim/update_kernels.h"
 
 namespace actlab::optim {
 
@@ -14,16 +14,7 @@ double grad_norm(const std::vector<Tensor>& params) {
     if (!g.defined()) continue;
     const Tensor c = g.contiguous();
     dispatch_floating(c.dtype(), "grad_norm", [&]<typename T>() {
-      // Blocks summed in T (vectorized at full width), the block sums in double.
-      constexpr std::int64_t kBlock = 4096;
-      const T* data = c.data<T>();
-      for (std::int64_t start = 0; start < c.numel(); start += kBlock) {
-        const std::int64_t end = std::min(c.numel(), start + kBlock);
-        T block = 0;
-#pragma omp simd reduction(+ : block)
-        for (std::int64_t i = start; i < end; ++i) block += data[i] * data[i];
-        squared += static_cast<double>(block);
-      }
+      ACTLAB_ISA_DISPATCH(optim::kernels, add_sum_of_squares<T>(c.numel(), c.data<T>(), squared));
     });
   }
   return std::sqrt(squared);

@@ -6,6 +6,7 @@
 
 #include "actlab/autograd/grad_mode.h"
 #include "actlab/core/parallel.h"
+#include "actlab/optim/update_kernels.h"
 
 namespace actlab::optim {
 
@@ -104,18 +105,19 @@ void Optimizer::load_state_dict(const StateDict& state) {
 
 namespace {
 
-// Runs kernel.template operator()<T>(begin, end) over chunks of the parameter's elements.
+// Runs kernel.template operator()<T>(offset, count) over chunks of the parameter's elements.
 template <typename Kernel>
 void elementwise(const Tensor& param, Kernel&& kernel) {
   dispatch_floating(param.dtype(), "optimizer step", [&]<typename T>() {
     parallel_for(0, param.numel(), kParallelGrain,
-                 [&](std::int64_t i0, std::int64_t i1) { kernel.template operator()<T>(i0, i1); });
+                 [&](std::int64_t i0, std::int64_t i1) { kernel.template operator()<T>(i0, i1 - i0); });
   });
 }
 
+// The element at `offset` of an optional state buffer (null when it is undefined).
 template <typename T>
-T* ptr(const Tensor& t) {
-  return t.data<T>();
+T* at(const Tensor& t, std::int64_t offset) {
+  return t.defined() ? t.data<T>() + offset : nullptr;
 }
 
 void check_rate(double lr, std::string_view name) {
@@ -138,24 +140,14 @@ void SGD::update(std::size_t group, const Tensor& param, const Tensor& grad, Par
   const SGDOptions o = options(group);
   const bool first = state.step++ == 0;
   const Tensor buf = o.momentum != 0 ? state.buffer("momentum_buffer", param) : Tensor();
-  elementwise(param, [&]<typename T>(std::int64_t i0, std::int64_t i1) {
-    T* p = ptr<T>(param);
-    const T* g = ptr<T>(grad);
-    T* b = buf.defined() ? ptr<T>(buf) : nullptr;
-    const T lr = static_cast<T>(o.lr), wd = static_cast<T>(o.weight_decay), mom = static_cast<T>(o.momentum),
-            keep = static_cast<T>(1 - o.dampening);
-    if (b == nullptr) {
-#pragma omp simd
-      for (std::int64_t i = i0; i < i1; ++i) p[i] -= lr * (g[i] + wd * p[i]);
-      return;
-    }
-    const T fresh = first ? T(0) : mom, incoming = first ? T(1) : keep, lookahead = o.nesterov ? mom : T(0);
-#pragma omp simd
-    for (std::int64_t i = i0; i < i1; ++i) {
-      const T d = g[i] + wd * p[i];
-      b[i] = fresh * b[i] + incoming * d;
-      p[i] -= lr * (o.nesterov ? d + lookahead * b[i] : b[i]);
-    }
+  elementwise(param, [&]<typename T>(std::int64_t offset, std::int64_t count) {
+    const kernels::SgdCoefficients<T> c{static_cast<T>(o.lr),
+                                        static_cast<T>(o.weight_decay),
+                                        first ? T(0) : static_cast<T>(o.momentum),
+                                        first ? T(1) : static_cast<T>(1 - o.dampening),
+                                        static_cast<T>(o.momentum),
+                                        o.nesterov};
+    ACTLAB_ISA_DISPATCH(optim::kernels, sgd<T>(c, count, at<T>(param, offset), at<T>(grad, offset), at<T>(buf, offset)));
   });
 }
 
@@ -172,31 +164,13 @@ void RMSProp::update(std::size_t group, const Tensor& param, const Tensor& grad,
   const Tensor square_avg = state.buffer("square_avg", param);
   const Tensor grad_avg = o.centered ? state.buffer("grad_avg", param) : Tensor();
   const Tensor buf = o.momentum > 0 ? state.buffer("momentum_buffer", param) : Tensor();
-  elementwise(param, [&]<typename T>(std::int64_t i0, std::int64_t i1) {
-    T* p = ptr<T>(param);
-    const T* g = ptr<T>(grad);
-    T* v = ptr<T>(square_avg);
-    T* a = grad_avg.defined() ? ptr<T>(grad_avg) : nullptr;
-    T* b = buf.defined() ? ptr<T>(buf) : nullptr;
-    const T lr = static_cast<T>(o.lr), wd = static_cast<T>(o.weight_decay), alpha = static_cast<T>(o.alpha),
-            eps = static_cast<T>(o.eps), mom = static_cast<T>(o.momentum);
-    for (std::int64_t i = i0; i < i1; ++i) {
-      const T d = g[i] + wd * p[i];
-      v[i] = alpha * v[i] + (1 - alpha) * d * d;
-      T denom;
-      if (a != nullptr) {
-        a[i] += (1 - alpha) * (d - a[i]);
-        denom = std::sqrt(v[i] - a[i] * a[i]) + eps;
-      } else {
-        denom = std::sqrt(v[i]) + eps;
-      }
-      if (b != nullptr) {
-        b[i] = mom * b[i] + d / denom;
-        p[i] -= lr * b[i];
-      } else {
-        p[i] -= lr * d / denom;
-      }
-    }
+  elementwise(param, [&]<typename T>(std::int64_t offset, std::int64_t count) {
+    const kernels::RmspropCoefficients<T> c{static_cast<T>(o.lr), static_cast<T>(o.weight_decay),
+                                            static_cast<T>(o.alpha), static_cast<T>(o.eps),
+                                            static_cast<T>(o.momentum)};
+    ACTLAB_ISA_DISPATCH(optim::kernels, rmsprop<T>(c, count, at<T>(param, offset), at<T>(grad, offset),
+                                                   at<T>(square_avg, offset), at<T>(grad_avg, offset),
+                                                   at<T>(buf, offset)));
   });
 }
 
@@ -213,16 +187,11 @@ void Adagrad::update(std::size_t group, const Tensor& param, const Tensor& grad,
   const std::int64_t t = ++state.step;
   const Tensor sum = state.buffer("sum", param, o.initial_accumulator_value);
   const double clr = o.lr / (1 + static_cast<double>(t - 1) * o.lr_decay);
-  elementwise(param, [&]<typename T>(std::int64_t i0, std::int64_t i1) {
-    T* p = ptr<T>(param);
-    const T* g = ptr<T>(grad);
-    T* s = ptr<T>(sum);
-    const T lr = static_cast<T>(clr), wd = static_cast<T>(o.weight_decay), eps = static_cast<T>(o.eps);
-    for (std::int64_t i = i0; i < i1; ++i) {
-      const T d = g[i] + wd * p[i];
-      s[i] += d * d;
-      p[i] -= lr * d / (std::sqrt(s[i]) + eps);
-    }
+  elementwise(param, [&]<typename T>(std::int64_t offset, std::int64_t count) {
+    const kernels::AdagradCoefficients<T> c{static_cast<T>(clr), static_cast<T>(o.weight_decay),
+                                            static_cast<T>(o.eps)};
+    ACTLAB_ISA_DISPATCH(optim::kernels,
+                        adagrad<T>(c, count, at<T>(param, offset), at<T>(grad, offset), at<T>(sum, offset)));
   });
 }
 
@@ -236,33 +205,16 @@ void adam_update(const Options& o, bool decoupled, const Tensor& param, const Te
   const Tensor v_max = o.amsgrad ? state.buffer("max_exp_avg_sq", param) : Tensor();
   const double correction1 = 1 - std::pow(o.beta1, static_cast<double>(t));
   const double correction2_sqrt = std::sqrt(1 - std::pow(o.beta2, static_cast<double>(t)));
-  elementwise(param, [&]<typename T>(std::int64_t i0, std::int64_t i1) {
-    T* p = ptr<T>(param);
-    const T* g = ptr<T>(grad);
-    T* mp = ptr<T>(m);
-    T* vp = ptr<T>(v);
-    T* vm = v_max.defined() ? ptr<T>(v_max) : nullptr;
-    const T b1 = static_cast<T>(o.beta1), b2 = static_cast<T>(o.beta2), eps = static_cast<T>(o.eps);
-    const T step_size = static_cast<T>(o.lr / correction1), c2 = static_cast<T>(correction2_sqrt);
-    const T decay = static_cast<T>(decoupled ? 1 - o.lr * o.weight_decay : 1);
-    const T wd = static_cast<T>(decoupled ? 0 : o.weight_decay);
-    // One vectorizable loop per variant, without a branch inside.
-    auto sweep = [&]<bool Amsgrad>() {
-#pragma omp simd
-      for (std::int64_t i = i0; i < i1; ++i) {
-        p[i] *= decay;
-        const T d = g[i] + wd * p[i];
-        mp[i] = b1 * mp[i] + (1 - b1) * d;
-        vp[i] = b2 * vp[i] + (1 - b2) * d * d;
-        T second = vp[i];
-        if constexpr (Amsgrad) second = vm[i] = std::max(vm[i], vp[i]);
-        p[i] -= step_size * mp[i] / (std::sqrt(second) / c2 + eps);
-      }
-    };
-    if (vm != nullptr)
-      sweep.template operator()<true>();
-    else
-      sweep.template operator()<false>();
+  elementwise(param, [&]<typename T>(std::int64_t offset, std::int64_t count) {
+    const kernels::AdamCoefficients<T> c{static_cast<T>(o.lr / correction1),
+                                         static_cast<T>(correction2_sqrt),
+                                         static_cast<T>(o.beta1),
+                                         static_cast<T>(o.beta2),
+                                         static_cast<T>(o.eps),
+                                         static_cast<T>(decoupled ? 1 - o.lr * o.weight_decay : 1),
+                                         static_cast<T>(decoupled ? 0 : o.weight_decay)};
+    ACTLAB_ISA_DISPATCH(optim::kernels, adam<T>(c, count, at<T>(param, offset), at<T>(grad, offset),
+                                                at<T>(m, offset), at<T>(v, offset), at<T>(v_max, offset)));
   });
 }
 
