@@ -91,5 +91,51 @@ TEST(Config, ErrorsNameFileAndLine) {
             std::string::npos);
 }
 
+TEST(Config, PublishedFiguresMatchArmsAndRoundTrip) {
+  const auto path = write_config("published",
+                                 "activations = [\"tanh\", \"relu\"]\n[sweep]\ndropout = [0.0, 0.5]\n"
+                                 "[[published]]\nactivation = \"tanh\"\ndropout = 0.5\ntest_error = 1.35\n"
+                                 "source = \"Table 2\"\n");
+  const Experiment e = load_config(path);
+  ASSERT_EQ(e.published.size(), 1u);
+  EXPECT_EQ(e.published[0].metric, "test_error");
+  EXPECT_DOUBLE_EQ(e.published[0].value, 1.35);
+  std::vector<std::string> matched;
+  for (const Arm& arm : e.arms())
+    if (matches(e.published[0], arm.axis_values)) matched.push_back(arm.label);
+  EXPECT_EQ(matched, std::vector<std::string>{"tanh, dropout=0.5"});
+  const Experiment again = load_config(write_config("published_again", to_toml(e)));
+  ASSERT_EQ(again.published.size(), 1u);
+  EXPECT_EQ(again.published[0].arm, e.published[0].arm);
+  EXPECT_EQ(again.published[0].source, "Table 2");
+}
+
+TEST(Config, PublishedFiguresThatMatchNoArmAreRejected) {
+  const std::string sweep = "activations = [\"tanh\"]\n[sweep]\ninit = [\"standard\", \"xavier\"]\n";
+  const auto no_arm = write_config("published_no_arm", sweep + "[[published]]\nactivation = \"relu\"\n"
+                                                               "test_error = 1.0\nsource = \"T\"\n");
+  EXPECT_NE(error_of([&] { load_config(no_arm); }).find("matches no arm"), std::string::npos);
+  const auto fixed = write_config("published_fixed", sweep + "[[published]]\nactivation = \"tanh\"\nlr = 0.1\n"
+                                                             "test_error = 1.0\nsource = \"T\"\n");
+  EXPECT_NE(error_of([&] { load_config(fixed); }).find("lr is not swept"), std::string::npos);
+  const auto no_metric = write_config("published_no_metric", sweep + "[[published]]\nactivation = \"tanh\"\n"
+                                                                     "source = \"T\"\n");
+  EXPECT_NE(error_of([&] { load_config(no_metric); }).find("test_error or test_accuracy"), std::string::npos);
+  const auto range = write_config("published_range", sweep + "[[published]]\nactivation = \"tanh\"\n"
+                                                             "test_error = 140\nsource = \"T\"\n");
+  EXPECT_NE(error_of([&] { load_config(range); }).find("percentage in [0, 100]"), std::string::npos);
+}
+
+// Every config shipped under configs/ loads (settings, sweeps, published figures all valid).
+TEST(Config, EveryShippedConfigLoads) {
+  int loaded = 0;
+  for (const auto& entry : std::filesystem::recursive_directory_iterator(std::filesystem::path(ACTLAB_SOURCE_DIR) / "configs")) {
+    if (entry.path().extension() != ".toml") continue;
+    EXPECT_NO_THROW(load_config(entry.path().string())) << entry.path();
+    ++loaded;
+  }
+  EXPECT_GT(loaded, 20);
+}
+
 }  // namespace
 }  // namespace actlab::experiment

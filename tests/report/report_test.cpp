@@ -78,6 +78,21 @@ TEST(Report, MarkdownRanksAndReads) {
   EXPECT_NE(md.find("- **sigmoid** (seed 1)"), std::string::npos) << md;
 }
 
+TEST(Report, PublishedFiguresStandBesideMeasured) {
+  Summary s = sample_summary();
+  for (auto& run : s.runs) run.axes = {{"activation", run.activation}};
+  s.by_activation = experiment::summarize(s.runs, 0.9);
+  s.settings["published"] = nlohmann::json::array(
+      {{{"arm", {{"activation", "relu"}}}, {"metric", "test_error"}, {"value", 5.0}, {"source", "Paper, Table 1"}}});
+  const std::string md = render_markdown(s);
+  EXPECT_NE(md.find("| relu | Paper, Table 1 | 5.00% error | 6.37% error ± 0.14 | +1.37 points |"), std::string::npos)
+      << md;
+  EXPECT_EQ(md.find("| sigmoid | Paper"), std::string::npos);  // no figure for that arm
+  EXPECT_EQ(md.find("| published | ["), std::string::npos);    // not a shared setting
+  EXPECT_NE(render_html(s).find("<h2>Published beside measured</h2>"), std::string::npos);
+  EXPECT_EQ(render_markdown(sample_summary()).find("Published beside measured"), std::string::npos);
+}
+
 TEST(Report, HtmlIsSelfContained) {
   const std::string html = render_html(sample_summary());
   EXPECT_NE(html.find("Chart.js v"), std::string::npos);  // the embedded library's banner

@@ -230,6 +230,8 @@ nlohmann::json settings_json(const Experiment& e) {
       j[key.key] = value;
   }
   for (const auto& axis : e.sweep) j["sweep"][axis.key] = axis.values;
+  for (const auto& figure : e.published)
+    j["published"].push_back({{"arm", figure.arm}, {"metric", figure.metric}, {"value", figure.value}, {"source", figure.source}});
   return j;
 }
 

@@ -226,6 +226,46 @@ std::string toml_value(const SettingInfo& info, const std::string& text) {
   return fmt::format("\"{}\"", escaped);
 }
 
+// One [[published]] table: the arm's values, one metric and its source.
+PublishedFigure published_figure(const toml::node& node, const std::string& origin) {
+  const auto* entry = node.as_table();
+  ACTLAB_CHECK(entry != nullptr, "{}: published must be an array of tables: [[published]] followed by the arm's "
+               "values, test_error or test_accuracy (percent) and source", origin);
+  PublishedFigure figure;
+  for (const auto& [name, value] : *entry) {
+    const std::string key(name.str());
+    if (key == "test_error" || key == "test_accuracy") {
+      ACTLAB_CHECK(figure.metric.empty(), "{}: a published figure has one metric, got {} and {}", origin, figure.metric, key);
+      const auto number = value.value<double>();
+      ACTLAB_CHECK(number && *number >= 0 && *number <= 100, "{}: {} must be a percentage in [0, 100]", origin, key);
+      figure.metric = key;
+      figure.value = *number;
+    } else if (key == "source") {
+      ACTLAB_CHECK(value.is_string(), "{}: source must be a string naming the paper and its table or figure", origin);
+      figure.source = value.as_string()->get();
+    } else {
+      const SettingInfo& info = find_key(key == "activation" ? "activations" : key, origin).info;
+      figure.arm[key] = scalar_text(value, info.key == "activations" ? SettingInfo{key, "string", ""} : info, origin);
+    }
+  }
+  ACTLAB_CHECK(!figure.metric.empty() && !figure.source.empty() && !figure.arm.empty(),
+               "{}: a published figure needs the arm (activation and swept settings), test_error or test_accuracy, "
+               "and source", origin);
+  return figure;
+}
+
+// Every key of a figure's arm is the activation or a swept setting, and some arm has its values.
+void check_published(const Experiment& experiment, const PublishedFigure& figure, const std::string& path) {
+  for (const auto& [key, value] : figure.arm)
+    ACTLAB_CHECK(key == "activation" || std::any_of(experiment.sweep.begin(), experiment.sweep.end(),
+                                                    [&](const SweepAxis& a) { return a.key == key; }),
+                 "{}: published figure from '{}' names {} = {}, but {} is not swept (name the activation and swept "
+                 "settings only)", path, figure.source, key, value, key);
+  for (std::size_t i = 0; i < experiment.arm_count(); ++i)
+    if (matches(figure, experiment.arm(i).axis_values)) return;
+  fail("{}: published figure from '{}' matches no arm of the sweep; check its values", path, figure.source);
+}
+
 }  // namespace
 
 std::vector<std::string> split_list(const std::string& text, char separator) {
@@ -318,6 +358,12 @@ Experiment load_config(const std::string& path) {
       }
       continue;
     }
+    if (key == "published") {
+      const auto* figures = node.as_array();
+      ACTLAB_CHECK(figures != nullptr, "{}: published must be an array of tables: [[published]]", origin);
+      for (const auto& figure : *figures) experiment.published.push_back(published_figure(figure, where(path, figure)));
+      continue;
+    }
     const Key& k = find_key(key, origin);
     const auto values = value_list(node, k.info, origin);
     if (key == "seeds" && node.is_array()) {
@@ -329,7 +375,15 @@ Experiment load_config(const std::string& path) {
       k.set(experiment.base, values[0], origin);
     }
   }
+  for (const auto& figure : experiment.published) check_published(experiment, figure, path);
   return experiment;
+}
+
+bool matches(const PublishedFigure& figure, const std::map<std::string, std::string>& axis_values) {
+  return std::all_of(figure.arm.begin(), figure.arm.end(), [&](const auto& entry) {
+    const auto found = axis_values.find(entry.first);
+    return found != axis_values.end() && found->second == entry.second;
+  });
 }
 
 std::size_t Experiment::arm_count() const {
@@ -385,6 +439,14 @@ std::string to_toml(const Experiment& experiment) {
       for (const auto& v : axis.values) values.push_back(toml_value(info.type == "list" ? SettingInfo{info.key, "string", ""} : info, v));
       out += fmt::format("{} = [{}]\n", axis.key, fmt::join(values, ", "));
     }
+  }
+  for (const auto& figure : experiment.published) {
+    out += "\n[[published]]\n";
+    for (const auto& [key, value] : figure.arm) {
+      const SettingInfo info = key == "activation" ? SettingInfo{key, "string", ""} : find_key(key, "published").info;
+      out += fmt::format("{} = {}\n", key, toml_value(info, value));
+    }
+    out += fmt::format("{} = {}\nsource = {}\n", figure.metric, figure.value, toml_value({"source", "string", ""}, figure.source));
   }
   return out;
 }

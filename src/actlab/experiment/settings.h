@@ -74,9 +74,27 @@ struct Arm {
   Settings settings;                                 // with activations = {this arm's one}
 };
 
+// A figure a paper published for one arm, shown in the report beside the measured one. In a
+// config:
+//     [[published]]
+//     activation = "tanh"        # the arm: its activation and any swept settings
+//     init = "xavier"
+//     test_error = 1.64          # percent; or test_accuracy
+//     source = "Glorot & Bengio 2010, Table 1"
+struct PublishedFigure {
+  std::map<std::string, std::string> arm;  // "activation" and sweep keys -> values
+  std::string metric;                      // "test_error" or "test_accuracy", in percent
+  double value = 0;
+  std::string source;
+};
+
+// Whether an arm with these axis values (Arm::axis_values) is the figure's arm.
+bool matches(const PublishedFigure& figure, const std::map<std::string, std::string>& axis_values);
+
 struct Experiment {
   Settings base;
   std::vector<SweepAxis> sweep;  // besides activations
+  std::vector<PublishedFigure> published;
   // Arms in a stable order: activations outermost, then each axis in file order.
   std::vector<Arm> arms() const;
   // How many arms there are, without building them (saturates at SIZE_MAX).

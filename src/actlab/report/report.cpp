@@ -12,6 +12,7 @@
 #include "actlab/activations/activation.h"
 #include "actlab/autograd/grad_mode.h"
 #include "actlab/core/version.h"
+#include "actlab/experiment/settings.h"
 #include "actlab/io/safetensors.h"
 
 namespace actlab::report {
@@ -83,10 +84,43 @@ std::vector<std::pair<std::string, std::string>> shared_settings(const Summary& 
     for (const auto& [key, _] : summary.settings["sweep"].items()) swept.insert(key);
   std::vector<std::pair<std::string, std::string>> out;
   for (const auto& [key, value] : summary.settings.items()) {
-    if (swept.contains(key) || key == "sweep") continue;
+    if (swept.contains(key) || key == "sweep" || key == "published") continue;
     out.emplace_back(key, value.is_string() ? value.get<std::string>() : value.dump());
   }
   return out;
+}
+
+// A published figure beside the measured value of its arm (settings' "published", from the config).
+constexpr const char* kPublishedNote =
+    "Figures the config quotes from the paper, beside this experiment's test result for the same arm. The "
+    "config's comments say how its budget and procedure differ from the paper's, which explains part of any gap.";
+
+struct PublishedRow {
+  std::string arm, source, published, measured, difference;
+};
+
+std::vector<PublishedRow> published_rows(const Summary& summary) {
+  std::vector<PublishedRow> rows;
+  if (!summary.settings.contains("published")) return rows;
+  for (const auto& entry : summary.settings["published"]) {
+    experiment::PublishedFigure figure{entry.at("arm").get<std::map<std::string, std::string>>(),
+                                       entry.at("metric").get<std::string>(), entry.at("value").get<double>(),
+                                       entry.at("source").get<std::string>()};
+    const bool error = figure.metric == "test_error";
+    const std::string unit = error ? "error" : "accuracy";
+    for (const ArmSummary& a : summary.by_activation) {
+      if (!experiment::matches(figure, a.axes)) continue;
+      PublishedRow row{a.arm, figure.source, fmt::format("{:.2f}% {}", figure.value, unit), "n/a", "n/a"};
+      if (a.test_acc_mean) {
+        const double measured = (error ? 1.0 - *a.test_acc_mean : *a.test_acc_mean) * 100.0;
+        row.measured = fmt::format("{:.2f}% {}{}", measured, unit,
+                                   a.runs > 1 ? fmt::format(" ± {:.2f}", *a.test_acc_std * 100.0) : "");
+        row.difference = fmt::format("{:+.2f} points", measured - figure.value);
+      }
+      rows.push_back(row);
+    }
+  }
+  return rows;
 }
 
 std::string escape_html(const std::string& text) {
@@ -466,6 +500,12 @@ std::string render_markdown(const Summary& summary) {
                       r.train_loss, r.to_target, r.seconds, r.status);
   md += "\n## Reading\n\n";
   for (const auto& s : reading(summary)) md += "- " + s + "\n";
+  if (const auto published = published_rows(summary); !published.empty()) {
+    md += "\n## Published beside measured\n\n" + std::string(kPublishedNote) +
+          "\n\n| arm | source | published | measured | measured − published |\n|---|---|---|---|---|\n";
+    for (const auto& r : published)
+      md += fmt::format("| {} | {} | {} | {} | {} |\n", r.arm, r.source, r.published, r.measured, r.difference);
+  }
   if (const auto verdicts = arm_verdicts(summary); !verdicts.empty()) {
     md += "\n## Gradient flow\n\nVerdicts from per-layer statistics on a fixed probe batch (see docs/DIAGNOSTICS.md).\n\n";
     for (const auto& v : verdicts) {
@@ -507,6 +547,16 @@ std::string render_html(const Summary& summary) {
                         r.status);
   std::string sentences;
   for (const auto& s : reading(summary)) sentences += "<li>" + escape_html(s) + "</li>\n";
+  std::string published;
+  if (const auto figures = published_rows(summary); !figures.empty()) {
+    published = fmt::format("<h2>Published beside measured</h2>\n<p class=\"note\">{}</p>\n<table>\n<tr><th>arm</th>"
+                            "<th>source</th><th>published</th><th>measured</th><th>measured − published</th></tr>\n",
+                            kPublishedNote);
+    for (const auto& r : figures)
+      published += fmt::format("<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>\n", escape_html(r.arm),
+                               escape_html(r.source), r.published, r.measured, r.difference);
+    published += "</table>\n";
+  }
   std::string settings;
   for (const auto& [key, value] : shared_settings(summary))
     settings += fmt::format("<tr><td>{}</td><td>{}</td></tr>\n", escape_html(key), escape_html(value));
@@ -521,13 +571,13 @@ std::string render_html(const Summary& summary) {
   const std::string body = fmt::format(
       "<h2>Ranking</h2>\n<table>\n<tr><th>#</th><th>arm</th><th>test accuracy (mean ± std)</th><th>95% CI</th>"
       "<th>test loss</th><th>final train loss</th><th>epochs to {target}</th><th>seconds per run</th><th>status</th></tr>\n"
-      "{rows}</table>\n<h2>Reading</h2>\n<ul class=\"reading\">\n{sentences}</ul>\n"
+      "{rows}</table>\n<h2>Reading</h2>\n<ul class=\"reading\">\n{sentences}</ul>\n{published}"
       "<h2>Training curves</h2>\n<p class=\"note\">Lines are means over seeds; shaded bands are ± one standard "
       "deviation.</p>\n<div class=\"grid\">\n{charts}</div>\n{activations}{gradient_flow}"
       "<h2>Shared settings</h2>\n<p class=\"note\">Every arm saw the same data in the same order, started from the same "
       "initial weights where shapes allow (same seed), and used the same hyper-parameters; only the swept settings "
       "differ.</p>\n<table>\n<tr><th>setting</th><th>value</th></tr>\n{settings}</table>\n",
-      fmt::arg("target", percent(target_of(summary), 0)), fmt::arg("rows", rows), fmt::arg("sentences", sentences),
+      fmt::arg("target", percent(target_of(summary), 0)), fmt::arg("rows", rows), fmt::arg("sentences", sentences), fmt::arg("published", published),
       fmt::arg("charts", charts), fmt::arg("activations", activation_section),
       fmt::arg("gradient_flow", gradient_flow_section(summary, data)), fmt::arg("settings", settings));
   return html_page(summary.experiment,
