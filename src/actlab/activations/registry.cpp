@@ -1,7 +1,6 @@
 // The activation registry: spec-string parsing, lookup by name or alias, and the built-in list.
 #include <algorithm>
 #include <cctype>
-#include <charconv>
 #include <cmath>
 #include <deque>
 #include <mutex>
@@ -10,6 +9,7 @@
 #include "actlab/activations/builtin.h"
 #include "actlab/activations/pointwise.h"
 #include "actlab/autograd/grad_mode.h"
+#include "actlab/core/parse.h"
 
 namespace actlab {
 namespace {
@@ -63,11 +63,10 @@ std::string param_list(const ActivationInfo& info) {
 }
 
 double parse_value(const ActivationInfo& info, const ActivationParam& param, std::string_view text) {
-  double value = 0;
-  const auto* end = text.data() + text.size();
-  auto [ptr, ec] = std::from_chars(text.data(), end, value);
-  ACTLAB_CHECK(ec == std::errc() && ptr == end && !text.empty(),
-               "activation {}: {}='{}' is not a number; {}", info.name, param.name, text, param_list(info));
+  const std::optional<double> parsed = parse_number(text);
+  ACTLAB_CHECK(parsed.has_value(), "activation {}: {}='{}' is not a number; {}", info.name, param.name, text,
+               param_list(info));
+  const double value = *parsed;
   ACTLAB_CHECK(std::isfinite(value), "activation {}: {}='{}' must be a finite number; {}", info.name, param.name, text,
                param_list(info));
   ACTLAB_CHECK(!param.integer || value == std::floor(value), "activation {}: {} must be an integer, got {}",

@@ -3,11 +3,11 @@
 #include <fmt/format.h>
 
 #include <cctype>
-#include <charconv>
 #include <fstream>
 
 #include <nlohmann/json.hpp>
 
+#include "actlab/core/parse.h"
 #include "actlab/core/version.h"
 #include "actlab/io/state.h"
 
@@ -45,10 +45,9 @@ json parse_json(const std::string& text, const std::string& key, const std::stri
 
 // A positive integer, or nullopt when `text` is not one (make_model then says what is wrong).
 std::optional<std::uint64_t> positive_count(std::string_view text) {
-  std::uint64_t value = 0;
-  const auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), value);
-  if (error != std::errc() || end != text.data() + text.size() || value == 0) return std::nullopt;
-  return value;
+  const std::optional<std::int64_t> value = parse_integer(text);
+  if (!value || *value <= 0) return std::nullopt;
+  return static_cast<std::uint64_t>(*value);
 }
 
 // The model the metadata names must fit the tensors the file holds. Checked before the model is
@@ -120,7 +119,10 @@ SavedModel load_model(const std::string& path) {
   s.init = required(m, "init", path);
   s.norm = required(m, "norm", path);
   try {
-    s.dropout = std::stod(required(m, "dropout", path));
+    const std::string dropout = required(m, "dropout", path);
+    const std::optional<double> rate = parse_number(dropout);
+    ACTLAB_CHECK(rate.has_value(), "{}: metadata 'dropout' is '{}', not a number", path, dropout);
+    s.dropout = *rate;
     saved.sample_shape = parse_json(required(m, "sample_shape", path), "sample_shape", path).get<Shape>();
     saved.class_names = parse_json(required(m, "class_names", path), "class_names", path).get<std::vector<std::string>>();
     const json normalization = parse_json(required(m, "normalization", path), "normalization", path);

@@ -6,13 +6,13 @@
 #include <algorithm>
 #include <cctype>
 #include <cstdint>
-#include <charconv>
 #include <cmath>
 #include <filesystem>
 #include <sstream>
 #include <toml++/toml.h>
 
 #include "actlab/core/error.h"
+#include "actlab/core/parse.h"
 #include "actlab/data/registry.h"
 #include "actlab/experiment/training.h"
 #include "actlab/nn/init.h"
@@ -38,21 +38,15 @@ std::vector<std::string> split_specs(const std::string& text) {
 }
 
 std::int64_t parse_int(const std::string& text, const std::string& key, const std::string& origin) {
-  std::int64_t value = 0;
-  const auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), value);
-  ACTLAB_CHECK(error == std::errc() && end == text.data() + text.size(), "{}: {} must be an integer, got '{}'",
-               origin, key, text);
-  return value;
+  const std::optional<std::int64_t> value = parse_integer(text);
+  ACTLAB_CHECK(value.has_value(), "{}: {} must be an integer, got '{}'", origin, key, text);
+  return *value;
 }
 
 double parse_float(const std::string& text, const std::string& key, const std::string& origin) {
-  try {
-    std::size_t used = 0;
-    const double value = std::stod(text, &used);
-    if (used == text.size()) return value;
-  } catch (const std::exception&) {
-  }
-  fail("{}: {} must be a number, got '{}'", origin, key, text);
+  const std::optional<double> value = parse_number(text);
+  ACTLAB_CHECK(value.has_value(), "{}: {} must be a number, got '{}'", origin, key, text);
+  return *value;
 }
 
 struct Key {

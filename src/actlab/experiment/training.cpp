@@ -6,33 +6,22 @@
 #include <cmath>
 #include <sstream>
 
+#include "actlab/core/parse.h"
 #include "actlab/nn/init.h"
 
 namespace actlab::experiment {
 namespace {
 
 std::int64_t positive_int(const std::string& text, const std::string& what) {
-  std::size_t used = 0;
-  std::int64_t v = 0;
-  try {
-    v = std::stoll(text, &used);
-  } catch (const std::exception&) {
-    used = 0;
-  }
-  ACTLAB_CHECK(used == text.size() && v >= 1, "{}: '{}' is not a positive integer", what, text);
-  return v;
+  const std::optional<std::int64_t> v = parse_integer(text);
+  ACTLAB_CHECK(v && *v >= 1, "{}: '{}' is not a positive integer", what, text);
+  return *v;
 }
 
 double number(const std::string& text, const std::string& what) {
-  std::size_t used = 0;
-  double v = 0;
-  try {
-    v = std::stod(text, &used);
-  } catch (const std::exception&) {
-    used = 0;
-  }
-  ACTLAB_CHECK(used == text.size() && !text.empty(), "{}: '{}' is not a number", what, text);
-  return v;
+  const std::optional<double> v = parse_number(text);
+  ACTLAB_CHECK(v.has_value(), "{}: '{}' is not a number", what, text);
+  return *v;
 }
 
 // "256,256" or "256x4" or "512,256x2" -> hidden widths.

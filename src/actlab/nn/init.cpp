@@ -7,6 +7,7 @@
 #include <cmath>
 
 #include "actlab/autograd/grad_mode.h"
+#include "actlab/core/parse.h"
 
 namespace actlab::nn::init {
 
@@ -277,17 +278,10 @@ Spec parse(std::string_view text) {
     spec.automatic = true;
     return spec;
   }
-  std::size_t used = 0;
-  double number = 0;
-  try {
-    number = std::stod(value, &used);
-  } catch (const std::exception&) {
-    used = 0;
-  }
-  ACTLAB_CHECK(used == value.size() && !value.empty() && std::isfinite(number) && number >= 0,
-               "init '{}': {} must be a number >= 0{}, got '{}'", text, s.parameter,
-               s.parameter_auto ? " or auto (the activation's gain)" : "", value);
-  spec.value = number;
+  const std::optional<double> number = parse_number(value);
+  ACTLAB_CHECK(number && std::isfinite(*number) && *number >= 0, "init '{}': {} must be a number >= 0{}, got '{}'",
+               text, s.parameter, s.parameter_auto ? " or auto (the activation's gain)" : "", value);
+  spec.value = *number;
   return spec;
 }
 
