@@ -7,6 +7,7 @@
 
 #include <csignal>
 
+#include "actlab/experiment/observers.h"
 #include "actlab/experiment/output_folder.h"
 #include "actlab/io/safetensors.h"
 #include "robustness/cli_util.h"
@@ -125,6 +126,26 @@ TEST(RobustOutput, FullDiskLeavesNoPartialFile) {
   EXPECT_NE(atomic.find("cannot write"), std::string::npos) << atomic;
   EXPECT_NE(tensors.find("cannot write"), std::string::npos) << tensors;
   EXPECT_TRUE(fs::is_empty(dir.path()));
+}
+
+// Metrics lines that cannot be written stop the run with an error instead of being dropped.
+TEST(RobustOutput, FullDiskStopsTheMetricsWithAnError) {
+  TempDir dir;
+  experiment::MetricsFiles files(dir.path());
+  experiment::RunResult run;
+  run.arm = run.activation = "relu";
+  rlimit previous{};
+  ::getrlimit(RLIMIT_FSIZE, &previous);
+  const auto handler = std::signal(SIGXFSZ, SIG_IGN);
+  rlimit small = previous;
+  small.rlim_cur = 16 * 1024;
+  ASSERT_EQ(::setrlimit(RLIMIT_FSIZE, &small), 0);
+  const std::string error = error_of([&] {
+    for (std::int64_t step = 0; step < 10000; ++step) files.step(run, {step, 1, 0.5});
+  });
+  ::setrlimit(RLIMIT_FSIZE, &previous);
+  std::signal(SIGXFSZ, handler);
+  EXPECT_NE(error.find("cannot write metrics into " + dir.path().string()), std::string::npos) << error;
 }
 
 }  // namespace

@@ -2,12 +2,14 @@
 
 #include <fmt/format.h>
 
+#include <cerrno>
 #include <cmath>
+#include <cstring>
 
 namespace actlab::experiment {
 
 MetricsFiles::MetricsFiles(const std::filesystem::path& dir)
-    : jsonl_(dir / "metrics.jsonl", std::ios::app), csv_(dir / "metrics.csv", std::ios::app) {
+    : dir_(dir), jsonl_(dir / "metrics.jsonl", std::ios::app), csv_(dir / "metrics.csv", std::ios::app) {
   ACTLAB_CHECK(jsonl_ && csv_, "cannot write metrics into {}", dir.string());
   if (std::filesystem::file_size(dir / "metrics.csv") == 0)
     csv_ << "arm,activation,seed,kind,epoch,step,loss,train_loss,train_acc,val_loss,val_acc,test_loss,test_acc,lr,seconds\n";
@@ -32,8 +34,11 @@ void MetricsFiles::epoch(const RunResult& run, const EpochMetrics& e, std::int64
 }
 
 void MetricsFiles::flush() {
+  errno = 0;
   jsonl_.flush();
   csv_.flush();
+  ACTLAB_CHECK(jsonl_ && csv_, "cannot write metrics into {} ({}); free some space, then continue with --resume",
+               dir_.string(), errno != 0 ? std::strerror(errno) : "write failed");
 }
 
 void MetricsWriter::on_step_end(train::Run& run, const train::StepResult&) {

@@ -41,7 +41,9 @@ class MetricsFiles {
   void epoch(const RunResult& run, const EpochMetrics& e, std::int64_t step);
 
  private:
+  // Throws Error when a line could not be written (a full disk): no metric is lost silently.
   void flush();
+  std::filesystem::path dir_;
   std::ofstream jsonl_, csv_;
 };
 
