@@ -94,7 +94,8 @@ def build_classes():
         message("TensorShapeProto", [
             ("dim", 2, F.TYPE_MESSAGE, REP, ".tb.TensorShapeProto.Dim", None),
             ("unknown_rank", 3, F.TYPE_BOOL, OPT, None, None),
-        ], nested=[message("Dim", [("size", 1, F.TYPE_INT64, OPT, None, None), ("name", 2, F.TYPE_STRING, OPT, None, None)])]),
+        ], nested=[message("Dim", [("size", 1, F.TYPE_INT64, OPT, None, None),
+                                   ("name", 2, F.TYPE_STRING, OPT, None, None)])]),
         message("TensorProto", [
             ("dtype", 1, F.TYPE_ENUM, OPT, ".tb.DataType", None),
             ("tensor_shape", 2, F.TYPE_MESSAGE, OPT, ".tb.TensorShapeProto", None),
@@ -257,9 +258,13 @@ def check_metrics(run, lines):
     norms = dict(run.scalars["optimizer/gradient_norm"])
     check(sorted(norms) == sorted(l["step"] for l in steps), "optimizer/gradient_norm: not at every logged step")
     check(all(math.isfinite(v) and v > 0 for v in norms.values()), f"optimizer/gradient_norm: {norms}")
-    for tag, key in [("loss/train_epoch", "train_loss"), ("accuracy/train", "train_acc"), ("loss/validation", "val_loss"),
-                     ("accuracy/validation", "val_acc"), ("loss/test", "test_loss"), ("accuracy/test", "test_acc")]:
-        run.scalar(tag, {l["step"]: (math.nan if l[key] is None else l[key]) for l in epochs if key in l})
+    for tag, key in [("loss/train_epoch", "train_loss"), ("accuracy/train", "train_acc"),
+                     ("loss/validation", "val_loss"), ("accuracy/validation", "val_acc"),
+                     ("loss/test", "test_loss"), ("accuracy/test", "test_acc")]:
+        # Without a validation set there is no val_acc (nor val_loss); any other null is a NaN (a
+        # diverged epoch's loss).
+        run.scalar(tag, {l["step"]: (math.nan if l.get(key) is None else l[key]) for l in epochs
+                         if not key.startswith("val_") or l.get("val_acc") is not None})
 
 
 def check_diagnostics(run, diagnostics):
@@ -302,7 +307,8 @@ def check_settings(run, config, result):
     check(value.tensor.dtype == 7 and len(value.tensor.tensor_shape.dim) == 0 and len(value.tensor.string_val) == 1,
           "settings: not a scalar string tensor")
     markdown = value.tensor.string_val[0].decode()
-    check(markdown.startswith(f"**{result['arm']} · seed {result['seed']}**\n"), f"settings: title of {markdown[:60]!r}")
+    title = f"**{result['arm']} · seed {result['seed']}**\n"
+    check(markdown.startswith(title), f"settings: title of {markdown[:60]!r}")
     rows = dict(re.findall(r"^\| (\w+) \| (.*) \|$", markdown, re.M)[1:])  # past the header row
     expected = {k: v for k, v in config.items() if k != "sweep"}
     expected["activations"] = result["activation"]

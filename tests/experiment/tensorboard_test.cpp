@@ -65,8 +65,8 @@ TEST(TensorBoard, AFullDiskIsAnErrorNamingTheFile) {
 // Runs the reader on the event files in `events` and the experiment in `out` into `reading`;
 // skips the test where it cannot run (no python3-protobuf or python3-crc32c).
 void read_back(const fs::path& events, const fs::path& out, const fs::path& output, std::string& reading) {
-  Child reader({std::string(ACTLAB_SOURCE_DIR) + "/tests/experiment/tensorboard_reader.py", events.string(), out.string()},
-               output, {}, "/usr/bin/python3");
+  const std::string script = std::string(ACTLAB_SOURCE_DIR) + "/tests/experiment/tensorboard_reader.py";
+  Child reader({script, events.string(), out.string()}, output, {}, "/usr/bin/python3");
   const int status = reader.wait();
   reading = reader.output();
   if (status == 77 || status == 127) GTEST_SKIP() << "the reader cannot run here: " << reading;

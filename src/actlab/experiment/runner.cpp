@@ -171,8 +171,8 @@ RunResult train_run(const Arm& arm, std::uint64_t seed, const Data& data, const 
                                                s.diagnostics_every));
   std::optional<TensorBoardWriter> tensorboard;
   if (!s.tensorboard.empty())
-    observers.push_back(&tensorboard.emplace(std::filesystem::path(s.tensorboard) / run_file_name(arm.label, seed), title,
-                                             s, gradient_flow ? &gradient_flow->recorder() : nullptr));
+    observers.push_back(&tensorboard.emplace(std::filesystem::path(s.tensorboard) / run_file_name(arm.label, seed),
+                                             title, s, gradient_flow ? &gradient_flow->recorder() : nullptr));
   observers.push_back(&progress_reporter);
   observers.push_back(&checkpointer);
 

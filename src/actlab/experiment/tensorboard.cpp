@@ -87,8 +87,8 @@ void restore_folder(const fs::path& folder, const json& listed) {
     if (!fs::exists(path)) continue;  // removed by hand: its steps are gone from TensorBoard, the others stay
     const std::uintmax_t size = fs::file_size(path);
     ACTLAB_CHECK(size >= bytes, "--tensorboard: {} holds {} bytes, but the run's checkpoint recorded {}: it was cut "
-                 "short outside actlab; remove {} (TensorBoard then lacks the steps before the checkpoint) and resume again",
-                 path.string(), size, bytes, folder.string());
+                 "short outside actlab; remove {} (TensorBoard then lacks the steps before the checkpoint) and "
+                 "resume again", path.string(), size, bytes, folder.string());
     if (size > bytes) fs::resize_file(path, bytes);
   }
   for (const fs::path& path : event_files(folder))
@@ -119,7 +119,8 @@ TensorBoardWriter::TensorBoardWriter(fs::path folder, std::string title, const S
 
 void TensorBoardWriter::on_run_begin(train::Run& run) {
   json& record = run.state.observers["tensorboard"];
-  if (record.is_null()) record = {{"files", json::array()}, {"settings", false}, {"steps", 0}, {"epochs", 0}, {"snapshots", 0}};
+  if (record.is_null())
+    record = {{"files", json::array()}, {"settings", false}, {"steps", 0}, {"epochs", 0}, {"snapshots", 0}};
   std::error_code error;
   fs::create_directories(folder_, error);
   ACTLAB_CHECK(!error, "--tensorboard: cannot create {}: {}", folder_.string(), error.message());
