@@ -9,6 +9,8 @@ packages=(
   libgtest-dev libgmock-dev libbenchmark-dev
 )
 if [[ "${ACTLAB_WITH_PEER:-0}" == 1 ]]; then packages+=(python3-torch); fi
+# The TensorBoard test decodes the event files with an independent reader.
+packages+=(python3-protobuf python3-crc32c)
 # The report's chart library is installed from npm at build time.
 if ! command -v npm >/dev/null; then packages+=(nodejs npm); fi
 # The report test loads report.html in headless Chromium.

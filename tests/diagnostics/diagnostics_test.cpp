@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <numeric>
 
 #include "actlab/actlab.h"
 #include "actlab/diagnostics/locator.h"
@@ -142,6 +143,19 @@ TEST(Diagnostics, RecorderStatisticsMatchDirectComputation) {
   const std::vector<float> ga = a_leaf.grad().to_vector<float>();
   for (std::size_t i = 0; i < ga.size(); ++i) z_grad_sq += std::pow(ga[i] * (1 - av[i] * av[i]), 2.0);
   EXPECT_NEAR(s.layers[0].grad_norm, std::sqrt(z_grad_sq), 1e-6);
+  EXPECT_FLOAT_EQ(act.min, sorted.front());
+  EXPECT_FLOAT_EQ(act.max, sorted.back());
+  // The gradient's histogram spans its range [min, max] in equal bins, the maximum in the last.
+  const auto [grad_min, grad_max] = std::minmax_element(ga.begin(), ga.end());
+  EXPECT_FLOAT_EQ(act.grad_min, *grad_min);
+  EXPECT_FLOAT_EQ(act.grad_max, *grad_max);
+  EXPECT_NEAR(act.grad_mean, std::accumulate(ga.begin(), ga.end(), 0.0) / static_cast<double>(ga.size()), 1e-9);
+  std::vector<std::int64_t> grad_bins(diagnostics::kHistogramBins, 0);
+  const double width = (static_cast<double>(*grad_max) - *grad_min) / diagnostics::kHistogramBins;
+  for (float g : ga)
+    ++grad_bins[std::min<std::size_t>(static_cast<std::size_t>((g - static_cast<double>(*grad_min)) / width),
+                                      diagnostics::kHistogramBins - 1)];
+  EXPECT_EQ(act.grad_histogram, grad_bins);
   ASSERT_TRUE(s.layers[0].weight_grad_norm.has_value());
   EXPECT_GT(*s.layers[0].weight_grad_norm, 0);
 }

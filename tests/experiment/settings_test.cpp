@@ -137,5 +137,17 @@ TEST(Config, EveryShippedConfigLoads) {
   EXPECT_GT(loaded, 20);
 }
 
+TEST(Config, TensorboardIsAFolderSetAtTheTopLevel) {
+  const auto path = write_config("tensorboard", "tensorboard = \"tb/logs\"\n");
+  EXPECT_EQ(load_config(path).base.tensorboard, "tb/logs");
+  Settings s;
+  EXPECT_NE(error_of([&] { set_setting(s, "tensorboard", path, "--tensorboard"); })
+                .find("--tensorboard: tensorboard must name a folder, but " + path + " is a file"),
+            std::string::npos);
+  const auto swept = write_config("tensorboard_sweep", "[sweep]\ntensorboard = [\"a\", \"b\"]\n");
+  EXPECT_NE(error_of([&] { load_config(swept); }).find(swept + ":2: 'tensorboard' cannot be a sweep axis"),
+            std::string::npos);
+}
+
 }  // namespace
 }  // namespace actlab::experiment

@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cmath>
 #include <span>
+#include <tuple>
+#include <utility>
 
 #include "actlab/autograd/grad_mode.h"
 #include "actlab/nn/activation.h"
@@ -35,15 +37,27 @@ double percentile(std::vector<float>& sorted, double q) {
   return sorted[index];
 }
 
-std::vector<std::int64_t> histogram(const std::vector<float>& values) {
+// kHistogramBins equal bins over [low, high]; values outside land in the end bins, NaN in none.
+std::vector<std::int64_t> histogram(const std::vector<float>& values, double low, double high) {
   std::vector<std::int64_t> bins(kHistogramBins, 0);
-  const double width = 2 * kHistogramRange / kHistogramBins;
+  const double width = (high - low) / kHistogramBins;
   for (float v : values) {
     if (std::isnan(v)) continue;
-    const double bin = std::floor((v + kHistogramRange) / width);
+    const double bin = width > 0 ? std::floor((v - low) / width) : 0.0;
     ++bins[static_cast<std::size_t>(std::clamp(bin, 0.0, kHistogramBins - 1.0))];
   }
   return bins;
+}
+
+// The smallest and largest finite values ({0, 0} when there is none).
+std::pair<double, double> finite_range(const std::vector<float>& values) {
+  double low = INFINITY, high = -INFINITY;
+  for (float v : values)
+    if (std::isfinite(v)) {
+      low = std::min<double>(low, v);
+      high = std::max<double>(high, v);
+    }
+  return low <= high ? std::pair{low, high} : std::pair{0.0, 0.0};
 }
 
 double fraction(const std::vector<float>& values, auto&& predicate) {
@@ -133,7 +147,8 @@ LayerStats call_stats(const Layer& layer, std::span<const Capture> calls) {
   const Moments m = moments(out);
   s.mean = m.mean;
   s.std = m.std;
-  s.histogram = histogram(out);
+  std::tie(s.min, s.max) = finite_range(out);
+  s.histogram = histogram(out, -kHistogramRange, kHistogramRange);
   std::erase_if(out, [](float v) { return std::isnan(v); });  // NaN has no place in an order
   if (out.empty()) out.push_back(NAN);
   std::sort(out.begin(), out.end());
@@ -153,9 +168,13 @@ LayerStats call_stats(const Layer& layer, std::span<const Capture> calls) {
       s.saturated_fraction = fraction(slopes, [floor](float v) { return v < floor; });
     }
   }
-  const Moments g = moments(values_of(calls, &Capture::grads));
+  const std::vector<float> grads = values_of(calls, &Capture::grads);
+  const Moments g = moments(grads);
   s.grad_norm = g.norm;
+  s.grad_mean = g.mean;
   s.grad_std = g.std;
+  std::tie(s.grad_min, s.grad_max) = finite_range(grads);
+  s.grad_histogram = histogram(grads, s.grad_min, s.grad_max);
   return s;
 }
 
@@ -303,11 +322,14 @@ std::optional<double> optional_from(const nlohmann::json& j, const char* key) {
 nlohmann::json to_json(const Snapshot& s) {
   nlohmann::json layers = nlohmann::json::array();
   for (const auto& l : s.layers)
-    layers.push_back({{"mean", l.mean}, {"std", l.std}, {"p5", l.p5}, {"p50", l.p50}, {"p95", l.p95},
-                      {"histogram", l.histogram}, {"negative_input_fraction", optional_json(l.negative_input_fraction)},
+    layers.push_back({{"mean", l.mean}, {"std", l.std}, {"min", l.min}, {"max", l.max}, {"p5", l.p5}, {"p50", l.p50},
+                      {"p95", l.p95}, {"histogram", l.histogram},
+                      {"negative_input_fraction", optional_json(l.negative_input_fraction)},
                       {"dead_fraction", optional_json(l.dead_fraction)},
                       {"saturated_fraction", optional_json(l.saturated_fraction)}, {"grad_norm", l.grad_norm},
-                      {"grad_std", l.grad_std}, {"weight_grad_norm", optional_json(l.weight_grad_norm)},
+                      {"grad_mean", l.grad_mean}, {"grad_std", l.grad_std}, {"grad_min", l.grad_min},
+                      {"grad_max", l.grad_max}, {"grad_histogram", l.grad_histogram},
+                      {"weight_grad_norm", optional_json(l.weight_grad_norm)},
                       {"weight_grad_std", optional_json(l.weight_grad_std)}, {"update_ratio", optional_json(l.update_ratio)}});
   return {{"step", s.step}, {"loss", s.loss}, {"layers", layers}};
 }
@@ -321,6 +343,8 @@ Snapshot snapshot_from_json(const nlohmann::json& j) {
       LayerStats stats;
       stats.mean = optional_from(l, "mean").value_or(NAN);
       stats.std = optional_from(l, "std").value_or(NAN);
+      stats.min = optional_from(l, "min").value_or(NAN);  // absent in files of earlier versions
+      stats.max = optional_from(l, "max").value_or(NAN);
       stats.p5 = optional_from(l, "p5").value_or(NAN);
       stats.p50 = optional_from(l, "p50").value_or(NAN);
       stats.p95 = optional_from(l, "p95").value_or(NAN);
@@ -329,7 +353,11 @@ Snapshot snapshot_from_json(const nlohmann::json& j) {
       stats.dead_fraction = optional_from(l, "dead_fraction");
       stats.saturated_fraction = optional_from(l, "saturated_fraction");
       stats.grad_norm = optional_from(l, "grad_norm").value_or(NAN);
+      stats.grad_mean = optional_from(l, "grad_mean").value_or(NAN);
       stats.grad_std = optional_from(l, "grad_std").value_or(NAN);
+      stats.grad_min = optional_from(l, "grad_min").value_or(NAN);
+      stats.grad_max = optional_from(l, "grad_max").value_or(NAN);
+      stats.grad_histogram = l.value("grad_histogram", std::vector<std::int64_t>{});
       stats.weight_grad_norm = optional_from(l, "weight_grad_norm");
       stats.weight_grad_std = optional_from(l, "weight_grad_std");
       stats.update_ratio = optional_from(l, "update_ratio");

@@ -8,13 +8,14 @@
 // probe; BatchNorm in training mode, with its running statistics restored afterwards).
 //
 // Per layer and snapshot:
-//   forward   mean, std, percentiles 5/50/95 and a histogram (kHistogramBins equal bins over
-//             [-kHistogramRange, kHistogramRange]; values outside land in the end bins) of the
+//   forward   mean, std, min, max, percentiles 5/50/95 and a histogram (kHistogramBins equal bins
+//             over [-kHistogramRange, kHistogramRange]; values outside land in the end bins) of the
 //             layer's output on the probe batch;
 //             for activations: the fraction of negative inputs, of dead units (zero output for
 //             every probe sample) and, for activations that flatten out in both tails (sigmoid,
 //             tanh, hardtanh, ...), of saturated values: |f'(x)| < 1% of max |f'|, f' by autograd;
-//   backward  L2 norm and std of the loss gradient reaching the layer's output and, for layers
+//   backward  L2 norm, mean, std, min, max and a histogram (kHistogramBins equal bins over
+//             [min, max]) of the loss gradient reaching the layer's output and, for layers
 //             with a weight, of the weight gradient; the update-to-weight ratio ||dw|| / ||w||
 //             of the optimizer step announced by before_update().
 // A layer called several times in the probe pass (a cell at every time step) is recorded per call
@@ -44,10 +45,12 @@ inline constexpr double kHistogramRange = 5.0;
 inline constexpr std::int64_t kProbeSamples = 256;
 
 struct LayerStats {
-  double mean = 0, std = 0, p5 = 0, p50 = 0, p95 = 0;
+  double mean = 0, std = 0, min = 0, max = 0, p5 = 0, p50 = 0, p95 = 0;  // min, max: of the finite values
   std::vector<std::int64_t> histogram;
   std::optional<double> negative_input_fraction, dead_fraction, saturated_fraction;  // activations
-  double grad_norm = 0, grad_std = 0;  // gradient reaching the output
+  double grad_norm = 0, grad_mean = 0, grad_std = 0;  // gradient reaching the output
+  double grad_min = 0, grad_max = 0;                   // of its finite values
+  std::vector<std::int64_t> grad_histogram;            // over [grad_min, grad_max]
   std::optional<double> weight_grad_norm, weight_grad_std, update_ratio;
   // For a layer called several times in the probe pass (a cell at every time step): the statistics
   // above cover all calls together, and these are those of each call, in call order, without the

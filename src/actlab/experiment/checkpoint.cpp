@@ -12,22 +12,25 @@
 #include "actlab/io/state.h"
 
 namespace actlab::experiment {
-namespace {
 
-namespace fs = std::filesystem;
-using nlohmann::json;
-
-std::string file_name(const std::string& arm, std::uint64_t seed) {
+std::string run_file_name(const std::string& arm_label, std::uint64_t seed) {
   std::string name;
-  for (char c : arm) {
+  for (char c : arm_label) {
     const bool keep = std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '_' || c == '-';
     if (keep)
       name += c;
     else if (!name.empty() && name.back() != '-')
       name += '-';
   }
-  return fmt::format("{}-seed{}.safetensors", name, seed);
+  return fmt::format("{}-seed{}", name, seed);
 }
+
+namespace {
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+std::string file_name(const std::string& arm, std::uint64_t seed) { return run_file_name(arm, seed) + ".safetensors"; }
 
 const std::string& required(const io::Metadata& metadata, const std::string& key, const std::string& path) {
   const auto it = metadata.find(key);

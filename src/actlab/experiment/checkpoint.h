@@ -102,6 +102,10 @@ class RunCheckpoint {
   std::string file_name_;
 };
 
+// A run's name in file names: the arm label with every run of characters other than letters,
+// digits, '.', '_' and '-' made one '-', then "-seed<k>" ("relu, init=he", 1: "relu-init-he-seed1").
+std::string run_file_name(const std::string& arm_label, std::uint64_t seed);
+
 // The runs of a previous invocation that need no resuming (status "ok" or "diverged"), from
 // OUT/summary.json; empty when there is none.
 std::vector<RunResult> finished_runs(const std::filesystem::path& out_dir);

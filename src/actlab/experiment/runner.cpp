@@ -26,6 +26,7 @@
 #include "actlab/experiment/observers.h"
 #include "actlab/experiment/output_folder.h"
 #include "actlab/experiment/progress.h"
+#include "actlab/experiment/tensorboard.h"
 #include "actlab/experiment/training.h"
 #include "actlab/experiment/verdict_facts.h"
 #include "actlab/io/safetensors.h"
@@ -143,7 +144,8 @@ RunResult train_run(const Arm& arm, std::uint64_t seed, const Data& data, const 
                                           .seed(seed)
                                           .normalize(data.normalization)
                                           .drop_last(drop_last_batch(s, data.train.size(), progress)));
-  progress.start_run(fmt::format("{} · seed {}", arm.label, seed), s.epochs, loader.batches_per_epoch());
+  const std::string title = fmt::format("{} · seed {}", arm.label, seed);
+  progress.start_run(title, s.epochs, loader.batches_per_epoch());
   train::TrainState state;
   if (auto restored = checkpoint.restore(*model, *optimizer, schedule)) {
     state = std::move(restored->state);
@@ -167,6 +169,10 @@ RunResult train_run(const Arm& arm, std::uint64_t seed, const Data& data, const 
     observers.push_back(&gradient_flow.emplace(model, probe_of(data),
                                                diagnostics::dead_unit_samples(data.train, data.normalization),
                                                s.diagnostics_every));
+  std::optional<TensorBoardWriter> tensorboard;
+  if (!s.tensorboard.empty())
+    observers.push_back(&tensorboard.emplace(std::filesystem::path(s.tensorboard) / run_file_name(arm.label, seed),
+                                             title, s, gradient_flow ? &gradient_flow->recorder() : nullptr));
   observers.push_back(&progress_reporter);
   observers.push_back(&checkpointer);
 
@@ -296,9 +302,10 @@ Outcome run_experiment(Experiment experiment, const RunnerOptions& options) {
   const Data data = load_or_fall_back(experiment, options, log);
   Outcome outcome;
   outcome.out_dir = experiment.base.out.empty() ? default_out_dir(experiment.base) : experiment.base.out;
-  const OutputFolder folder(outcome.out_dir, options.resume      ? ExistingExperiment::Resume
-                                             : options.overwrite ? ExistingExperiment::Overwrite
-                                                                 : ExistingExperiment::Refuse);
+  const ExistingExperiment existing = options.resume      ? ExistingExperiment::Resume
+                                     : options.overwrite ? ExistingExperiment::Overwrite
+                                                         : ExistingExperiment::Refuse;
+  const OutputFolder folder(outcome.out_dir, existing);
   io::write_file_atomically((std::filesystem::path(outcome.out_dir) / "config.toml").string(), to_toml(experiment));
   MetricsFiles metrics(outcome.out_dir);
 
@@ -309,6 +316,12 @@ Outcome run_experiment(Experiment experiment, const RunnerOptions& options) {
   summary.environment = {cpu_model(), num_threads(), std::string(kVersion)};
 
   const auto arms = experiment.arms();
+  if (!experiment.base.tensorboard.empty()) {
+    std::vector<std::string> run_names;
+    for (const auto& arm : arms)
+      for (std::uint64_t seed : experiment.base.seeds) run_names.push_back(run_file_name(arm.label, seed));
+    claim_tensorboard_folder(experiment.base.tensorboard, run_names, existing);
+  }
   log << fmt::format("actlab compare: {} arm(s) x {} seed(s) on {} ({} train, {} validation, {} test samples), "
                      "model {}, {} epochs, {} lr {}, batch {}\n",
                      arms.size(), experiment.base.seeds.size(), experiment.base.data, data.train.size(),

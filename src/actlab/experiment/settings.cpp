@@ -147,6 +147,15 @@ const std::vector<Key>& keys() {
       int_key("checkpoint_every", &Settings::checkpoint_every, 0,
               "steps between checkpoints for --resume (0: only at epoch ends)"),
       string_key("out", &Settings::out, {}, "output folder (default runs/<timestamp>-<name>)"),
+      {{"tensorboard", "string",
+        "write TensorBoard event files into this folder, one folder per run (empty: none; view with tensorboard --logdir DIR)"},
+       [](Settings& s, const std::string& value, const std::string& origin) {
+         ACTLAB_CHECK(value.empty() || !std::filesystem::exists(value) || std::filesystem::is_directory(value),
+                      "{}: tensorboard must name a folder, but {} is a file; give a folder (it is created if missing)",
+                      origin, value);
+         s.tensorboard = value;
+       },
+       [](const Settings& s) { return s.tensorboard; }},
   };
   return table;
 }
@@ -339,7 +348,7 @@ Experiment load_config(const std::string& path) {
         const std::string axis_key(axis_name.str());
         const std::string axis_origin = where(path, axis_node);
         const Key& k = find_key(axis_key, axis_origin);
-        ACTLAB_CHECK(axis_key != "seeds" && axis_key != "name" && axis_key != "out",
+        ACTLAB_CHECK(axis_key != "seeds" && axis_key != "name" && axis_key != "out" && axis_key != "tensorboard",
                      "{}: '{}' cannot be a sweep axis (set it at the top level)", axis_origin, axis_key);
         auto values = value_list(axis_node, k.info, axis_origin);
         ACTLAB_CHECK(!values.empty(), "{}: sweep axis '{}' has no values", axis_origin, axis_key);

@@ -59,6 +59,7 @@ struct Settings {
   double saturation_threshold = 0.5;
   std::int64_t checkpoint_every = 500;  // steps between checkpoints (0: only at epoch ends)
   std::string out;               // empty: runs/<timestamp>-<name>
+  std::string tensorboard;       // folder for TensorBoard event files (empty: none)
 };
 
 // One axis of a sweep: a settings key and the values it takes.
