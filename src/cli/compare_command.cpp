@@ -5,6 +5,7 @@
 #include <fstream>
 #include <iostream>
 #include <map>
+#include <optional>
 
 #include "actlab/core/error.h"
 #include "actlab/core/parallel.h"
@@ -15,6 +16,9 @@
 #include "actlab/experiment/runner.h"
 #include "actlab/report/report.h"
 #include "cli/commands.h"
+#if ACTLAB_MPI
+#include "actlab/distributed/sweep.h"
+#endif
 
 namespace actlab::cli {
 namespace {
@@ -115,8 +119,14 @@ void run_compare(const CompareArgs& args) {
   options.resume = !args.resume.empty();
   options.overwrite = args.overwrite;
   options.tty = experiment::is_terminal(2);
+#if ACTLAB_MPI
+  std::optional<distributed::SweepOverRanks> over_ranks;
+  const distributed::World* world = distributed::current_world();
+  if (world != nullptr && world->size() > 1) options.dispatcher = &over_ranks.emplace(*world);
+#endif
   const StopSignals signals;
   const experiment::Outcome outcome = experiment::run_experiment(e, options);
+  if (options.dispatcher != nullptr && !options.dispatcher->coordinator()) return;  // rank 0 reports
   std::cout << "\n" << report::render_markdown(outcome.summary) << "\nwrote " << outcome.out_dir
             << "/{report.html, report.md, summary.json, metrics.jsonl, metrics.csv, config.toml, models/}\n";
   if (outcome.interrupted) {

@@ -33,10 +33,11 @@
 
 namespace actlab::experiment {
 
-// The metrics files of an experiment, shared by its runs.
+// Metrics files: the experiment's shared ones (`with_header`: the CSV's header line goes into an
+// empty file), or one run's own (checkpoint.h MetricsPaths).
 class MetricsFiles {
  public:
-  explicit MetricsFiles(const std::filesystem::path& dir);
+  MetricsFiles(const MetricsPaths& paths, bool with_header);
   void step(const RunResult& run, const StepMetrics& s);
   void epoch(const RunResult& run, const EpochMetrics& e, std::int64_t step);
 

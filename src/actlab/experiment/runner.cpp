@@ -8,6 +8,7 @@
 #include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <optional>
 #include <iostream>
 #include <set>
 
@@ -23,6 +24,7 @@
 #include "actlab/diagnostics/init_analysis.h"
 #include "actlab/diagnostics/verdicts.h"
 #include "actlab/experiment/checkpoint.h"
+#include "actlab/experiment/dispatch.h"
 #include "actlab/experiment/observers.h"
 #include "actlab/experiment/output_folder.h"
 #include "actlab/experiment/progress.h"
@@ -284,62 +286,114 @@ void validate(const Experiment& experiment) {
   }
 }
 
+namespace {
+
+// Every run here, in sweep order.
+class InOrder final : public RunDispatcher {
+ public:
+  bool coordinator() const override { return true; }
+  bool concurrent() const override { return false; }
+  void run(const SweepWork& work) override {
+    for (const std::size_t i : work.prepare())
+      if (!work.record(i, work.train(i))) return;
+  }
+};
+
+}  // namespace
+
 Outcome run_experiment(Experiment experiment, const RunnerOptions& options) {
   std::ostream& log = options.log ? *options.log : std::cerr;
   stop_requested.store(false);
   validate(experiment);
   if (experiment.base.threads > 0) set_num_threads(static_cast<int>(experiment.base.threads));
   set_deterministic(experiment.base.deterministic);
+  InOrder in_order;
+  RunDispatcher& dispatcher = options.dispatcher ? *options.dispatcher : in_order;
 
   const Data data = load_or_fall_back(experiment, options, log);
   Outcome outcome;
   outcome.out_dir = experiment.base.out.empty() ? default_out_dir(experiment.base) : experiment.base.out;
-  const OutputFolder folder(outcome.out_dir, options.resume      ? ExistingExperiment::Resume
-                                             : options.overwrite ? ExistingExperiment::Overwrite
-                                                                 : ExistingExperiment::Refuse);
-  io::write_file_atomically((std::filesystem::path(outcome.out_dir) / "config.toml").string(), to_toml(experiment));
-  MetricsFiles metrics(outcome.out_dir);
-
+  const std::filesystem::path dir(outcome.out_dir);
   Summary& summary = outcome.summary;
-  if (options.resume) summary.runs = finished_runs(outcome.out_dir);
   summary.experiment = experiment.base.name;
   summary.settings = settings_json(experiment);
   summary.environment = {cpu_model(), num_threads(), std::string(kVersion)};
 
   const auto arms = experiment.arms();
-  log << fmt::format("actlab compare: {} arm(s) x {} seed(s) on {} ({} train, {} validation, {} test samples), "
-                     "model {}, {} epochs, {} lr {}, batch {}\n",
-                     arms.size(), experiment.base.seeds.size(), experiment.base.data, data.train.size(),
-                     data.validation ? data.validation->size() : 0, data.test.size(), experiment.base.model,
-                     experiment.base.epochs, experiment.base.optimizer, experiment.base.lr, experiment.base.batch);
-  log << "output: " << outcome.out_dir << '\n';
+  const std::vector<std::uint64_t>& seeds = experiment.base.seeds;
+  if (dispatcher.coordinator()) {
+    log << fmt::format("actlab compare: {} arm(s) x {} seed(s) on {} ({} train, {} validation, {} test samples), "
+                       "model {}, {} epochs, {} lr {}, batch {}\n",
+                       arms.size(), seeds.size(), experiment.base.data, data.train.size(),
+                       data.validation ? data.validation->size() : 0, data.test.size(), experiment.base.model,
+                       experiment.base.epochs, experiment.base.optimizer, experiment.base.lr, experiment.base.batch);
+    log << "output: " << outcome.out_dir << '\n';
+  }
   Progress progress(log, options.tty);
   const std::int64_t steps_per_epoch = (data.train.size() + experiment.base.batch - 1) / experiment.base.batch;
-  progress.start_sweep(static_cast<std::int64_t>(arms.size() * experiment.base.seeds.size()) * experiment.base.epochs *
+  progress.start_sweep(static_cast<std::int64_t>(arms.size() * seeds.size()) * experiment.base.epochs *
                        steps_per_epoch);
-  for (const auto& arm : arms) {
-    for (std::uint64_t seed : experiment.base.seeds) {
-      const RunCheckpoint checkpoint(outcome.out_dir, arm, seed, data.train.sample_shape(), data.train.class_names,
-                                     data.normalization);
-      if (std::any_of(summary.runs.begin(), summary.runs.end(),
-                      [&](const RunResult& r) { return r.arm == arm.label && r.seed == seed; })) {
-        checkpoint.remove();  // left by a kill between the summary and the removal
-        continue;
-      }
-      summary.runs.push_back(train_run(arm, seed, data, checkpoint, metrics, progress));
-      failpoint("run.finished");
-      summary.by_activation = summarize(summary.runs, experiment.base.target_acc);
-      const auto dir = std::filesystem::path(outcome.out_dir);
-      io::write_file_atomically((dir / "summary.json").string(), to_json(summary).dump(2));
-      report::write_reports(outcome.out_dir, summary);
-      failpoint("run.summarized");
-      if (summary.runs.back().status != "interrupted") checkpoint.remove();
-      if (summary.runs.back().status == "interrupted") {
-        outcome.interrupted = true;
-        progress.finish();
-        return outcome;
-      }
+
+  auto checkpoint_of = [&](std::size_t run, const MetricsPaths& metrics) {
+    return RunCheckpoint(dir, arms[run / seeds.size()], seeds[run % seeds.size()], data.train.sample_shape(),
+                         data.train.class_names, data.normalization, metrics);
+  };
+  auto sweep_index = [&](const RunResult& r) {
+    const auto arm = std::find_if(arms.begin(), arms.end(), [&](const Arm& a) { return a.label == r.arm; });
+    const auto seed = std::find(seeds.begin(), seeds.end(), r.seed);
+    return static_cast<std::size_t>(arm - arms.begin()) * seeds.size() + static_cast<std::size_t>(seed - seeds.begin());
+  };
+  // Runs that may train at the same time (and a sweep that began so) write their own metrics files.
+  bool own_metrics = dispatcher.concurrent();
+  std::optional<OutputFolder> folder;
+  std::optional<MetricsFiles> shared_files;
+
+  SweepWork work;
+  work.prepare = [&] {
+    folder.emplace(dir, options.resume      ? ExistingExperiment::Resume
+                        : options.overwrite ? ExistingExperiment::Overwrite
+                                            : ExistingExperiment::Refuse);
+    io::write_file_atomically((dir / "config.toml").string(), to_toml(experiment));
+    shared_files.emplace(shared_metrics(dir), true);
+    own_metrics = own_metrics || std::filesystem::exists(dir / kRunMetricsFolder);
+    if (own_metrics) begin_run_metrics(dir);
+    if (options.resume) summary.runs = finished_runs(dir);
+    std::vector<std::size_t> pending;
+    for (std::size_t run = 0; run < arms.size() * seeds.size(); ++run) {
+      if (std::any_of(summary.runs.begin(), summary.runs.end(), [&](const RunResult& r) { return sweep_index(r) == run; }))
+        checkpoint_of(run, shared_metrics(dir)).remove();  // left by a kill between the summary and the removal
+      else
+        pending.push_back(run);
     }
+    return pending;
+  };
+  work.train = [&](std::size_t run) {
+    const Arm& arm = arms[run / seeds.size()];
+    const std::uint64_t seed = seeds[run % seeds.size()];
+    const MetricsPaths paths = own_metrics ? run_metrics(dir, arm.label, seed) : shared_metrics(dir);
+    std::optional<MetricsFiles> own_files;
+    MetricsFiles& metrics = own_metrics ? own_files.emplace(paths, false) : *shared_files;
+    return train_run(arm, seed, data, checkpoint_of(run, paths), metrics, progress);
+  };
+  work.record = [&](std::size_t run, const RunResult& result) {
+    summary.runs.push_back(result);
+    failpoint("run.finished");
+    std::stable_sort(summary.runs.begin(), summary.runs.end(),
+                     [&](const RunResult& a, const RunResult& b) { return sweep_index(a) < sweep_index(b); });
+    summary.by_activation = summarize(summary.runs, experiment.base.target_acc);
+    io::write_file_atomically((dir / "summary.json").string(), to_json(summary).dump(2));
+    report::write_reports(outcome.out_dir, summary);
+    failpoint("run.summarized");
+    if (result.status == "interrupted") return !(outcome.interrupted = true);
+    checkpoint_of(run, shared_metrics(dir)).remove();
+    return true;
+  };
+  dispatcher.run(work);
+  if (dispatcher.coordinator() && own_metrics && !outcome.interrupted) {
+    std::vector<std::pair<std::string, std::uint64_t>> runs;
+    for (const Arm& arm : arms)
+      for (const std::uint64_t seed : seeds) runs.emplace_back(arm.label, seed);
+    assemble_run_metrics(dir, runs);
   }
   progress.finish();
   return outcome;

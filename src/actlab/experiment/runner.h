@@ -23,6 +23,7 @@
 #include <string>
 
 #include "actlab/data/registry.h"
+#include "actlab/experiment/dispatch.h"
 #include "actlab/experiment/results.h"
 #include "actlab/experiment/settings.h"
 
@@ -39,6 +40,8 @@ struct RunnerOptions {
   bool resume = false;
   // Replace an earlier experiment in the output folder (otherwise refused; see output_folder.h).
   bool overwrite = false;
+  // Where the runs are trained (dispatch.h); null: all here, in sweep order.
+  RunDispatcher* dispatcher = nullptr;
 };
 
 struct Outcome {
