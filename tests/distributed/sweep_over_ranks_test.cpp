@@ -9,6 +9,7 @@
 
 #include "child_process.h"
 #include "data/data_test_util.h"
+#include "distributed/mpirun.h"
 #include "experiment/sweep_files.h"
 
 namespace actlab {
@@ -16,6 +17,8 @@ namespace {
 
 namespace fs = std::filesystem;
 using test::Child;
+using test::kAsRoot;
+using test::mpirun_two_ranks;
 using test::read_text;
 
 // Three arms x two seeds, dropout (its generator must travel with the run), checkpoints every 10 steps.
@@ -25,32 +28,10 @@ std::vector<std::string> sweep_args(const fs::path& out) {
           "--log-every", "10", "--out", out.string()};
 }
 
-const std::vector<std::string> kAsRoot = {"OMPI_ALLOW_RUN_AS_ROOT=1", "OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1",
-                                          "ACTLAB_FAILPOINT"};
-
-// `mpirun -np 2 actlab ARGS`; `rank1_failpoint` (if not empty) goes into rank 1's ACTLAB_FAILPOINT.
-// mpirun's own --timeout ends a hung job.
-int mpirun_two_ranks(const std::vector<std::string>& args, const std::string& rank1_failpoint = "") {
-#ifdef ACTLAB_MPIEXEC
-  std::vector<std::string> command = {"--oversubscribe", "--timeout", "120", "-np", "1", test::actlab_program().string()};
-  command.insert(command.end(), args.begin(), args.end());
-  command.insert(command.end(), {":", "-np", "1"});
-  if (!rank1_failpoint.empty()) command.insert(command.end(), {"-x", "ACTLAB_FAILPOINT=" + rank1_failpoint});
-  command.push_back(test::actlab_program().string());
-  command.insert(command.end(), args.begin(), args.end());
-  return Child(command, "/dev/null", kAsRoot, ACTLAB_MPIEXEC).wait(std::chrono::minutes(3));
-#else
-  (void)args, (void)rank1_failpoint;
-  return -1;
-#endif
-}
-
 class SweepOverRanks : public ::testing::Test {
  protected:
   void SetUp() override {
-#ifndef ACTLAB_MPIEXEC
-    GTEST_SKIP() << "actlab is built without MPI (install libopenmpi-dev and openmpi-bin, then re-run cmake)";
-#endif
+    if (!test::built_with_mpi()) GTEST_SKIP() << test::kWithoutMpi;
     if (!fs::exists(test::actlab_program())) GTEST_SKIP() << test::actlab_program() << " is not built";
     ASSERT_EQ(Child(sweep_args(dir_ / "one-process"), "/dev/null", kAsRoot).wait(std::chrono::minutes(2)), 0);
   }

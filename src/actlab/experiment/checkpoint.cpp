@@ -201,7 +201,7 @@ void RunCheckpoint::save_with(nn::Module& model, const optim::Optimizer& optimiz
 }
 
 std::optional<RunCheckpoint::Restored> RunCheckpoint::restore(nn::Module& model, optim::Optimizer& optimizer,
-                                                              Schedule& schedule) const {
+                                                              Schedule& schedule, bool cut_metrics) const {
   const std::string path = checkpoint_path().string();
   if (!fs::exists(path)) return std::nullopt;
   io::SafetensorsContents contents = io::load_safetensors(path);
@@ -227,7 +227,7 @@ std::optional<RunCheckpoint::Restored> RunCheckpoint::restore(nn::Module& model,
     // continues after the lines it left in the shared ones.
     const auto& sizes = training.at("metrics_bytes");
     const json files = training.value("metrics_files", json{"metrics.jsonl", "metrics.csv"});
-    for (int i = 0; i < 2; ++i) fs::resize_file(out_dir_ / files.at(i).get<std::string>(), sizes.at(i).get<std::uintmax_t>());
+    for (int i = 0; i < 2 && cut_metrics; ++i) fs::resize_file(out_dir_ / files.at(i).get<std::string>(), sizes.at(i).get<std::uintmax_t>());
   } catch (const json::exception& e) {
     fail("{}: malformed training state ({})", path, e.what());
   } catch (const fs::filesystem_error& e) {

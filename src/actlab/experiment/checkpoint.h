@@ -96,8 +96,10 @@ class RunCheckpoint {
   // Loads the checkpoint, if there is one, into the freshly built model and optimizer; replays
   // the schedule over the finished epochs (before the optimizer's saved rates are loaded),
   // restores the generators and truncates the metrics files to their size at the checkpoint
-  // (dropping lines written after it).
-  std::optional<Restored> restore(nn::Module& model, optim::Optimizer& optimizer, Schedule& schedule) const;
+  // (dropping lines written after it) unless `cut_metrics` is false (a data-parallel rank other
+  // than 0, which writes nothing).
+  std::optional<Restored> restore(nn::Module& model, optim::Optimizer& optimizer, Schedule& schedule,
+                                  bool cut_metrics = true) const;
 
   // Saves the final state with `result`, then writes the model file.
   void finish(nn::Module& model, const optim::Optimizer& optimizer, const train::TrainState& state,

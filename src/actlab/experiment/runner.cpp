@@ -128,10 +128,12 @@ bool drop_last_batch(const Settings& s, std::int64_t train_size, Progress& progr
 }
 
 // Trains one run (or takes its result from a finished checkpoint); the run's checkpoint is
-// finished, not removed, on return (see RunCheckpoint).
+// finished, not removed, on return (see RunCheckpoint). With a data-parallel `group`, only its
+// process 0 writes files (`metrics` is null on the others).
 RunResult train_run(const Arm& arm, std::uint64_t seed, const Data& data, const RunCheckpoint& checkpoint,
-                    MetricsFiles& metrics, Progress& progress) {
+                    MetricsFiles* metrics, Progress& progress, train::DataParallelGroup* group) {
   const Settings& s = arm.settings;
+  const bool writer = group == nullptr || group->rank() == 0;  // data-parallel: process 0 writes the files
   RunResult run;
   run.arm = arm.label;
   run.activation = s.activations.front();
@@ -140,37 +142,47 @@ RunResult train_run(const Arm& arm, std::uint64_t seed, const Data& data, const 
   auto model = make_model(s, data.train.sample_shape(), data.train.num_classes(), seed);
   auto optimizer = make_optimizer(s, model->parameters());
   Schedule schedule(s, *optimizer);
+  const std::int64_t batch = s.batch * (group ? group->size() : 1);
   data::DataLoader loader(data.train, data::LoaderOptions()
-                                          .batch_size(s.batch)
+                                          .batch_size(batch)
                                           .seed(seed)
                                           .normalize(data.normalization)
                                           .drop_last(drop_last_batch(s, data.train.size(), progress)));
   progress.start_run(fmt::format("{} · seed {}", arm.label, seed), s.epochs, loader.batches_per_epoch());
   train::TrainState state;
-  if (auto restored = checkpoint.restore(*model, *optimizer, schedule)) {
+  std::optional<RunCheckpoint::Restored> restored;
+  if (writer) {
+    restored = checkpoint.restore(*model, *optimizer, schedule);
+    if (!restored) checkpoint.save(*model, *optimizer, state);  // so a rerun drops this run's partial metrics
+  }
+  if (group) {
+    group->barrier();  // the other processes read the checkpoint process 0 has settled
+    if (!writer) restored = checkpoint.restore(*model, *optimizer, schedule, false);
+  }
+  if (restored) {
     state = std::move(restored->state);
     if (restored->result) {
-      checkpoint.write_model(*model, state.step);  // a kill may have come before it was written
+      if (writer) checkpoint.write_model(*model, state.step);  // a kill may have come before it was written
       return *restored->result;
     }
     progress.print(fmt::format("  resumed from {} at step {}", checkpoint.checkpoint_path().string(), state.step));
-  } else {
-    checkpoint.save(*model, *optimizer, state);  // so a rerun drops this run's partial metrics
   }
 
   const train::Classification task;
-  MetricsWriter metrics_writer(metrics, run);
+  std::optional<MetricsWriter> metrics_writer;
   ProgressReporter progress_reporter(progress);
   DivergenceLocator locator(model);
   Checkpointer checkpointer(checkpoint);
   std::optional<GradientFlow> gradient_flow;
-  std::vector<train::Observer*> observers = {&metrics_writer, &locator};
+  std::vector<train::Observer*> observers;
+  if (writer) observers.push_back(&metrics_writer.emplace(*metrics, run));
+  observers.push_back(&locator);
   if (s.diagnostics_every > 0)
     observers.push_back(&gradient_flow.emplace(model, probe_of(data),
                                                diagnostics::dead_unit_samples(data.train, data.normalization),
                                                s.diagnostics_every));
-  observers.push_back(&progress_reporter);
-  observers.push_back(&checkpointer);
+  if (writer) observers.push_back(&progress_reporter);
+  if (writer) observers.push_back(&checkpointer);
 
   train::LoopOptions options;
   options.step.clip_norm = s.clip_norm;
@@ -180,9 +192,16 @@ RunResult train_run(const Arm& arm, std::uint64_t seed, const Data& data, const 
   options.normalization = data.normalization;
   options.schedule = [&](double monitored_loss) { schedule.epoch_end(monitored_loss); };
   options.should_stop = [] { return stop_requested.load(); };
+  options.data_parallel = group;
   train::Run context{*model, *optimizer, task, loader, state, s.epochs};
   const auto start = Clock::now();
+  const double exchange_before = group ? group->exchange_seconds() : 0;
   train::fit(context, options, observers);
+  if (group && state.train_seconds > 0)
+    progress.print(fmt::format("  data-parallel over {} processes: the gradient exchange took {:.1f}% of the training "
+                               "time ({:.3f} s)", group->size(),
+                               100 * (group->exchange_seconds() - exchange_before) / state.train_seconds,
+                               group->exchange_seconds() - exchange_before));
 
   run.status = state.status;
   run.diverged_at_step = state.diverged_at_step;
@@ -205,7 +224,7 @@ RunResult train_run(const Arm& arm, std::uint64_t seed, const Data& data, const 
   } else if (locator.anomaly()) {
     run.diagnostics = {{"anomaly", diagnostics::to_json(*locator.anomaly())}};
   }
-  if (run.status != "interrupted") checkpoint.finish(*model, *optimizer, state, run);
+  if (run.status != "interrupted" && writer) checkpoint.finish(*model, *optimizer, state, run);
   return run;
 }
 
@@ -372,8 +391,8 @@ Outcome run_experiment(Experiment experiment, const RunnerOptions& options) {
     const std::uint64_t seed = seeds[run % seeds.size()];
     const MetricsPaths paths = own_metrics ? run_metrics(dir, arm.label, seed) : shared_metrics(dir);
     std::optional<MetricsFiles> own_files;
-    MetricsFiles& metrics = own_metrics ? own_files.emplace(paths, false) : *shared_files;
-    return train_run(arm, seed, data, checkpoint_of(run, paths), metrics, progress);
+    MetricsFiles* metrics = own_metrics ? &own_files.emplace(paths, false) : shared_files ? &*shared_files : nullptr;
+    return train_run(arm, seed, data, checkpoint_of(run, paths), metrics, progress, options.data_parallel);
   };
   work.record = [&](std::size_t run, const RunResult& result) {
     summary.runs.push_back(result);

@@ -26,6 +26,7 @@
 #include "actlab/experiment/dispatch.h"
 #include "actlab/experiment/results.h"
 #include "actlab/experiment/settings.h"
+#include "actlab/train/data_parallel.h"
 
 namespace actlab::experiment {
 
@@ -42,6 +43,10 @@ struct RunnerOptions {
   bool overwrite = false;
   // Where the runs are trained (dispatch.h); null: all here, in sweep order.
   RunDispatcher* dispatcher = nullptr;
+  // Trains each run on every process of this group (train/data_parallel.h), `batch` samples per
+  // process; only its process 0 writes files. Requires a dispatcher that gives every process of
+  // the group the same runs in the same order.
+  train::DataParallelGroup* data_parallel = nullptr;
 };
 
 struct Outcome {
