@@ -8,6 +8,7 @@
 #include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <optional>
 #include <iostream>
 #include <set>
@@ -357,10 +358,13 @@ Outcome run_experiment(Experiment experiment, const RunnerOptions& options) {
     return RunCheckpoint(dir, arms[run / seeds.size()], seeds[run % seeds.size()], data.train.sample_shape(),
                          data.train.class_names, data.normalization, metrics);
   };
+  std::map<std::string, std::size_t> arm_of_label;
+  for (std::size_t i = 0; i < arms.size(); ++i) arm_of_label.emplace(arms[i].label, i);
   auto sweep_index = [&](const RunResult& r) {
-    const auto arm = std::find_if(arms.begin(), arms.end(), [&](const Arm& a) { return a.label == r.arm; });
+    const auto arm = arm_of_label.find(r.arm);
     const auto seed = std::find(seeds.begin(), seeds.end(), r.seed);
-    return static_cast<std::size_t>(arm - arms.begin()) * seeds.size() + static_cast<std::size_t>(seed - seeds.begin());
+    return (arm == arm_of_label.end() ? arms.size() : arm->second) * seeds.size() +
+           static_cast<std::size_t>(seed - seeds.begin());
   };
   // Runs that may train at the same time (and a sweep that began so) write their own metrics files.
   bool own_metrics = dispatcher.concurrent();
@@ -377,9 +381,11 @@ Outcome run_experiment(Experiment experiment, const RunnerOptions& options) {
     own_metrics = own_metrics || std::filesystem::exists(dir / kRunMetricsFolder);
     if (own_metrics) begin_run_metrics(dir);
     if (options.resume) summary.runs = finished_runs(dir);
+    std::set<std::size_t> finished;
+    for (const RunResult& r : summary.runs) finished.insert(sweep_index(r));
     std::vector<std::size_t> pending;
     for (std::size_t run = 0; run < arms.size() * seeds.size(); ++run) {
-      if (std::any_of(summary.runs.begin(), summary.runs.end(), [&](const RunResult& r) { return sweep_index(r) == run; }))
+      if (finished.contains(run))
         checkpoint_of(run, shared_metrics(dir)).remove();  // left by a kill between the summary and the removal
       else
         pending.push_back(run);
@@ -395,15 +401,19 @@ Outcome run_experiment(Experiment experiment, const RunnerOptions& options) {
     return train_run(arm, seed, data, checkpoint_of(run, paths), metrics, progress, options.data_parallel);
   };
   work.record = [&](std::size_t run, const RunResult& result) {
-    summary.runs.push_back(result);
+    // In sweep order, whichever process finished first.
+    summary.runs.insert(std::upper_bound(summary.runs.begin(), summary.runs.end(), run,
+                                         [&](std::size_t i, const RunResult& r) { return i < sweep_index(r); }),
+                        result);
     failpoint("run.finished");
-    std::stable_sort(summary.runs.begin(), summary.runs.end(),
-                     [&](const RunResult& a, const RunResult& b) { return sweep_index(a) < sweep_index(b); });
     summary.by_activation = summarize(summary.runs, experiment.base.target_acc);
     io::write_file_atomically((dir / "summary.json").string(), to_json(summary).dump(2));
     report::write_reports(outcome.out_dir, summary);
     failpoint("run.summarized");
-    if (result.status == "interrupted") return !(outcome.interrupted = true);
+    if (result.status == "interrupted") {
+      outcome.interrupted = true;
+      return false;
+    }
     checkpoint_of(run, shared_metrics(dir)).remove();
     return true;
   };
