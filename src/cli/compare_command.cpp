@@ -128,6 +128,9 @@ void run_compare(const CompareArgs& args) {
   std::optional<distributed::DataParallelOverRanks> data_parallel;
   std::ostringstream quiet;  // data-parallel: rank 0 alone reports progress
   const distributed::World* world = distributed::current_world();
+  ACTLAB_CHECK(!args.data_parallel || (world != nullptr && world->size() > 1),
+               "--data-parallel trains each run on several MPI ranks: start it with mpirun -np N (N >= 2), or leave "
+               "--data-parallel out to train in this process alone");
   if (world != nullptr && world->size() > 1 && args.data_parallel) {
     options.dispatcher = &data_parallel_sweep.emplace(*world);
     options.data_parallel = &data_parallel.emplace(*world, e.base.deterministic);
