@@ -132,12 +132,16 @@ void DataParallelSweep::run(const experiment::SweepWork& work) {
   ACTLAB_CHECK(count >= 0, "rank 0 could not start the sweep (its message says why)");
   pending.resize(static_cast<std::size_t>(count));
   MPI_Bcast(pending.data(), static_cast<int>(count), MPI_INT64_T, 0, MPI_COMM_WORLD);
-  for (const std::int64_t run : pending) {
-    const auto i = static_cast<std::size_t>(run);
-    const experiment::RunResult result = work.train(i);
-    int go_on = coordinator() ? static_cast<int>(work.record(i, result)) : 0;
-    MPI_Bcast(&go_on, 1, MPI_INT, 0, MPI_COMM_WORLD);
-    if (!go_on) return;
+  try {
+    for (const std::int64_t run : pending) {
+      const auto i = static_cast<std::size_t>(run);
+      const experiment::RunResult result = work.train(i);
+      int go_on = coordinator() ? static_cast<int>(work.record(i, result)) : 0;
+      MPI_Bcast(&go_on, 1, MPI_INT, 0, MPI_COMM_WORLD);
+      if (!go_on) return;
+    }
+  } catch (const std::exception& e) {
+    world_.abort_job(e);  // the other ranks wait for this one in the next collective
   }
 }
 

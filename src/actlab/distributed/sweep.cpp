@@ -3,7 +3,6 @@
 #include <chrono>
 #include <cstdint>
 #include <deque>
-#include <iostream>
 #include <mutex>
 #include <string>
 #include <thread>
@@ -30,14 +29,6 @@ void wait_for(MPI_Request& request) {
     if (done) return;
     std::this_thread::sleep_for(std::chrono::milliseconds(1));
   }
-}
-
-// Ends the whole job: the other ranks cannot go on without this one.
-[[noreturn]] void abort_job(const World& world, const std::exception& e) {
-  std::cerr << "actlab: error on rank " << world.rank() << ": " << e.what() << "\nactlab: stopping every rank; "
-            << "finish the sweep with actlab compare --resume OUT\n";
-  MPI_Abort(MPI_COMM_WORLD, 2);
-  std::abort();
 }
 
 void send_text(const std::string& text, int to, int tag) {
@@ -111,7 +102,7 @@ void SweepOverRanks::coordinate(const experiment::SweepWork& work) {
         if (run == kNoRun) --working;
       }
     } catch (const std::exception& e) {
-      abort_job(world_, e);
+      world_.abort_job(e);
     }
   });
   try {
@@ -120,7 +111,7 @@ void SweepOverRanks::coordinate(const experiment::SweepWork& work) {
       record(i, work.train(i));
     }
   } catch (const std::exception& e) {
-    abort_job(world_, e);
+    world_.abort_job(e);
   }
   answering.join();
 }
@@ -142,7 +133,7 @@ void SweepOverRanks::work_for_coordinator(const experiment::SweepWork& work) {
       ready = {{"run", i}, {"result", experiment::to_json(work.train(i))}};
     }
   } catch (const std::exception& e) {
-    abort_job(world_, e);
+    world_.abort_job(e);
   }
 }
 

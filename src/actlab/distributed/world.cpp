@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <cstdlib>
+#include <iostream>
 #include <thread>
 
 #include "actlab/core/error.h"
@@ -67,6 +68,13 @@ std::string World::describe() const {
                      "threads per rank chosen: {}{}",
                      rank_, size_, node_ranks_, cores_, bound_cpus_, threads_,
                      std::getenv("OMP_NUM_THREADS") ? " (OMP_NUM_THREADS overrides it)" : "");
+}
+
+void World::abort_job(const std::exception& error) const {
+  std::cerr << "actlab: error on rank " << rank_ << ": " << error.what()
+            << "\nactlab: stopping every rank; finish the sweep with actlab compare --resume OUT\n";
+  MPI_Abort(MPI_COMM_WORLD, 2);
+  std::abort();
 }
 
 const World* current_world() { return the_world; }

@@ -17,6 +17,7 @@
 
 #include <mpi.h>
 
+#include <exception>
 #include <string>
 
 namespace actlab::distributed {
@@ -36,6 +37,9 @@ class World {
   int threads_per_rank() const { return threads_; }
   // One line for `actlab info`: ranks, node, cores, binding and the threads chosen.
   std::string describe() const;
+  // Prints `error` and ends every rank of the job (MPI_Abort): for a failure after the ranks
+  // began to work together, which the others would wait on forever.
+  [[noreturn]] void abort_job(const std::exception& error) const;
 
  private:
   bool launched_ = false;

@@ -6,12 +6,15 @@
 
 namespace actlab::experiment {
 
-MetricsFiles::MetricsFiles(const MetricsPaths& paths, bool with_header)
-    : jsonl_(paths.jsonl, std::ios::app), csv_(paths.csv, std::ios::app) {
-  ACTLAB_CHECK(jsonl_ && csv_, "cannot write metrics into {}", paths.jsonl.parent_path().string());
-  if (with_header && std::filesystem::file_size(paths.csv) == 0)
+MetricsFiles::MetricsFiles(const std::filesystem::path& dir)
+    : jsonl_(dir / "metrics.jsonl", std::ios::app), csv_(dir / "metrics.csv", std::ios::app) {
+  ACTLAB_CHECK(jsonl_ && csv_, "cannot write metrics into {}", dir.string());
+  if (std::filesystem::file_size(dir / "metrics.csv") == 0)
     csv_ << "arm,activation,seed,kind,epoch,step,loss,train_loss,train_acc,val_loss,val_acc,test_loss,test_acc,lr,seconds\n";
-  flush();
+}
+
+MetricsFiles::MetricsFiles(const MetricsPaths& run) : jsonl_(run.jsonl, std::ios::app), csv_(run.csv, std::ios::app) {
+  ACTLAB_CHECK(jsonl_ && csv_, "cannot write metrics into {}", run.jsonl.parent_path().string());
 }
 
 void MetricsFiles::step(const RunResult& run, const StepMetrics& s) {

@@ -33,11 +33,12 @@
 
 namespace actlab::experiment {
 
-// Metrics files: the experiment's shared ones (`with_header`: the CSV's header line goes into an
-// empty file), or one run's own (checkpoint.h MetricsPaths).
+// The metrics files of an experiment, shared by its runs.
 class MetricsFiles {
  public:
-  MetricsFiles(const MetricsPaths& paths, bool with_header);
+  explicit MetricsFiles(const std::filesystem::path& dir);
+  // One run's own metrics files (checkpoint.h MetricsPaths), without the CSV's header line.
+  explicit MetricsFiles(const MetricsPaths& run);
   void step(const RunResult& run, const StepMetrics& s);
   void epoch(const RunResult& run, const EpochMetrics& e, std::int64_t step);
 

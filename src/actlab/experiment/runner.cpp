@@ -341,14 +341,6 @@ Outcome run_experiment(Experiment experiment, const RunnerOptions& options) {
 
   const auto arms = experiment.arms();
   const std::vector<std::uint64_t>& seeds = experiment.base.seeds;
-  if (dispatcher.coordinator()) {
-    log << fmt::format("actlab compare: {} arm(s) x {} seed(s) on {} ({} train, {} validation, {} test samples), "
-                       "model {}, {} epochs, {} lr {}, batch {}\n",
-                       arms.size(), seeds.size(), experiment.base.data, data.train.size(),
-                       data.validation ? data.validation->size() : 0, data.test.size(), experiment.base.model,
-                       experiment.base.epochs, experiment.base.optimizer, experiment.base.lr, experiment.base.batch);
-    log << "output: " << outcome.out_dir << '\n';
-  }
   Progress progress(log, options.tty);
   const std::int64_t steps_per_epoch = (data.train.size() + experiment.base.batch - 1) / experiment.base.batch;
   progress.start_sweep(static_cast<std::int64_t>(arms.size() * seeds.size()) * experiment.base.epochs *
@@ -377,9 +369,19 @@ Outcome run_experiment(Experiment experiment, const RunnerOptions& options) {
                         : options.overwrite ? ExistingExperiment::Overwrite
                                             : ExistingExperiment::Refuse);
     io::write_file_atomically((dir / "config.toml").string(), to_toml(experiment));
-    shared_files.emplace(shared_metrics(dir), true);
+    log << fmt::format("actlab compare: {} arm(s) x {} seed(s) on {} ({} train, {} validation, {} test samples), "
+                       "model {}, {} epochs, {} lr {}, batch {}\n",
+                       arms.size(), seeds.size(), experiment.base.data, data.train.size(),
+                       data.validation ? data.validation->size() : 0, data.test.size(), experiment.base.model,
+                       experiment.base.epochs, experiment.base.optimizer, experiment.base.lr, experiment.base.batch);
+    log << "output: " << outcome.out_dir << '\n';
     own_metrics = own_metrics || std::filesystem::exists(dir / kRunMetricsFolder);
-    if (own_metrics) begin_run_metrics(dir);
+    if (own_metrics) {
+      { const MetricsFiles with_header(dir); }  // the shared files, with the CSV's header, for the runs to join
+      begin_run_metrics(dir);
+    } else {
+      shared_files.emplace(dir);
+    }
     if (options.resume) summary.runs = finished_runs(dir);
     std::set<std::size_t> finished;
     for (const RunResult& r : summary.runs) finished.insert(sweep_index(r));
@@ -397,7 +399,7 @@ Outcome run_experiment(Experiment experiment, const RunnerOptions& options) {
     const std::uint64_t seed = seeds[run % seeds.size()];
     const MetricsPaths paths = own_metrics ? run_metrics(dir, arm.label, seed) : shared_metrics(dir);
     std::optional<MetricsFiles> own_files;
-    MetricsFiles* metrics = own_metrics ? &own_files.emplace(paths, false) : shared_files ? &*shared_files : nullptr;
+    MetricsFiles* metrics = own_metrics ? &own_files.emplace(paths) : shared_files ? &*shared_files : nullptr;
     return train_run(arm, seed, data, checkpoint_of(run, paths), metrics, progress, options.data_parallel);
   };
   work.record = [&](std::size_t run, const RunResult& result) {
