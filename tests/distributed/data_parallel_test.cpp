@@ -1,6 +1,7 @@
 // Data-parallel training under mpirun (distributed/data_parallel.h): 2 ranks with batch B train
 // the weights 1 process trains with batch 2B, within 1e-5 (relative L2 norm of the weights) after
-// 100 steps, and a deterministic run repeats bit for bit. Skipped when actlab is built without MPI.
+// 100 steps; a deterministic run repeats bit for bit; and a run whose rank 1 is killed resumes to
+// the files of the run that was not. Skipped when actlab is built without MPI.
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -10,6 +11,7 @@
 #include "child_process.h"
 #include "data/data_test_util.h"
 #include "distributed/mpirun.h"
+#include "experiment/sweep_files.h"
 
 namespace actlab {
 namespace {
@@ -17,8 +19,9 @@ namespace {
 namespace fs = std::filesystem;
 
 // 3200 spirals training samples: 25 steps per epoch at 128 samples, 100 steps in 4 epochs.
-std::vector<std::string> run_args(const fs::path& out, int batch, bool deterministic) {
-  std::vector<std::string> args = {"compare", "--data", "spirals", "--model", "mlp:32x2", "--activations", "tanh",
+std::vector<std::string> run_args(const fs::path& out, int batch, bool deterministic,
+                                  const std::string& activations = "tanh") {
+  std::vector<std::string> args = {"compare", "--data", "spirals", "--model", "mlp:32x2", "--activations", activations,
                                    "--epochs", "4", "--threads", "1", "--batch", std::to_string(batch),
                                    "--out", out.string()};
   if (deterministic) args.push_back("--deterministic");
@@ -76,6 +79,24 @@ TEST_F(DataParallel, DeterministicRunsRepeatBitForBit) {
   ASSERT_EQ(test::mpirun_two_ranks(data_parallel(run_args(dir_ / "first", 64, true))), 0);
   ASSERT_EQ(test::mpirun_two_ranks(data_parallel(run_args(dir_ / "second", 64, true))), 0);
   EXPECT_TRUE(difference(dir_ / "first/models/tanh-seed1.safetensors", dir_ / "second/models/tanh-seed1.safetensors").second);
+}
+
+TEST_F(DataParallel, AKilledRankLeavesARunThatResumesToTheSameFiles) {
+  auto args = [](const fs::path& out) {
+    std::vector<std::string> a = data_parallel(run_args(out, 64, false, "tanh,relu"));
+    a.insert(a.end(), {"--dropout", "0.1", "--checkpoint-every", "10"});
+    return a;
+  };
+  const fs::path whole = dir_ / "whole", killed = dir_ / "killed";
+  ASSERT_EQ(test::mpirun_two_ranks(args(whole)), 0);
+  // Rank 1 dies by SIGKILL at its 45th step, in the first run's second epoch; Open MPI ends the job.
+  EXPECT_NE(test::mpirun_two_ranks(args(killed), "loop.step-end:45"), 0);
+  ASSERT_TRUE(fs::exists(killed / "checkpoints")) << "the killed run left no checkpoint to resume from";
+  ASSERT_EQ(test::mpirun_two_ranks({"compare", "--resume", killed.string(), "--data-parallel"}), 0);
+  EXPECT_EQ(test::summary_of(killed), test::summary_of(whole));
+  EXPECT_EQ(test::metrics_of(killed), test::metrics_of(whole));
+  for (const char* model : {"tanh-seed1.safetensors", "relu-seed1.safetensors"})
+    EXPECT_EQ(test::read_text(killed / "models" / model), test::read_text(whole / "models" / model)) << model;
 }
 
 }  // namespace
