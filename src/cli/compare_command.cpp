@@ -5,6 +5,8 @@
 #include <fstream>
 #include <iostream>
 #include <map>
+#include <optional>
+#include <sstream>
 
 #include "actlab/core/error.h"
 #include "actlab/core/parallel.h"
@@ -15,6 +17,10 @@
 #include "actlab/experiment/runner.h"
 #include "actlab/report/report.h"
 #include "cli/commands.h"
+#if ACTLAB_MPI
+#include "actlab/distributed/data_parallel.h"
+#include "actlab/distributed/sweep.h"
+#endif
 
 namespace actlab::cli {
 namespace {
@@ -23,6 +29,7 @@ struct CompareArgs {
   std::string config;
   std::string resume;  // an interrupted experiment's output folder
   bool overwrite = false;
+  bool data_parallel = false;  // under mpirun: every run on all ranks
   bool check = false;
   std::size_t max_arms = 1000;  // more arms than this draw a warning
   std::shared_ptr<std::map<std::string, std::string>> values = std::make_shared<std::map<std::string, std::string>>();
@@ -115,8 +122,29 @@ void run_compare(const CompareArgs& args) {
   options.resume = !args.resume.empty();
   options.overwrite = args.overwrite;
   options.tty = experiment::is_terminal(2);
+#if ACTLAB_MPI
+  std::optional<distributed::SweepOverRanks> over_ranks;
+  std::optional<distributed::DataParallelSweep> data_parallel_sweep;
+  std::optional<distributed::DataParallelOverRanks> data_parallel;
+  std::ostringstream quiet;  // data-parallel: rank 0 alone reports progress
+  const distributed::World* world = distributed::current_world();
+  ACTLAB_CHECK(!args.data_parallel || (world != nullptr && world->size() > 1),
+               "--data-parallel trains each run on several MPI ranks: start it with mpirun -np N (N >= 2), or leave "
+               "--data-parallel out to train in this process alone");
+  if (world != nullptr && world->size() > 1 && args.data_parallel) {
+    options.dispatcher = &data_parallel_sweep.emplace(*world);
+    options.data_parallel = &data_parallel.emplace(*world, e.base.deterministic);
+    if (world->rank() != 0) options.log = &quiet;
+  } else if (world != nullptr && world->size() > 1) {
+    options.dispatcher = &over_ranks.emplace(*world);
+  }
+#else
+  ACTLAB_CHECK(!args.data_parallel, "--data-parallel: this actlab is built without MPI; install libopenmpi-dev and "
+               "openmpi-bin (scripts/install-deps.sh), rebuild, and start it with mpirun");
+#endif
   const StopSignals signals;
   const experiment::Outcome outcome = experiment::run_experiment(e, options);
+  if (options.dispatcher != nullptr && !options.dispatcher->coordinator()) return;  // rank 0 reports
   std::cout << "\n" << report::render_markdown(outcome.summary) << "\nwrote " << outcome.out_dir
             << "/{report.html, report.md, summary.json, metrics.jsonl, metrics.csv, config.toml, models/}\n";
   if (outcome.interrupted) {
@@ -142,6 +170,9 @@ const CommandRegistration compare_registration([](CLI::App& app) {
                     "Replace an earlier experiment in --out (its results, models and checkpoints); without it, or "
                     "--resume, an --out that holds one is refused")
       ->excludes("--resume");
+  compare->add_flag("--data-parallel", args->data_parallel,
+                    "Under mpirun: train each run on all ranks, --batch samples per rank, gradients averaged over "
+                    "the ranks (docs/DISTRIBUTED.md); resume such a sweep with the same ranks and this flag");
   compare->add_option("--max-arms", args->max_arms, "Warn when the sweep has more arms than this")
       ->check(CLI::PositiveNumber);
   add_setting_options(*compare, args->values);

@@ -7,6 +7,9 @@
 #include "actlab/core/cpu.h"
 #include "actlab/core/parallel.h"
 #include "cli/commands.h"
+#if ACTLAB_MPI
+#include "actlab/distributed/world.h"
+#endif
 
 namespace actlab::cli {
 namespace {
@@ -20,6 +23,9 @@ const CommandRegistration registration([](CLI::App& app) {
               << "; set ACTLAB_ISA=avx2 or baseline for a lower level)\n"
               << "threads: " << num_threads() << " (set OMP_NUM_THREADS or --threads to change)\n"
               << "blas: " << openblas_get_config() << '\n';
+#if ACTLAB_MPI
+    if (const auto* world = distributed::current_world()) std::cout << "mpi: " << world->describe() << '\n';
+#endif
   });
 });
 

@@ -8,8 +8,14 @@
 
 #include "actlab/core/error.h"
 #include "cli/commands.h"
+#if ACTLAB_MPI
+#include "actlab/distributed/world.h"
+#endif
 
 int main(int argc, char** argv) {
+#if ACTLAB_MPI
+  const actlab::distributed::World world;  // a rank of an MPI job when mpirun or srun started this process
+#endif
   CLI::App app{"actlab: a laboratory for activation functions and gradient flow"};
   app.require_subcommand(1);
   app.set_version_flag("--version", std::string(actlab::kVersion));

@@ -19,6 +19,7 @@
 #include <nlohmann/json.hpp>
 
 #include "child_process.h"
+#include "experiment/sweep_files.h"
 #include "data/data_test_util.h"
 
 namespace actlab {
@@ -29,7 +30,9 @@ using nlohmann::json;
 
 using test::Child;
 using test::actlab_program;
+using test::metrics_of;
 using test::read_text;
+using test::summary_of;
 
 // Two arms (rrelu, relu), dropout in both, 3 epochs of 50 steps, a checkpoint every 25 steps
 // (so one falls on each epoch's last batch) and a snapshot every 20.
@@ -54,34 +57,6 @@ bool finish_sweep(const fs::path& out) {
   for (int attempt = 0; attempt < 3; ++attempt)
     if (continue_sweep(out)->wait(std::chrono::minutes(5)) == 0) return true;
   return false;
-}
-
-// summary.json without its wall-clock fields and its output folder.
-json summary_of(const fs::path& out) {
-  json summary = json::parse(read_text(out / "summary.json"));
-  summary.at("settings").erase("out");
-  for (auto& run : summary.at("runs")) {
-    run.erase("wall_seconds");
-    run.erase("samples_per_second");
-    for (auto& e : run.at("epochs")) e.erase("seconds");
-  }
-  for (auto& arm : summary.at("by_activation")) arm.erase("seconds_mean");
-  return summary;
-}
-
-// metrics.jsonl and metrics.csv without the epoch lines' seconds.
-std::string metrics_of(const fs::path& out) {
-  std::string text;
-  std::istringstream jsonl(read_text(out / "metrics.jsonl"));
-  for (std::string line; std::getline(jsonl, line);) {
-    json j = json::parse(line);
-    j.erase("seconds");
-    text += j.dump() + '\n';
-  }
-  std::istringstream csv(read_text(out / "metrics.csv"));
-  for (std::string line; std::getline(csv, line);)
-    text += (line.find(",epoch,") != std::string::npos ? line.substr(0, line.rfind(',')) : line) + '\n';
-  return text;
 }
 
 void expect_same_sweep(const fs::path& resumed, const fs::path& whole, const std::string& how) {

@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <array>
 #include <cctype>
 #include <fstream>
 
@@ -150,14 +151,16 @@ SavedModel load_model(const std::string& path) {
 }
 
 RunCheckpoint::RunCheckpoint(const fs::path& out_dir, const Arm& arm, std::uint64_t seed, const Shape& sample_shape,
-                             std::vector<std::string> class_names, data::Normalization normalization)
+                             std::vector<std::string> class_names, data::Normalization normalization,
+                             MetricsPaths metrics)
     : out_dir_(out_dir),
       arm_(arm),
       seed_(seed),
       sample_shape_(sample_shape),
       class_names_(std::move(class_names)),
       normalization_(std::move(normalization)),
-      file_name_(file_name(arm.label, seed)) {}
+      file_name_(file_name(arm.label, seed)),
+      metrics_(std::move(metrics)) {}
 
 fs::path RunCheckpoint::checkpoint_path() const { return out_dir_ / "checkpoints" / file_name_; }
 fs::path RunCheckpoint::model_path() const { return out_dir_ / "models" / file_name_; }
@@ -195,14 +198,15 @@ void RunCheckpoint::save_with(nn::Module& model, const optim::Optimizer& optimiz
       json{{"state", train::to_json(state)},
            {"generators", train::generator_states(model)},
            {"result", result},
-           {"metrics_bytes", {fs::file_size(out_dir_ / "metrics.jsonl"), fs::file_size(out_dir_ / "metrics.csv")}}}
+           {"metrics_files", {fs::relative(metrics_.jsonl, out_dir_), fs::relative(metrics_.csv, out_dir_)}},
+           {"metrics_bytes", {fs::file_size(metrics_.jsonl), fs::file_size(metrics_.csv)}}}
           .dump();
   fs::create_directories(checkpoint_path().parent_path());
   io::save_state(checkpoint_path().string(), model, metadata, &optimizer);
 }
 
 std::optional<RunCheckpoint::Restored> RunCheckpoint::restore(nn::Module& model, optim::Optimizer& optimizer,
-                                                              Schedule& schedule) const {
+                                                              Schedule& schedule, bool cut_metrics) const {
   const std::string path = checkpoint_path().string();
   if (!fs::exists(path)) return std::nullopt;
   io::SafetensorsContents contents = io::load_safetensors(path);
@@ -224,9 +228,11 @@ std::optional<RunCheckpoint::Restored> RunCheckpoint::restore(nn::Module& model,
     // same rates.
     for (const EpochMetrics& e : restored.state.epochs) schedule.epoch_end(e.val_loss.value_or(e.test_loss));
     io::load_state(contents, path, model, &optimizer);
+    // The files the checkpoint was written against: a run resumed into its own metrics files
+    // continues after the lines it left in the shared ones.
     const auto& sizes = training.at("metrics_bytes");
-    fs::resize_file(out_dir_ / "metrics.jsonl", sizes.at(0).get<std::uintmax_t>());
-    fs::resize_file(out_dir_ / "metrics.csv", sizes.at(1).get<std::uintmax_t>());
+    const json files = training.value("metrics_files", json{"metrics.jsonl", "metrics.csv"});
+    for (int i = 0; i < 2 && cut_metrics; ++i) fs::resize_file(out_dir_ / files.at(i).get<std::string>(), sizes.at(i).get<std::uintmax_t>());
   } catch (const json::exception& e) {
     fail("{}: malformed training state ({})", path, e.what());
   } catch (const fs::filesystem_error& e) {
@@ -252,6 +258,54 @@ void RunCheckpoint::remove() const {
   fs::remove(checkpoint_path());
   std::error_code not_empty;
   fs::remove(checkpoint_path().parent_path(), not_empty);  // only once no run is left to resume
+}
+
+MetricsPaths shared_metrics(const fs::path& out_dir) { return {out_dir / "metrics.jsonl", out_dir / "metrics.csv"}; }
+
+MetricsPaths run_metrics(const fs::path& out_dir, const std::string& arm, std::uint64_t seed) {
+  const fs::path stem = out_dir / kRunMetricsFolder / fs::path(file_name(arm, seed)).stem();
+  return {fs::path(stem).concat(".jsonl"), fs::path(stem).concat(".csv")};
+}
+
+namespace {
+
+const char* const kSharedBytes = "shared-bytes.json";
+
+std::string read_text(const fs::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  ACTLAB_CHECK(in, "cannot read {}", path.string());
+  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+}
+
+}  // namespace
+
+void begin_run_metrics(const fs::path& out_dir) {
+  const fs::path folder = out_dir / kRunMetricsFolder;
+  if (fs::exists(folder / kSharedBytes)) return;
+  fs::create_directories(folder);
+  const MetricsPaths shared = shared_metrics(out_dir);
+  io::write_file_atomically((folder / kSharedBytes).string(),
+                            json{fs::file_size(shared.jsonl), fs::file_size(shared.csv)}.dump());
+}
+
+void assemble_run_metrics(const fs::path& out_dir, const std::vector<std::pair<std::string, std::uint64_t>>& runs) {
+  const fs::path folder = out_dir / kRunMetricsFolder;
+  const fs::path bytes_path = folder / kSharedBytes;
+  if (!fs::exists(bytes_path)) return;
+  const json bytes = json::parse(read_text(bytes_path));
+  const MetricsPaths shared = shared_metrics(out_dir);
+  std::array<std::pair<fs::path, std::string>, 2> files = {{{shared.jsonl, {}}, {shared.csv, {}}}};
+  for (int i = 0; i < 2; ++i) {
+    // A restore may have cut a shared file below the recorded size; never read past either.
+    auto& [path, text] = files[static_cast<std::size_t>(i)];
+    text = read_text(path).substr(0, bytes.at(i).get<std::size_t>());
+    for (const auto& [arm, seed] : runs) {
+      const MetricsPaths own = run_metrics(out_dir, arm, seed);
+      if (fs::exists(i == 0 ? own.jsonl : own.csv)) text += read_text(i == 0 ? own.jsonl : own.csv);
+    }
+  }
+  for (const auto& [path, text] : files) io::write_file_atomically(path.string(), text);
+  fs::remove_all(folder);
 }
 
 std::vector<RunResult> finished_runs(const fs::path& out_dir) {

@@ -50,7 +50,26 @@ struct SavedModel {
 // in eval mode. Throws Error when the metadata is missing or the weights do not fit.
 SavedModel load_model(const std::string& path);
 
+// The metrics files a run appends to: the experiment's shared OUT/metrics.{jsonl,csv}, or, when
+// runs train concurrently (over MPI), the run's own OUT/run-metrics/<arm>-seed<k>.{jsonl,csv},
+// which assemble_run_metrics() joins in sweep order once the sweep is complete.
+struct MetricsPaths {
+  std::filesystem::path jsonl, csv;
+};
+inline constexpr const char* kRunMetricsFolder = "run-metrics";
+MetricsPaths shared_metrics(const std::filesystem::path& out_dir);
+MetricsPaths run_metrics(const std::filesystem::path& out_dir, const std::string& arm, std::uint64_t seed);
+
+// Appends the run metrics files of `runs` (arm label, seed), in that order, to the shared ones and
+// removes OUT/run-metrics. Safe to be killed and called again: the shared files are first cut
+// back to their size when the folder was created (recorded in it).
+void assemble_run_metrics(const std::filesystem::path& out_dir,
+                          const std::vector<std::pair<std::string, std::uint64_t>>& runs);
+// Creates OUT/run-metrics (recording the shared files' sizes) unless it exists.
+void begin_run_metrics(const std::filesystem::path& out_dir);
+
 // The checkpoints and final model of one run (arm, seed) of the experiment in `out_dir`.
+// `metrics`: the files the run appends to; a checkpoint records which, and their sizes.
 //
 // A run ends in three steps, each safe to be killed after: finish() saves the final state with
 // the run's result into the checkpoint and writes the model file; the runner writes the
@@ -59,7 +78,7 @@ SavedModel load_model(const std::string& path);
 class RunCheckpoint {
  public:
   RunCheckpoint(const std::filesystem::path& out_dir, const Arm& arm, std::uint64_t seed, const Shape& sample_shape,
-                std::vector<std::string> class_names, data::Normalization normalization);
+                std::vector<std::string> class_names, data::Normalization normalization, MetricsPaths metrics);
 
   std::filesystem::path checkpoint_path() const;
   std::filesystem::path model_path() const;
@@ -77,8 +96,10 @@ class RunCheckpoint {
   // Loads the checkpoint, if there is one, into the freshly built model and optimizer; replays
   // the schedule over the finished epochs (before the optimizer's saved rates are loaded),
   // restores the generators and truncates the metrics files to their size at the checkpoint
-  // (dropping lines written after it).
-  std::optional<Restored> restore(nn::Module& model, optim::Optimizer& optimizer, Schedule& schedule) const;
+  // (dropping lines written after it) unless `cut_metrics` is false (a data-parallel rank other
+  // than 0, which writes nothing).
+  std::optional<Restored> restore(nn::Module& model, optim::Optimizer& optimizer, Schedule& schedule,
+                                  bool cut_metrics = true) const;
 
   // Saves the final state with `result`, then writes the model file.
   void finish(nn::Module& model, const optim::Optimizer& optimizer, const train::TrainState& state,
@@ -100,6 +121,7 @@ class RunCheckpoint {
   std::vector<std::string> class_names_;
   data::Normalization normalization_;
   std::string file_name_;
+  MetricsPaths metrics_;
 };
 
 // A run's name in file names: the arm label with every run of characters other than letters,

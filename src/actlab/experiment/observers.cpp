@@ -15,6 +15,10 @@ MetricsFiles::MetricsFiles(const std::filesystem::path& dir)
     csv_ << "arm,activation,seed,kind,epoch,step,loss,train_loss,train_acc,val_loss,val_acc,test_loss,test_acc,lr,seconds\n";
 }
 
+MetricsFiles::MetricsFiles(const MetricsPaths& run) : jsonl_(run.jsonl, std::ios::app), csv_(run.csv, std::ios::app) {
+  ACTLAB_CHECK(jsonl_ && csv_, "cannot write metrics into {}", run.jsonl.parent_path().string());
+}
+
 void MetricsFiles::step(const RunResult& run, const StepMetrics& s) {
   jsonl_ << nlohmann::json{{"kind", "step"}, {"arm", run.arm}, {"activation", run.activation}, {"seed", run.seed},
                            {"step", s.step}, {"epoch", s.epoch}, {"loss", s.loss}}.dump() << '\n';

@@ -37,6 +37,8 @@ namespace actlab::experiment {
 class MetricsFiles {
  public:
   explicit MetricsFiles(const std::filesystem::path& dir);
+  // One run's own metrics files (checkpoint.h MetricsPaths), without the CSV's header line.
+  explicit MetricsFiles(const MetricsPaths& run);
   void step(const RunResult& run, const StepMetrics& s);
   void epoch(const RunResult& run, const EpochMetrics& e, std::int64_t step);
 

@@ -23,8 +23,9 @@ namespace {
 namespace fs = std::filesystem;
 
 // What `actlab compare` writes into its output folder.
-constexpr std::array<std::string_view, 8> kExperimentEntries = {
-    "config.toml", "summary.json", "metrics.jsonl", "metrics.csv", "report.md", "report.html", "models", "checkpoints"};
+constexpr std::array<std::string_view, 9> kExperimentEntries = {
+    "config.toml", "summary.json", "metrics.jsonl", "metrics.csv", "report.md", "report.html", "models", "checkpoints",
+    "run-metrics"};
 
 std::string holder_of(int fd) {
   char text[32] = {};

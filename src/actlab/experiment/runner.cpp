@@ -8,6 +8,8 @@
 #include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <map>
+#include <optional>
 #include <iostream>
 #include <set>
 
@@ -23,6 +25,7 @@
 #include "actlab/diagnostics/init_analysis.h"
 #include "actlab/diagnostics/verdicts.h"
 #include "actlab/experiment/checkpoint.h"
+#include "actlab/experiment/dispatch.h"
 #include "actlab/experiment/observers.h"
 #include "actlab/experiment/output_folder.h"
 #include "actlab/experiment/progress.h"
@@ -127,10 +130,12 @@ bool drop_last_batch(const Settings& s, std::int64_t train_size, Progress& progr
 }
 
 // Trains one run (or takes its result from a finished checkpoint); the run's checkpoint is
-// finished, not removed, on return (see RunCheckpoint).
+// finished, not removed, on return (see RunCheckpoint). With a data-parallel `group`, only its
+// process 0 writes files (`metrics` is null on the others).
 RunResult train_run(const Arm& arm, std::uint64_t seed, const Data& data, const RunCheckpoint& checkpoint,
-                    MetricsFiles& metrics, Progress& progress) {
+                    MetricsFiles* metrics, Progress& progress, train::DataParallelGroup* group) {
   const Settings& s = arm.settings;
+  const bool writer = group == nullptr || group->rank() == 0;  // data-parallel: process 0 writes the files
   RunResult run;
   run.arm = arm.label;
   run.activation = s.activations.front();
@@ -139,42 +144,52 @@ RunResult train_run(const Arm& arm, std::uint64_t seed, const Data& data, const 
   auto model = make_model(s, data.train.sample_shape(), data.train.num_classes(), seed);
   auto optimizer = make_optimizer(s, model->parameters());
   Schedule schedule(s, *optimizer);
+  const std::int64_t batch = s.batch * (group ? group->size() : 1);
   data::DataLoader loader(data.train, data::LoaderOptions()
-                                          .batch_size(s.batch)
+                                          .batch_size(batch)
                                           .seed(seed)
                                           .normalize(data.normalization)
                                           .drop_last(drop_last_batch(s, data.train.size(), progress)));
   const std::string title = fmt::format("{} · seed {}", arm.label, seed);
   progress.start_run(title, s.epochs, loader.batches_per_epoch());
   train::TrainState state;
-  if (auto restored = checkpoint.restore(*model, *optimizer, schedule)) {
+  std::optional<RunCheckpoint::Restored> restored;
+  if (writer) {
+    restored = checkpoint.restore(*model, *optimizer, schedule);
+    if (!restored) checkpoint.save(*model, *optimizer, state);  // so a rerun drops this run's partial metrics
+  }
+  if (group) {
+    group->barrier();  // the other processes read the checkpoint process 0 has settled
+    if (!writer) restored = checkpoint.restore(*model, *optimizer, schedule, false);
+  }
+  if (restored) {
     state = std::move(restored->state);
     if (restored->result) {
-      checkpoint.write_model(*model, state.step);  // a kill may have come before it was written
+      if (writer) checkpoint.write_model(*model, state.step);  // a kill may have come before it was written
       return *restored->result;
     }
     progress.print(fmt::format("  resumed from {} at step {}", checkpoint.checkpoint_path().string(), state.step));
-  } else {
-    checkpoint.save(*model, *optimizer, state);  // so a rerun drops this run's partial metrics
   }
 
   const train::Classification task;
-  MetricsWriter metrics_writer(metrics, run);
+  std::optional<MetricsWriter> metrics_writer;
   ProgressReporter progress_reporter(progress);
   DivergenceLocator locator(model);
   Checkpointer checkpointer(checkpoint);
   std::optional<GradientFlow> gradient_flow;
-  std::vector<train::Observer*> observers = {&metrics_writer, &locator};
+  std::vector<train::Observer*> observers;
+  if (writer) observers.push_back(&metrics_writer.emplace(*metrics, run));
+  observers.push_back(&locator);
   if (s.diagnostics_every > 0)
     observers.push_back(&gradient_flow.emplace(model, probe_of(data),
                                                diagnostics::dead_unit_samples(data.train, data.normalization),
                                                s.diagnostics_every));
   std::optional<TensorBoardWriter> tensorboard;
-  if (!s.tensorboard.empty())
+  if (writer && !s.tensorboard.empty())
     observers.push_back(&tensorboard.emplace(std::filesystem::path(s.tensorboard) / run_file_name(arm.label, seed),
                                              title, s, gradient_flow ? &gradient_flow->recorder() : nullptr));
-  observers.push_back(&progress_reporter);
-  observers.push_back(&checkpointer);
+  if (writer) observers.push_back(&progress_reporter);
+  if (writer) observers.push_back(&checkpointer);
 
   train::LoopOptions options;
   options.step.clip_norm = s.clip_norm;
@@ -184,9 +199,16 @@ RunResult train_run(const Arm& arm, std::uint64_t seed, const Data& data, const 
   options.normalization = data.normalization;
   options.schedule = [&](double monitored_loss) { schedule.epoch_end(monitored_loss); };
   options.should_stop = [] { return stop_requested.load(); };
+  options.data_parallel = group;
   train::Run context{*model, *optimizer, task, loader, state, s.epochs};
   const auto start = Clock::now();
+  const double exchange_before = group ? group->exchange_seconds() : 0;
   train::fit(context, options, observers);
+  if (group && state.train_seconds > 0)
+    progress.print(fmt::format("  data-parallel over {} processes: the gradient exchange took {:.1f}% of the training "
+                               "time ({:.3f} s)", group->size(),
+                               100 * (group->exchange_seconds() - exchange_before) / state.train_seconds,
+                               group->exchange_seconds() - exchange_before));
 
   run.status = state.status;
   run.diverged_at_step = state.diverged_at_step;
@@ -209,7 +231,7 @@ RunResult train_run(const Arm& arm, std::uint64_t seed, const Data& data, const 
   } else if (locator.anomaly()) {
     run.diagnostics = {{"anomaly", diagnostics::to_json(*locator.anomaly())}};
   }
-  if (run.status != "interrupted") checkpoint.finish(*model, *optimizer, state, run);
+  if (run.status != "interrupted" && writer) checkpoint.finish(*model, *optimizer, state, run);
   return run;
 }
 
@@ -292,69 +314,132 @@ void validate(const Experiment& experiment) {
   }
 }
 
+namespace {
+
+// Every run here, in sweep order.
+class InOrder final : public RunDispatcher {
+ public:
+  bool coordinator() const override { return true; }
+  bool concurrent() const override { return false; }
+  void run(const SweepWork& work) override {
+    for (const std::size_t i : work.prepare())
+      if (!work.record(i, work.train(i))) return;
+  }
+};
+
+}  // namespace
+
 Outcome run_experiment(Experiment experiment, const RunnerOptions& options) {
   std::ostream& log = options.log ? *options.log : std::cerr;
   stop_requested.store(false);
   validate(experiment);
   if (experiment.base.threads > 0) set_num_threads(static_cast<int>(experiment.base.threads));
   set_deterministic(experiment.base.deterministic);
+  InOrder in_order;
+  RunDispatcher& dispatcher = options.dispatcher ? *options.dispatcher : in_order;
 
   const Data data = load_or_fall_back(experiment, options, log);
   Outcome outcome;
   outcome.out_dir = experiment.base.out.empty() ? default_out_dir(experiment.base) : experiment.base.out;
-  const ExistingExperiment existing = options.resume      ? ExistingExperiment::Resume
-                                     : options.overwrite ? ExistingExperiment::Overwrite
-                                                         : ExistingExperiment::Refuse;
-  const OutputFolder folder(outcome.out_dir, existing);
-  io::write_file_atomically((std::filesystem::path(outcome.out_dir) / "config.toml").string(), to_toml(experiment));
-  MetricsFiles metrics(outcome.out_dir);
-
+  const std::filesystem::path dir(outcome.out_dir);
   Summary& summary = outcome.summary;
-  if (options.resume) summary.runs = finished_runs(outcome.out_dir);
   summary.experiment = experiment.base.name;
   summary.settings = settings_json(experiment);
   summary.environment = {cpu_model(), num_threads(), std::string(kVersion)};
 
   const auto arms = experiment.arms();
-  if (!experiment.base.tensorboard.empty()) {
-    std::vector<std::string> run_names;
-    for (const auto& arm : arms)
-      for (std::uint64_t seed : experiment.base.seeds) run_names.push_back(run_file_name(arm.label, seed));
-    claim_tensorboard_folder(experiment.base.tensorboard, run_names, existing);
-  }
-  log << fmt::format("actlab compare: {} arm(s) x {} seed(s) on {} ({} train, {} validation, {} test samples), "
-                     "model {}, {} epochs, {} lr {}, batch {}\n",
-                     arms.size(), experiment.base.seeds.size(), experiment.base.data, data.train.size(),
-                     data.validation ? data.validation->size() : 0, data.test.size(), experiment.base.model,
-                     experiment.base.epochs, experiment.base.optimizer, experiment.base.lr, experiment.base.batch);
-  log << "output: " << outcome.out_dir << '\n';
+  const std::vector<std::uint64_t>& seeds = experiment.base.seeds;
   Progress progress(log, options.tty);
   const std::int64_t steps_per_epoch = (data.train.size() + experiment.base.batch - 1) / experiment.base.batch;
-  progress.start_sweep(static_cast<std::int64_t>(arms.size() * experiment.base.seeds.size()) * experiment.base.epochs *
+  progress.start_sweep(static_cast<std::int64_t>(arms.size() * seeds.size()) * experiment.base.epochs *
                        steps_per_epoch);
-  for (const auto& arm : arms) {
-    for (std::uint64_t seed : experiment.base.seeds) {
-      const RunCheckpoint checkpoint(outcome.out_dir, arm, seed, data.train.sample_shape(), data.train.class_names,
-                                     data.normalization);
-      if (std::any_of(summary.runs.begin(), summary.runs.end(),
-                      [&](const RunResult& r) { return r.arm == arm.label && r.seed == seed; })) {
-        checkpoint.remove();  // left by a kill between the summary and the removal
-        continue;
-      }
-      summary.runs.push_back(train_run(arm, seed, data, checkpoint, metrics, progress));
-      failpoint("run.finished");
-      summary.by_activation = summarize(summary.runs, experiment.base.target_acc);
-      const auto dir = std::filesystem::path(outcome.out_dir);
-      io::write_file_atomically((dir / "summary.json").string(), to_json(summary).dump(2));
-      report::write_reports(outcome.out_dir, summary);
-      failpoint("run.summarized");
-      if (summary.runs.back().status != "interrupted") checkpoint.remove();
-      if (summary.runs.back().status == "interrupted") {
-        outcome.interrupted = true;
-        progress.finish();
-        return outcome;
-      }
+
+  auto checkpoint_of = [&](std::size_t run, const MetricsPaths& metrics) {
+    return RunCheckpoint(dir, arms[run / seeds.size()], seeds[run % seeds.size()], data.train.sample_shape(),
+                         data.train.class_names, data.normalization, metrics);
+  };
+  std::map<std::string, std::size_t> arm_of_label;
+  for (std::size_t i = 0; i < arms.size(); ++i) arm_of_label.emplace(arms[i].label, i);
+  auto sweep_index = [&](const RunResult& r) {
+    const auto arm = arm_of_label.find(r.arm);
+    const auto seed = std::find(seeds.begin(), seeds.end(), r.seed);
+    return (arm == arm_of_label.end() ? arms.size() : arm->second) * seeds.size() +
+           static_cast<std::size_t>(seed - seeds.begin());
+  };
+  // Runs that may train at the same time (and a sweep that began so) write their own metrics files.
+  bool own_metrics = dispatcher.concurrent();
+  std::optional<OutputFolder> folder;
+  std::optional<MetricsFiles> shared_files;
+
+  SweepWork work;
+  work.prepare = [&] {
+    const ExistingExperiment existing = options.resume      ? ExistingExperiment::Resume
+                                        : options.overwrite ? ExistingExperiment::Overwrite
+                                                            : ExistingExperiment::Refuse;
+    folder.emplace(dir, existing);
+    if (!experiment.base.tensorboard.empty()) {
+      std::vector<std::string> run_names;
+      for (const auto& arm : arms)
+        for (std::uint64_t seed : seeds) run_names.push_back(run_file_name(arm.label, seed));
+      claim_tensorboard_folder(experiment.base.tensorboard, run_names, existing);
     }
+    io::write_file_atomically((dir / "config.toml").string(), to_toml(experiment));
+    log << fmt::format("actlab compare: {} arm(s) x {} seed(s) on {} ({} train, {} validation, {} test samples), "
+                       "model {}, {} epochs, {} lr {}, batch {}\n",
+                       arms.size(), seeds.size(), experiment.base.data, data.train.size(),
+                       data.validation ? data.validation->size() : 0, data.test.size(), experiment.base.model,
+                       experiment.base.epochs, experiment.base.optimizer, experiment.base.lr, experiment.base.batch);
+    log << "output: " << outcome.out_dir << '\n';
+    own_metrics = own_metrics || std::filesystem::exists(dir / kRunMetricsFolder);
+    if (own_metrics) {
+      { const MetricsFiles with_header(dir); }  // the shared files, with the CSV's header, for the runs to join
+      begin_run_metrics(dir);
+    } else {
+      shared_files.emplace(dir);
+    }
+    if (options.resume) summary.runs = finished_runs(dir);
+    std::set<std::size_t> finished;
+    for (const RunResult& r : summary.runs) finished.insert(sweep_index(r));
+    std::vector<std::size_t> pending;
+    for (std::size_t run = 0; run < arms.size() * seeds.size(); ++run) {
+      if (finished.contains(run))
+        checkpoint_of(run, shared_metrics(dir)).remove();  // left by a kill between the summary and the removal
+      else
+        pending.push_back(run);
+    }
+    return pending;
+  };
+  work.train = [&](std::size_t run) {
+    const Arm& arm = arms[run / seeds.size()];
+    const std::uint64_t seed = seeds[run % seeds.size()];
+    const MetricsPaths paths = own_metrics ? run_metrics(dir, arm.label, seed) : shared_metrics(dir);
+    std::optional<MetricsFiles> own_files;
+    MetricsFiles* metrics = own_metrics ? &own_files.emplace(paths) : shared_files ? &*shared_files : nullptr;
+    return train_run(arm, seed, data, checkpoint_of(run, paths), metrics, progress, options.data_parallel);
+  };
+  work.record = [&](std::size_t run, const RunResult& result) {
+    // In sweep order, whichever process finished first.
+    summary.runs.insert(std::upper_bound(summary.runs.begin(), summary.runs.end(), run,
+                                         [&](std::size_t i, const RunResult& r) { return i < sweep_index(r); }),
+                        result);
+    failpoint("run.finished");
+    summary.by_activation = summarize(summary.runs, experiment.base.target_acc);
+    io::write_file_atomically((dir / "summary.json").string(), to_json(summary).dump(2));
+    report::write_reports(outcome.out_dir, summary);
+    failpoint("run.summarized");
+    if (result.status == "interrupted") {
+      outcome.interrupted = true;
+      return false;
+    }
+    checkpoint_of(run, shared_metrics(dir)).remove();
+    return true;
+  };
+  dispatcher.run(work);
+  if (dispatcher.coordinator() && own_metrics && !outcome.interrupted) {
+    std::vector<std::pair<std::string, std::uint64_t>> runs;
+    for (const Arm& arm : arms)
+      for (const std::uint64_t seed : seeds) runs.emplace_back(arm.label, seed);
+    assemble_run_metrics(dir, runs);
   }
   progress.finish();
   return outcome;

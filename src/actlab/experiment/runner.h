@@ -23,8 +23,10 @@
 #include <string>
 
 #include "actlab/data/registry.h"
+#include "actlab/experiment/dispatch.h"
 #include "actlab/experiment/results.h"
 #include "actlab/experiment/settings.h"
+#include "actlab/train/data_parallel.h"
 
 namespace actlab::experiment {
 
@@ -39,6 +41,12 @@ struct RunnerOptions {
   bool resume = false;
   // Replace an earlier experiment in the output folder (otherwise refused; see output_folder.h).
   bool overwrite = false;
+  // Where the runs are trained (dispatch.h); null: all here, in sweep order.
+  RunDispatcher* dispatcher = nullptr;
+  // Trains each run on every process of this group (train/data_parallel.h), `batch` samples per
+  // process; only its process 0 writes files. Requires a dispatcher that gives every process of
+  // the group the same runs in the same order.
+  train::DataParallelGroup* data_parallel = nullptr;
 };
 
 struct Outcome {

@@ -57,6 +57,18 @@ void fit(Run& run, const LoopOptions& options, const std::vector<Observer*>& obs
   data::DataLoader& loader = run.loader;
   const std::int64_t batches = loader.batches_per_epoch();
   if (s.status == "interrupted") s.status = "ok";  // an interrupted run continues
+  DataParallelGroup* group = options.data_parallel;
+  StepOptions step_options = options.step;
+  if (group) {
+    group->broadcast(run.model);
+    step_options.synchronize = [group, parameters = run.optimizer.parameters()](StepResult& r) {
+      group->synchronize(parameters, r);
+    };
+  }
+  auto stop = [&] {
+    const bool requested = options.should_stop && options.should_stop();
+    return group ? group->any(requested) : requested;
+  };
   notify(observers, [&](Observer& o) { o.on_run_begin(run); });
   while (!s.finished && s.epoch <= run.epochs && s.status == "ok") {
     const double lr = run.optimizer.lr();
@@ -70,8 +82,9 @@ void fit(Run& run, const LoopOptions& options, const std::vector<Observer*>& obs
     };
     if (s.step_in_epoch < batches) {
       loader.set_position({s.epoch - 1, s.step_in_epoch});
-      for (data::Batch& batch : loader) {
-        if (options.should_stop && options.should_stop()) {
+      for (data::Batch& whole : loader) {
+        const data::Batch batch = group ? group->local_batch(whole) : whole;
+        if (stop()) {
           lap();
           notify(observers, [&](Observer& o) { o.on_interrupt(run); });  // sees the state to resume from
           s.status = "interrupted";
@@ -80,7 +93,7 @@ void fit(Run& run, const LoopOptions& options, const std::vector<Observer*>& obs
         ++s.step;
         ++s.step_in_epoch;
         notify(observers, [&](Observer& o) { o.on_step_begin(run, batch); });
-        const StepResult r = train_step(run.model, batch, run.task, run.optimizer, options.step, [&](const StepResult& r) {
+        const StepResult r = train_step(run.model, batch, run.task, run.optimizer, step_options, [&](const StepResult& r) {
           notify(observers, [&](Observer& o) { o.on_after_backward(run, batch, r); });
         });
         if (!r.finite()) {

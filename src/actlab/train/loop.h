@@ -24,6 +24,7 @@
 #include "actlab/data/loader.h"
 #include "actlab/nn/module.h"
 #include "actlab/optim/optimizer.h"
+#include "actlab/train/data_parallel.h"
 #include "actlab/train/state.h"
 #include "actlab/train/step.h"
 #include "actlab/train/task.h"
@@ -63,6 +64,8 @@ struct LoopOptions {
   std::function<void(double monitored_loss)> schedule;
   // Asked before every step; true ends the run as "interrupted".
   std::function<bool()> should_stop;
+  // Trains the run together with the other processes of the group (data_parallel.h); null: alone.
+  DataParallelGroup* data_parallel = nullptr;
 };
 
 // Trains `run.state` on to `run.epochs` epochs (or until it diverges or is stopped); a state

@@ -13,10 +13,9 @@ StepResult train_step(nn::Module& model, const data::Batch& batch, const Task& t
   const Tensor loss = task.loss(output, batch);
   result.loss = loss.item();
   result.correct = task.correct(output, batch);
-  if (std::isfinite(result.loss)) {
-    loss.backward();
-    result.grad_norm = optim::grad_norm(optimizer.parameters());
-  }
+  if (std::isfinite(result.loss)) loss.backward();
+  if (options.synchronize) options.synchronize(result);
+  if (std::isfinite(result.loss)) result.grad_norm = optim::grad_norm(optimizer.parameters());
   if (after_backward) after_backward(result);
   if (!result.finite()) return result;
   if (options.clip_norm > 0) optim::clip_grad_norm_(optimizer.parameters(), options.clip_norm, result.grad_norm);

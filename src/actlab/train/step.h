@@ -2,7 +2,8 @@
 // optimizer's update, as one plain function. It returns what happened and touches nothing else,
 // so every loop (compare, benchmarks, a playground, data-parallel training) takes the same step.
 //
-// Order: zero the gradients, forward, loss, backward, the global gradient norm, then
+// Order: zero the gradients, forward, loss, backward, `synchronize` (data-parallel training),
+// the global gradient norm, then
 // `after_backward(result)` (diagnostics look at gradients here, before they are clipped and
 // applied), clipping to `clip_norm` (0: none), and optimizer.step(). A non-finite loss or
 // gradient norm skips backward or the update: the parameters keep their values and the caller
@@ -21,8 +22,13 @@
 
 namespace actlab::train {
 
+struct StepResult;
+
 struct StepOptions {
   double clip_norm = 0;  // clip the global gradient norm to this (0: no clipping)
+  // Data-parallel training (data_parallel.h): after backward (skipped when the loss is not
+  // finite), before the gradient norm, makes the result and the gradients the whole batch's.
+  std::function<void(StepResult&)> synchronize;
 };
 
 struct StepResult {
