@@ -8,6 +8,8 @@ packages=(
   libfmt-dev libcli11-dev nlohmann-json3-dev libtomlplusplus-dev
   libgtest-dev libgmock-dev libbenchmark-dev
 )
+# The Python module (-DACTLAB_PYTHON=ON), its tests and the example notebook.
+packages+=(python3-dev pybind11-dev python3-numpy python3-pandas python3-pytest jupyter-nbconvert python3-ipykernel)
 if [[ "${ACTLAB_WITH_PEER:-0}" == 1 ]]; then packages+=(python3-torch); fi
 # The report's chart library is installed from npm at build time.
 if ! command -v npm >/dev/null; then packages+=(nodejs npm); fi

@@ -284,16 +284,9 @@ std::vector<std::uint64_t> parse_seeds(const std::string& text, const std::strin
   return seeds;
 }
 
-Experiment load_config(const std::string& path) {
-  ACTLAB_CHECK(std::filesystem::is_regular_file(path), "{}: cannot read the config: no such file", path);
-  toml::table table;
-  try {
-    table = toml::parse_file(path);
-  } catch (const toml::parse_error& e) {
-    fail("{}:{}:{}: {}", path, e.source().begin.line, e.source().begin.column, e.description());
-  } catch (const std::exception& e) {
-    fail("{}: cannot read the config: {}", path, e.what());
-  }
+namespace {
+
+Experiment experiment_from_table(const toml::table& table, const std::string& path) {
   Experiment experiment;
   for (const auto& [name, node] : table) {
     const std::string key(name.str());
@@ -330,6 +323,33 @@ Experiment load_config(const std::string& path) {
     }
   }
   return experiment;
+}
+
+[[noreturn]] void fail_to_parse(const toml::parse_error& e, const std::string& path) {
+  fail("{}:{}:{}: {}", path, e.source().begin.line, e.source().begin.column, e.description());
+}
+
+}  // namespace
+
+Experiment load_config(const std::string& path) {
+  ACTLAB_CHECK(std::filesystem::is_regular_file(path), "{}: cannot read the config: no such file", path);
+  try {
+    return experiment_from_table(toml::parse_file(path), path);
+  } catch (const toml::parse_error& e) {
+    fail_to_parse(e, path);
+  } catch (const Error&) {
+    throw;
+  } catch (const std::exception& e) {
+    fail("{}: cannot read the config: {}", path, e.what());
+  }
+}
+
+Experiment parse_config(const std::string& toml_text, const std::string& source) {
+  try {
+    return experiment_from_table(toml::parse(toml_text, source), source);
+  } catch (const toml::parse_error& e) {
+    fail_to_parse(e, source);
+  }
 }
 
 std::size_t Experiment::arm_count() const {
