@@ -208,7 +208,14 @@ void bind_tensor(py::module_& m) {
       .def("item", [](const Tensor& t) { return t.item(); })
       .def("numel", &Tensor::numel)
       .def("numpy", &to_numpy, "A NumPy array viewing this tensor's memory")
-      .def("__array__", [](const Tensor& t, const py::object&) { return to_numpy(t); }, py::arg("dtype") = py::none())
+      .def(
+          "__array__",
+          [](const Tensor& t, const py::object& dtype) -> py::object {
+            py::object view = to_numpy(t);
+            if (dtype.is_none()) return view;
+            return view.attr("astype")(dtype);
+          },
+          py::arg("dtype") = py::none())
       .def("shares_memory_with", &Tensor::shares_storage_with)
       .def("__neg__", [](const Tensor& t) { return -t; })
       .def("__matmul__", [](const Tensor& a, const Tensor& b) { return a.matmul(b); })

@@ -19,7 +19,9 @@ def test_notebook_runs_top_to_bottom(tmp_path):
         errors = [o for c in executed["cells"] for o in c.get("outputs", []) if o.get("output_type") == "error"]
         assert not errors
         outputs = [o for c in executed["cells"] if c["cell_type"] == "code" for o in c.get("outputs", [])]
-        assert any("text/html" in o.get("data", {}) and "<iframe" in "".join(o["data"]["text/html"]) for o in outputs)
+        pages = ["".join(o["data"]["text/html"]) for o in outputs if "text/html" in o.get("data", {})]
+        assert any("<iframe" in page for page in pages)  # the report, inline
+        assert any("actlab compare: done" in page for page in pages)  # the progress block, finished
     else:
         cells = json.loads(NOTEBOOK.read_text())["cells"]
         script = "\n\n".join("".join(c["source"]) for c in cells if c["cell_type"] == "code")

@@ -57,6 +57,13 @@ def test_numpy_view_keeps_the_tensor_alive():
     np.testing.assert_array_equal(first, np.full((3, 3), 3.0, np.float32))
 
 
+def test_numpy_functions_take_tensors():
+    t = actlab.from_numpy(np.arange(3, dtype=np.float32))
+    assert np.asarray(t).dtype == np.float32
+    assert np.asarray(t, dtype=np.float64).dtype == np.float64
+    np.testing.assert_array_equal(np.add(t, 1), [1, 2, 3])
+
+
 def test_tensor_keeps_the_array_alive():
     t = actlab.from_numpy(np.arange(4, dtype=np.float32))
     gc.collect()
