@@ -153,36 +153,31 @@ class LineSink : public std::streambuf {
   std::string line_;
 };
 
-experiment::RunnerOptions runner_options(std::ostream& log, bool overwrite) {
+// Runs work(options) without the GIL, with the runner's log lines going to `progress`.
+template <typename Work>
+auto run_with_progress(const py::object& progress, bool overwrite, Work work) {
+  LineSink sink(progress);
+  std::ostream log(&sink);
   experiment::RunnerOptions options;
   options.log = &log;
   options.overwrite = overwrite;
-  return options;
+  const py::gil_scoped_release no_gil;
+  return work(options);
 }
 
 py::tuple run_compare(const experiment::Experiment& experiment, const py::object& progress, bool overwrite,
                       bool fall_back_to_spirals) {
-  LineSink sink(progress);
-  std::ostream log(&sink);
-  experiment::RunnerOptions options = runner_options(log, overwrite);
-  options.fall_back_to_spirals = fall_back_to_spirals;
-  experiment::Outcome outcome;
-  {
-    const py::gil_scoped_release no_gil;
-    outcome = experiment::run_experiment(experiment, options);
-  }
+  const experiment::Outcome outcome = run_with_progress(progress, overwrite, [&](experiment::RunnerOptions options) {
+    options.fall_back_to_spirals = fall_back_to_spirals;
+    return experiment::run_experiment(experiment, options);
+  });
   return py::make_tuple(experiment::to_json(outcome.summary).dump(), outcome.out_dir, outcome.interrupted);
 }
 
 py::tuple run_diagnose(const experiment::Experiment& experiment, bool at_init, const py::object& progress,
                        bool overwrite) {
-  LineSink sink(progress);
-  std::ostream log(&sink);
-  experiment::Diagnosis diagnosis;
-  {
-    const py::gil_scoped_release no_gil;
-    diagnosis = experiment::diagnose(experiment, at_init, runner_options(log, overwrite));
-  }
+  const experiment::Diagnosis diagnosis = run_with_progress(
+      progress, overwrite, [&](const auto& options) { return experiment::diagnose(experiment, at_init, options); });
   return py::make_tuple(diagnosis.diagnostics.dump(), diagnosis.out_dir);
 }
 
