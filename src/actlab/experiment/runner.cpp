@@ -276,6 +276,7 @@ Diagnosis diagnose(Experiment experiment, bool at_init, const RunnerOptions& opt
   if (at_init) return {diagnose_at_init(experiment), ""};
   ACTLAB_CHECK(experiment.base.diagnostics_every > 0, "diagnose: --diagnostics-every must be at least 1");
   Outcome outcome = run_experiment(std::move(experiment), options);
+  ACTLAB_CHECK(!outcome.summary.runs.empty(), "diagnose: stopped before the run began; nothing to diagnose");
   return {std::move(outcome.summary.runs.front().diagnostics), outcome.out_dir};
 }
 
