@@ -14,6 +14,7 @@ import numpy as np
 from actlab._core import Activation, Error, Experiment, Tensor, __version__
 from actlab._core import from_numpy as _from_numpy
 from actlab._core import make_activation as activation
+from actlab._core import setting_keys as _setting_keys
 from actlab import activations
 from actlab.experiments import Comparison, Diagnosis, compare, diagnose, load
 
@@ -39,5 +40,10 @@ def from_numpy(array):
     return _from_numpy(array)
 
 
+def settings():
+    """Every settings key of compare and diagnose (also a config key): key, type and help."""
+    return _setting_keys()
+
+
 __all__ = ["Activation", "Comparison", "Diagnosis", "Error", "Experiment", "Tensor", "activation", "activations",
-           "compare", "diagnose", "from_numpy", "load", "__version__"]
+           "compare", "diagnose", "from_numpy", "load", "settings", "__version__"]

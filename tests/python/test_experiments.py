@@ -50,8 +50,12 @@ def test_sweeps_overrides_and_toml_paths(tmp_path):
     assert [arm["arm"] for arm in result["by_activation"]] == ["relu, init=standard", "relu, init=he"]
     assert result["settings"]["lr"] == pytest.approx(0.02)
     assert {record["init"] for record in result["records"]} == {"standard", "he"}
-    swept = actlab.load({**SMALL, "sweep": {"init": ["standard", "he"]}})
+    swept = actlab.load({**SMALL, "sweep": {"init": ["standard", "he"]}}, lr=0.5)
     assert len(swept.arm_labels()) == 4
+    swept.validate()
+    assert swept.get("lr") == "0.5" and 'init = ["standard", "he"]' in swept.to_toml()
+    keys = {entry["key"]: entry for entry in actlab.settings()}
+    assert keys["lr"]["type"] == "float" and keys["lr"]["help"]
 
 
 def test_bad_settings_raise_actlab_errors(tmp_path):
