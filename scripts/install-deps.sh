@@ -9,6 +9,8 @@ packages=(
   libgtest-dev libgmock-dev libbenchmark-dev
   libopenmpi-dev openmpi-bin
 )
+# The Python module (-DACTLAB_PYTHON=ON), its tests and the example notebook.
+packages+=(python3-dev pybind11-dev python3-numpy python3-pandas python3-pytest jupyter-nbconvert python3-ipykernel)
 if [[ "${ACTLAB_WITH_PEER:-0}" == 1 ]]; then packages+=(python3-torch); fi
 # The TensorBoard test decodes the event files with an independent reader.
 packages+=(python3-protobuf python3-crc32c)

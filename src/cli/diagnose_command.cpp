@@ -2,8 +2,6 @@
 // --at-init, the initialization alone), then the per-layer table and the verdicts.
 #include <iostream>
 
-#include "actlab/diagnostics/init_analysis.h"
-#include "actlab/diagnostics/verdicts.h"
 #include "actlab/experiment/progress.h"
 #include "actlab/experiment/runner.h"
 #include "cli/commands.h"
@@ -20,48 +18,23 @@ struct DiagnoseArgs {
 };
 
 void run_diagnose(const DiagnoseArgs& args) {
-  experiment::Experiment e;
   // A short run of one model unless the config or the options say otherwise.
-  e.base.name = "diagnose";
-  e.base.activations = {"relu"};
-  e.base.epochs = 1;
-  e.base.limit_train = 10000;
-  e.base.diagnostics_every = 20;
-  if (!args.config.empty()) {
-    const experiment::Experiment loaded = experiment::load_config(args.config);
-    e.sweep = loaded.sweep;
-    e.base = loaded.base;
-  }
+  experiment::Experiment e = args.config.empty() ? experiment::diagnose_defaults() : experiment::load_config(args.config);
   for (const auto& [key, value] : *args.values) experiment::set_setting(e.base, key, value, option_name(key));
-  e.base.seeds.resize(1);
   e.base.threads = capped_threads(e.base.threads);
-  const auto arms = e.arms();
-  ACTLAB_CHECK(arms.size() == 1,
-               "diagnose: looks at one model, but these settings make {} arms; give one activation (--activations "
-               "relu) and no [sweep] (use actlab compare to compare several)",
-               arms.size());
-  nlohmann::json diagnostics;
-  if (args.at_init) {
-    diagnostics = experiment::diagnose_at_init(e);
-  } else {
-    ACTLAB_CHECK(e.base.diagnostics_every > 0, "diagnose: --diagnostics-every must be at least 1");
-    experiment::RunnerOptions options;
-    options.tty = experiment::is_terminal(2);
-    options.overwrite = args.overwrite;
-    const auto outcome = experiment::run_experiment(e, options);
-    diagnostics = outcome.summary.runs.front().diagnostics;
-    std::cerr << "wrote " << outcome.out_dir << "/report.html (gradient-flow charts) and summary.json\n";
-  }
+  experiment::RunnerOptions options;
+  options.tty = experiment::is_terminal(2);
+  options.overwrite = args.overwrite;
+  const experiment::Diagnosis diagnosis = experiment::diagnose(e, args.at_init, options);
+  const nlohmann::json& diagnostics = diagnosis.diagnostics;
+  if (!diagnosis.out_dir.empty())
+    std::cerr << "wrote " << diagnosis.out_dir << "/report.html (gradient-flow charts) and summary.json\n";
   if (args.json) {
     std::cout << diagnostics.dump(2) << '\n';
     return;
   }
-  std::cout << "\n" << arms.front().label << ", model " << e.base.model << ", init " << e.base.init << "\n"
-            << diagnostics::format_table(diagnostics);
-  if (diagnostics.contains("init_analysis"))
-    std::cout << "\nat initialization, per fully-connected layer (Glorot & Bengio 2010):\n"
-              << diagnostics::format_init_analysis(diagnostics["init_analysis"]);
-  std::cout << "\nverdicts:\n" << diagnostics::format_verdicts(diagnostics);
+  std::cout << "\n" << e.arm(0).label << ", model " << e.base.model << ", init " << e.base.init << "\n"
+            << experiment::diagnosis_text(diagnostics);
 }
 
 const CommandRegistration diagnose_registration([](CLI::App& app) {

@@ -159,5 +159,22 @@ TEST(Allocator, ReusesFreedBuffers) {
   EXPECT_EQ(reinterpret_cast<std::uintptr_t>(again.raw_data()) % 64, 0u);
 }
 
+TEST(Allocator, AdoptedMemoryGoesBackToItsOwner) {
+  float values[4] = {1, 2, 3, 4};
+  const std::shared_ptr<void> owner(values, [](void*) {});
+  {
+    auto impl = std::make_shared<TensorImpl>();
+    impl->shape = {2, 2};
+    impl->strides = {2, 1};
+    Buffer buffer = adopt_buffer(reinterpret_cast<std::byte*>(values), sizeof values, owner);
+    impl->storage = std::make_shared<Storage>(Storage{std::move(buffer), sizeof values});
+    const Tensor t(impl);
+    EXPECT_EQ(t.sum().item(), 10.0);
+    values[3] = 40;  // a write by the owner is seen: no copy
+    EXPECT_EQ(t.at<float>({1, 1}), 40.0f);
+  }
+  EXPECT_EQ(owner.use_count(), 1);  // the tensor let go of its owner, and freed nothing (values is on the stack)
+}
+
 }  // namespace
 }  // namespace actlab

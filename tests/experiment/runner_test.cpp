@@ -171,5 +171,29 @@ TEST(Runner, LearnsRealMnist) {
   EXPECT_GT(outcome.summary.runs[0].epochs[1].test_acc, 0.89);  // two epochs on 10,000 images
 }
 
+TEST(Runner, DiagnoseLooksAtOneModel) {
+  Experiment e = small(fresh_dir("diagnose"));
+  EXPECT_NE(testing::error_of([&] { diagnose(e, true, {}); }).find("these settings make 2 arms"), std::string::npos);
+  e.base.activations = {"sigmoid"};
+  e.base.seeds = {4, 5};
+  const Diagnosis at_init = diagnose(e, true, {});
+  EXPECT_TRUE(at_init.out_dir.empty());
+  EXPECT_FALSE(fs::exists(e.base.out));  // nothing is written at initialization
+  ASSERT_TRUE(at_init.diagnostics.contains("init_analysis"));
+  EXPECT_NE(diagnosis_text(at_init.diagnostics).find("verdicts:"), std::string::npos);
+  std::ostringstream log;
+  e.base.diagnostics_every = 5;
+  const Diagnosis trained = diagnose(e, false, {.log = &log});
+  EXPECT_EQ(trained.out_dir, e.base.out);
+  std::ifstream in(fs::path(e.base.out) / "summary.json");
+  const nlohmann::json summary = nlohmann::json::parse(in);
+  ASSERT_EQ(summary["runs"].size(), 1u);  // the first seed only
+  EXPECT_EQ(summary["runs"][0]["seed"], 4);
+  EXPECT_EQ(trained.diagnostics, summary["runs"][0]["diagnostics"]);
+  e.base.diagnostics_every = 0;
+  EXPECT_NE(testing::error_of([&] { diagnose(e, false, {.overwrite = true}); }).find("--diagnostics-every"),
+            std::string::npos);
+}
+
 }  // namespace
 }  // namespace actlab::experiment

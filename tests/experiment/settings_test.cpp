@@ -75,6 +75,15 @@ norm = ["none", "batch"]
   EXPECT_EQ(again.arms().size(), 8u);
 }
 
+TEST(Config, TextParsesAsAFileDoes) {
+  const std::string text = "epochs = 2\nactivations = [\"relu\", \"tanh\"]\n[sweep]\ninit = [\"standard\", \"he\"]\n";
+  EXPECT_EQ(to_toml(parse_config(text, "inline")), to_toml(load_config(write_config("text", text))));
+  EXPECT_NE(error_of([] { parse_config("epochs = 2\nlearning_rate = 0.1\n", "my config"); })
+                .find("my config:2: unknown setting 'learning_rate'"),
+            std::string::npos);
+  EXPECT_NE(error_of([] { parse_config("epochs = [1,\n", "my config"); }).find("my config:"), std::string::npos);
+}
+
 TEST(Config, ErrorsNameFileAndLine) {
   const auto unknown = write_config("unknown", "epochs = 2\nlearning_rate = 0.1\n");
   EXPECT_NE(error_of([&] { load_config(unknown); }).find(unknown + ":2: unknown setting 'learning_rate'"),

@@ -4,6 +4,7 @@
 #include <map>
 #include <mutex>
 #include <new>
+#include <utility>
 #include <vector>
 
 namespace actlab {
@@ -47,7 +48,7 @@ std::size_t round_size(std::size_t bytes) {
 }  // namespace
 
 void BufferDeleter::operator()(std::byte* ptr) const noexcept {
-  if (ptr == nullptr) return;
+  if (ptr == nullptr || owner) return;
   if (bytes >= kCacheMinBytes) {
     auto& c = cache();
     std::lock_guard lock(c.mutex);
@@ -80,6 +81,10 @@ Buffer allocate_buffer(std::size_t bytes) {
     if (block == nullptr) throw std::bad_alloc();
   }
   return Buffer(static_cast<std::byte*>(block), BufferDeleter{rounded});
+}
+
+Buffer adopt_buffer(std::byte* data, std::size_t bytes, std::shared_ptr<void> owner) {
+  return Buffer(data, BufferDeleter{bytes, std::move(owner)});
 }
 
 std::size_t cached_buffer_bytes() {

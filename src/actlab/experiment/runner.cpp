@@ -286,6 +286,38 @@ nlohmann::json diagnose_at_init(const Experiment& experiment) {
   return result;
 }
 
+Experiment diagnose_defaults() {
+  Experiment e;
+  e.base.name = "diagnose";
+  e.base.activations = {"relu"};
+  e.base.epochs = 1;
+  e.base.limit_train = 10000;
+  e.base.diagnostics_every = 20;
+  return e;
+}
+
+Diagnosis diagnose(Experiment experiment, bool at_init, const RunnerOptions& options) {
+  experiment.base.seeds.resize(1);
+  const std::size_t arms = experiment.arm_count();
+  ACTLAB_CHECK(arms == 1,
+               "diagnose: looks at one model, but these settings make {} arms; give one activation (--activations "
+               "relu) and no [sweep] (use actlab compare to compare several)",
+               arms);
+  if (at_init) return {diagnose_at_init(experiment), ""};
+  ACTLAB_CHECK(experiment.base.diagnostics_every > 0, "diagnose: --diagnostics-every must be at least 1");
+  Outcome outcome = run_experiment(std::move(experiment), options);
+  ACTLAB_CHECK(!outcome.summary.runs.empty(), "diagnose: stopped before the run began; nothing to diagnose");
+  return {std::move(outcome.summary.runs.front().diagnostics), outcome.out_dir};
+}
+
+std::string diagnosis_text(const nlohmann::json& diagnostics) {
+  std::string text = diagnostics::format_table(diagnostics);
+  if (diagnostics.contains("init_analysis"))
+    text += "\nat initialization, per fully-connected layer (Glorot & Bengio 2010):\n" +
+            diagnostics::format_init_analysis(diagnostics["init_analysis"]);
+  return text + "\nverdicts:\n" + diagnostics::format_verdicts(diagnostics);
+}
+
 void validate(const Experiment& experiment) {
   const Settings& s = experiment.base;
   for (const auto& spec : s.activations) {

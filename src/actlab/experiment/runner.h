@@ -69,6 +69,24 @@ Outcome run_experiment(Experiment experiment, const RunnerOptions& options);
 // experiment has more than one arm.
 nlohmann::json diagnose_at_init(const Experiment& experiment);
 
+// What `actlab diagnose` starts from without a config: one short run of relu (1 epoch on the
+// first 10000 training samples, a gradient-flow snapshot every 20 steps).
+Experiment diagnose_defaults();
+
+struct Diagnosis {
+  nlohmann::json diagnostics;  // diagnostics/verdicts.h JSON; at initialization with "init_analysis"
+  std::string out_dir;         // the run's output folder; empty at initialization
+};
+
+// The gradient-flow diagnostics of the experiment's one model, with its first seed: at
+// initialization (diagnose_at_init, nothing written), or after training it as run_experiment
+// does. Throws Error when the settings make more than one arm, or a run has diagnostics_every 0.
+Diagnosis diagnose(Experiment experiment, bool at_init, const RunnerOptions& options);
+
+// The per-layer table, the initialization analysis (when there is one) and the verdicts of a
+// diagnosis, as `actlab diagnose` prints them.
+std::string diagnosis_text(const nlohmann::json& diagnostics);
+
 // Asks a running experiment to stop at the next step (async-signal-safe).
 void request_stop();
 

@@ -327,16 +327,37 @@ std::vector<std::uint64_t> parse_seeds(const std::string& text, const std::strin
   return seeds;
 }
 
+// The experiment of a parsed config; errors name `path` and the line.
+static Experiment experiment_from_table(const toml::table& table, const std::string& path);
+
+[[noreturn]] static void fail_to_parse(const toml::parse_error& e, const std::string& path) {
+  fail("{}:{}:{}: {}", path, e.source().begin.line, e.source().begin.column, e.description());
+}
+
 Experiment load_config(const std::string& path) {
   ACTLAB_CHECK(std::filesystem::is_regular_file(path), "{}: cannot read the config: no such file", path);
   toml::table table;
   try {
     table = toml::parse_file(path);
   } catch (const toml::parse_error& e) {
-    fail("{}:{}:{}: {}", path, e.source().begin.line, e.source().begin.column, e.description());
+    fail_to_parse(e, path);
   } catch (const std::exception& e) {
     fail("{}: cannot read the config: {}", path, e.what());
   }
+  return experiment_from_table(table, path);
+}
+
+Experiment parse_config(const std::string& toml_text, const std::string& source) {
+  toml::table table;
+  try {
+    table = toml::parse(toml_text, source);
+  } catch (const toml::parse_error& e) {
+    fail_to_parse(e, source);
+  }
+  return experiment_from_table(table, source);
+}
+
+static Experiment experiment_from_table(const toml::table& table, const std::string& path) {
   Experiment experiment;
   for (const auto& [name, node] : table) {
     const std::string key(name.str());

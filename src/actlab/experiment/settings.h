@@ -119,6 +119,8 @@ std::string get_setting(const Settings& settings, const std::string& key);
 
 // Reads a TOML config. Throws Error with file:line on any problem.
 Experiment load_config(const std::string& path);
+// The same from TOML text; errors name `source` and the line.
+Experiment parse_config(const std::string& toml_text, const std::string& source);
 
 // The fully resolved experiment as TOML (written to config.toml; loads back to the same).
 std::string to_toml(const Experiment& experiment);
