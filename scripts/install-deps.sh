@@ -7,6 +7,7 @@ packages=(
   libopenblas-openmp-dev libsleef-dev zlib1g-dev libpng-dev libarchive-dev libcurl4-openssl-dev libssl-dev
   libfmt-dev libcli11-dev nlohmann-json3-dev libtomlplusplus-dev
   libgtest-dev libgmock-dev libbenchmark-dev
+  libcpp-httplib-dev
 )
 if [[ "${ACTLAB_WITH_PEER:-0}" == 1 ]]; then packages+=(python3-torch); fi
 # The report's chart library is installed from npm at build time.
