@@ -7,12 +7,12 @@
 const path = require('path');
 const fs = require('fs');
 const [driver, url, out] = process.argv.slice(2);
-const puppeteer = require(path.join(driver, 'node_modules', 'puppeteer-core'));
+const puppeteer = require(path.resolve(driver, 'node_modules', 'puppeteer-core'));
 
 const TEST_LOSS = 0.35;
 const config = {
   data: 'spirals', samples: 600, noise: 0.05, train_ratio: 0.5, features: ['x1', 'x2', 'sin x1', 'sin x2'],
-  hidden: [16, 16], activations: ['tanh', 'tanh'], optimizer: 'adam', lr: 0.03, batch: 10, seed: 1,
+  hidden: [16, 16], activations: ['tanh', 'tanh'], optimizer: 'adam', lr: 0.01, batch: 10, seed: 1,
 };
 
 function state(a, b) {

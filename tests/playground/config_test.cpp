@@ -63,7 +63,7 @@ TEST(PlaygroundConfig, ExportLoadsAsACompareConfig) {
   c.activations = {"gelu", "relu"};
   c.lr = 0.01;
   c.optimizer = "sgd";
-  const std::string toml = to_toml(c, 3);
+  const std::string toml = to_toml(c, 2 * 4000 + 1);  // a little over two epochs of compare's 4000 points
   EXPECT_NE(toml.find("per-layer activations (gelu, relu)"), std::string::npos);
   const auto path = std::filesystem::temp_directory_path() / "actlab-playground-export.toml";
   std::ofstream(path) << toml;

@@ -10,6 +10,7 @@
 #include "actlab/core/error.h"
 #include "actlab/data/registry.h"
 #include "actlab/data/synthetic.h"
+#include "actlab/experiment/runner.h"
 #include "actlab/experiment/settings.h"
 #include "actlab/experiment/training.h"
 #include "actlab/nn/init.h"
@@ -170,14 +171,13 @@ nn::Norm norm_of(const Config& c) {
   return nn::Norm::None;
 }
 
-std::string to_toml(const Config& c, std::int64_t epochs) {
+std::string to_toml(const Config& c, std::int64_t samples_seen) {
   experiment::Experiment e;
   experiment::Settings& s = e.base;
   s.name = "playground";
   s.data = c.data;
   s.model = model_spec(c);
   s.activations = {c.activations.empty() ? std::string("relu") : c.activations.front()};
-  s.epochs = std::max<std::int64_t>(1, epochs);
   s.batch = c.batch;
   s.optimizer = c.optimizer;
   s.lr = c.lr;
@@ -187,6 +187,11 @@ std::string to_toml(const Config& c, std::int64_t epochs) {
   s.norm = c.norm;
   s.dropout = c.dropout;
   s.seeds = {c.seed};
+  s.val_size = 0;
+  // compare trains on the image subset's samples, or on the 2-D points it generates itself.
+  if (c.is_image()) s.limit_train = std::llround(c.samples * c.train_ratio);
+  const std::int64_t train_size = c.is_image() ? s.limit_train : experiment::load_options(s).synthetic.samples;
+  s.epochs = std::max<std::int64_t>(1, (samples_seen + train_size - 1) / train_size);
   std::string notes;
   if (std::any_of(c.activations.begin(), c.activations.end(), [&](const auto& a) { return a != s.activations[0]; }))
     notes += fmt::format("# per-layer activations ({}): compare uses the first for every layer\n",
@@ -194,7 +199,8 @@ std::string to_toml(const Config& c, std::int64_t epochs) {
   if (!c.is_image() && c.features != std::vector<std::string>{"x1", "x2"})
     notes += fmt::format("# input features ({}): compare trains on x1, x2\n", fmt::join(c.features, ", "));
   if (c.l1 > 0) notes += fmt::format("# L1 penalty {}: compare has none\n", c.l1);
-  if (!c.is_image()) notes += "# compare generates its own 2-D points (4000 training samples, the catalog's noise)\n";
+  if (!c.is_image())
+    notes += fmt::format("# compare generates its own 2-D points ({} training samples, the catalog's noise)\n", train_size);
   return "# Exported by `actlab serve`; run with: actlab compare --config FILE\n" + notes + experiment::to_toml(e);
 }
 

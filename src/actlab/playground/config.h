@@ -6,8 +6,9 @@
 //   parse_config(json, limits)   the page's JSON -> Config; throws Error naming the field, the
 //                                value and the accepted range for anything else
 //   to_json(config)              the same JSON back (parse_config(to_json(c)) == c)
-//   to_toml(config, epochs)      an `actlab compare` config of the experiment, with a comment for
-//                                what compare cannot express (per-layer activations, features, L1)
+//   to_toml(config, seen)        an `actlab compare` config of the experiment, with a comment for
+//                                what compare cannot express (per-layer activations, features, L1);
+//                                its epochs see about `seen` training samples (at least one epoch)
 //   catalog(limits, data_dir)    the choices the page offers: datasets present, activations with
 //                                their parameters, inits, optimizers, features, the limits
 #pragma once
@@ -69,7 +70,7 @@ struct Config {
 
 Config parse_config(const nlohmann::json& json, const Limits& limits);
 nlohmann::json to_json(const Config& config);
-std::string to_toml(const Config& config, std::int64_t epochs = 10);
+std::string to_toml(const Config& config, std::int64_t samples_seen = 0);
 
 // The parameters of the config's network (input width from the features or the image size).
 double parameter_count(const Config& config);

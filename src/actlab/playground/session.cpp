@@ -532,7 +532,7 @@ std::string Session::model_file() {
 std::string Session::compare_config() {
   State& s = *state_;
   ModelAccess access(s);
-  return to_toml(s.config, s.train_state.epoch - (s.train_state.step_in_epoch == 0 ? 1 : 0));
+  return to_toml(s.config, s.train_state.samples);
 }
 
 }  // namespace actlab::playground

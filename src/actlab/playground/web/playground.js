@@ -12,7 +12,7 @@ const page = {
   catalog: null,
   state: { a: null, b: null, selected: 'a', playing: false },
   runs: {},          // 'a' / 'b' -> Run
-  stats: { views: 0, renders: 0, started: performance.now() },
+  stats: { views: 0, renders: 0 },  // views received and drawn
 };
 window.actlabPlayground = page;
 
@@ -541,7 +541,7 @@ function drawNetwork(canvas, view, config) {
       paths.get(key).lineTo(to.x, to.y + to.pixels / 2);
     }
   });
-  ctx.globalAlpha = 0.6;
+  ctx.globalAlpha = Math.min(0.6, 6 / Math.max(...columns));  // many links: each fainter
   for (const [key, path] of paths) {
     const [sign, width] = key.split(':').map(Number);
     ctx.strokeStyle = COLORS[sign];
@@ -641,9 +641,12 @@ function wireControls() {
     const run = page.runs[page.state.selected];
     if (run && run.id) download(`/api/sessions/${run.id}/model.safetensors`, 'playground.safetensors');
   });
+  let counted = { renders: 0, t: performance.now() };  // views drawn per second, over the last second
   setInterval(() => {
-    const seconds = (performance.now() - page.stats.started) / 1000;
-    $('status').textContent = `${(page.stats.renders / Math.max(seconds, 1e-3)).toFixed(0)} views/s`;
+    const now = performance.now();
+    const rate = (page.stats.renders - counted.renders) / ((now - counted.t) / 1000);
+    counted = { renders: page.stats.renders, t: now };
+    $('status').textContent = `${rate.toFixed(0)} views/s`;
   }, 1000);
   window.addEventListener('beforeunload', () => { for (const run of Object.values(page.runs)) run.stop(); });
 }
