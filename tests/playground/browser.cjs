@@ -1,6 +1,7 @@
 // Drives the playground page in headless Chromium (puppeteer-core); run by browser_test.cpp:
 //   node browser.cjs DRIVER_DIR URL OUT_DIR
-// Trains spirals until the test loss is below a threshold, checks the gradient-flow view, runs an
+// Trains spirals until the test loss is below a threshold, checks the gradient-flow view, applies a
+// verdict's remedy by a click, runs an
 // A/B pair, reloads the link, exports the config to OUT_DIR/playground.toml and a screenshot to
 // OUT_DIR/playground.png. Prints one JSON line of measurements; exits non-zero on any failure.
 'use strict';
@@ -70,6 +71,16 @@ async function main() {
     result.steps = await page.evaluate((f) => eval(f)('a'), stepOf.toString());
     await page.click('#play');  // pause
     if (out) await page.screenshot({ path: path.join(out, 'playground.png') });
+
+    // A verdict's remedy applies its change with a click (and restarts the run).
+    const remedy = await page.$('.run[data-run=a] .remedy:not([disabled])');
+    if (remedy) {
+      const before = await page.evaluate(() => JSON.stringify(actlabPlayground.state.a));
+      await remedy.click();
+      await until(page, 'the remedy applied', (b) => JSON.stringify(actlabPlayground.state.a) !== b, 10, before);
+      result.remedy = await remedy.evaluate((button) => button.textContent);
+      await until(page, 'the run restarted', () => document.querySelector('.run[data-run=a]').dataset.step === '0', 20);
+    }
 
     // Export the config (what the "export config" button downloads).
     const toml = await page.evaluate(async () =>
