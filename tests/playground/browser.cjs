@@ -2,7 +2,8 @@
 //   node browser.cjs DRIVER_DIR URL OUT_DIR
 // Trains spirals until the test loss is below a threshold, checks the gradient-flow view, applies a
 // verdict's remedy by a click, runs an A/B pair, reloads the link, exports the config to
-// OUT_DIR/playground.toml and screenshots to OUT_DIR/playground*.png. Prints one JSON line of measurements; exits non-zero on any failure.
+// OUT_DIR/playground.toml and screenshots to OUT_DIR/playground*.png. Prints one JSON line of
+// measurements; exits non-zero on any failure.
 'use strict';
 const path = require('path');
 const fs = require('fs');

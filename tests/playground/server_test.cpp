@@ -334,6 +334,11 @@ TEST(PlaygroundSession, ImageSubsetsHaveAConfusionMatrix) {
     for (const auto& n : row) counted += n.get<std::int64_t>();
   }
   EXPECT_EQ(counted, 100) << "every test sample of the subset";
+  ASSERT_TRUE(view["misclassified"].is_array());
+  for (const auto& sample : view["misclassified"]) {
+    EXPECT_NE(sample["label"], sample["predicted"]);
+    EXPECT_EQ(sample["pixels"].size(), 784u);
+  }
   EXPECT_EQ(s.data_points()["classes"].size(), 10u);
 }
 

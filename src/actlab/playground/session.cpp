@@ -39,6 +39,7 @@ constexpr std::int64_t kDiagnosticsEvery = 10;  // steps between Recorder snapsh
 constexpr auto kDiagnosticsInterval = std::chrono::milliseconds(100);
 constexpr std::size_t kMaxSnapshots = 120;      // older snapshots are thinned out beyond this
 constexpr auto kImageMetricsInterval = std::chrono::milliseconds(500);
+constexpr std::size_t kShownMisclassified = 12;
 
 // The input columns of 2-D points [N, 2] for the chosen features.
 Tensor feature_columns(const std::vector<float>& xy, const std::vector<std::string>& features) {
@@ -117,7 +118,8 @@ struct Session::State {
   train::TrainState train_state;
   std::mutex model_mutex;
 
-  json metrics = json::object(), confusion = nullptr, diagnostics = nullptr, verdicts = json::array();
+  json metrics = json::object(), confusion = nullptr, misclassified = nullptr, diagnostics = nullptr,
+       verdicts = json::array();
   Clock::time_point last_view{}, last_metrics{};
   std::int64_t last_diagnostics_step = -1;
   Clock::time_point last_diagnostics_time{};
@@ -280,7 +282,8 @@ void Session::State::update_metrics() {
   train::Classification plain;
   const train::Score train_score = train::evaluate(*model, plain, train_set, {});
   const train::Score test_score = train::evaluate(*model, plain, test_set, {});
-  metrics = {{"train_loss", optional_json(train_score.loss())}, {"train_acc", optional_json(train_score.accuracy())},
+  metrics = {{"step", train_state.step},
+             {"train_loss", optional_json(train_score.loss())}, {"train_acc", optional_json(train_score.accuracy())},
              {"test_loss", optional_json(test_score.loss())}, {"test_acc", optional_json(test_score.accuracy())}};
   last_metrics = now;
   if (!config.is_image()) return;
@@ -294,6 +297,15 @@ void Session::State::update_metrics() {
   std::vector<std::vector<std::int64_t>> matrix(k, std::vector<std::int64_t>(k, 0));
   for (std::size_t i = 0; i < labels.size(); ++i) ++matrix[labels[i]][guesses[i]];
   confusion = matrix;
+  // The first few misclassified test images, with their pixels (channels first).
+  const Shape shape = test_set.sample_shape();
+  const auto pixels = static_cast<std::size_t>(shape[0] * shape[1] * shape[2]);
+  const std::vector<std::uint8_t> bytes = test_set.inputs.contiguous().to_vector<std::uint8_t>();
+  misclassified = json::array();
+  for (std::size_t i = 0; i < labels.size() && misclassified.size() < kShownMisclassified; ++i)
+    if (labels[i] != guesses[i])
+      misclassified.push_back({{"label", labels[i]}, {"predicted", guesses[i]}, {"shape", shape},
+                               {"pixels", std::vector<int>(bytes.begin() + i * pixels, bytes.begin() + (i + 1) * pixels)}});
 }
 
 void Session::State::record_diagnostics() {
@@ -402,7 +414,10 @@ json Session::State::make_view() {
                {"metrics", metrics},
                {"diagnostics", diagnostics},
                {"verdicts", verdicts}};
-  if (!confusion.is_null()) view["confusion"] = confusion;
+  if (!confusion.is_null()) {
+    view["confusion"] = confusion;
+    view["misclassified"] = misclassified;
+  }
   return view;
 }
 

@@ -261,8 +261,8 @@ class Run {
     if (view.step === 0 && view.surface && !this.firstSurface) this.firstSurface = view.surface.values;
     const m = view.metrics;
     if (m.test_loss !== null) {
-      appendPoint(this.charts.loss, view.step, [m.train_loss, m.test_loss]);
-      appendPoint(this.charts.acc, view.step, [m.train_acc, m.test_acc]);
+      appendPoint(this.charts.loss, m.step, [m.train_loss, m.test_loss]);
+      appendPoint(this.charts.acc, m.step, [m.train_acc, m.test_acc]);
       this.curvesChanged = true;
     }
     if (!this.pending) {
@@ -296,6 +296,7 @@ class Run {
       drawNetwork(this.element.querySelector('.network'), view, this.config());
     }
     if (view.confusion) this.renderConfusion(view.confusion);
+    if (view.misclassified) this.renderMisclassified(view.misclassified);
   }
 
   config() { return page.state[this.key]; }
@@ -365,6 +366,31 @@ class Run {
       }).join('') + '</tr>';
     });
     this.element.querySelector('.confusion').innerHTML = html + '</table>';
+  }
+
+  // Misclassified test images, each captioned "true -> predicted".
+  renderMisclassified(samples) {
+    const box = this.element.querySelector('.misclassified');
+    const names = this.points ? this.points.classes : [];
+    box.innerHTML = '';
+    for (const sample of samples) {
+      const [channels, height, width] = sample.shape;
+      const canvas = document.createElement('canvas');
+      canvas.width = width;
+      canvas.height = height;
+      const ctx = canvas.getContext('2d');
+      const image = ctx.createImageData(width, height);
+      for (let p = 0; p < width * height; p++) {
+        const rgb = [0, 1, 2].map((c) => sample.pixels[Math.min(c, channels - 1) * width * height + p]);
+        image.data.set([...rgb, 255], 4 * p);
+      }
+      ctx.putImageData(image, 0, 0);
+      const figure = document.createElement('figure');
+      const caption = document.createElement('figcaption');
+      caption.textContent = `${names[sample.label] ?? sample.label} → ${names[sample.predicted] ?? sample.predicted}`;
+      figure.append(canvas, caption);
+      box.append(figure);
+    }
   }
 }
 
