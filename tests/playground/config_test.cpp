@@ -1,4 +1,6 @@
 // Playground configs: every field checked, the JSON form round-trips, the export loads in compare.
+#include "actlab/playground/config.h"
+
 #include <gtest/gtest.h>
 
 #include <filesystem>
@@ -6,7 +8,6 @@
 
 #include "actlab/core/error.h"
 #include "actlab/experiment/settings.h"
-#include "actlab/playground/config.h"
 
 namespace actlab::playground {
 namespace {

@@ -1,23 +1,23 @@
 // The playground server under malformed, oversized, hostile and concurrent requests: each is
 // answered or refused cleanly (JSON error, 4xx/5xx) and the server keeps serving. Sessions train,
 // stream views, reset to the same weights, export a loadable model, and end when idle.
+#include "actlab/playground/server.h"
+
 #include <arpa/inet.h>
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 #include <httplib.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include <fmt/format.h>
-
 #include <atomic>
-#include <mutex>
 #include <filesystem>
 #include <fstream>
+#include <mutex>
 #include <thread>
 
 #include "actlab/experiment/settings.h"
 #include "actlab/io/safetensors.h"
-#include "actlab/playground/server.h"
 #include "actlab/playground/session.h"
 
 namespace actlab::playground {
@@ -30,10 +30,11 @@ const json kSmall = {{"data", "xor"}, {"samples", 200}, {"hidden", {4}}, {"activ
 
 class Running {
  public:
-  explicit Running(ServerOptions options = {}) : server_([&] {
-    options.port = 0;
-    return options;
-  }()) {
+  explicit Running(ServerOptions options = {})
+      : server_([&] {
+          options.port = 0;
+          return options;
+        }()) {
     port_ = server_.bind();
     thread_ = std::thread([this] { server_.serve(); });
   }
@@ -123,11 +124,14 @@ TEST(PlaygroundServer, RefusesMalformedRequestsWithAMessage) {
   options.limits.max_body_bytes = 4096;
   Running r(options);
   auto c = r.client();
-  EXPECT_NE(refused(c.Post("/api/sessions", "{not json", "application/json"), 400).find("not valid JSON"), std::string::npos);
-  EXPECT_NE(refused(c.Post("/api/sessions", "[1,2]", "application/json"), 400).find("JSON object"), std::string::npos);
-  EXPECT_NE(refused(c.Post("/api/sessions", R"({"lr": -5})", "application/json"), 400).find("'lr' is -5"), std::string::npos);
-  EXPECT_NE(refused(c.Post("/api/sessions", R"({"data": "/etc/passwd"})", "application/json"), 400).find("choose one of"),
+  EXPECT_NE(refused(c.Post("/api/sessions", "{not json", "application/json"), 400).find("not valid JSON"),
             std::string::npos);
+  EXPECT_NE(refused(c.Post("/api/sessions", "[1,2]", "application/json"), 400).find("JSON object"), std::string::npos);
+  EXPECT_NE(refused(c.Post("/api/sessions", R"({"lr": -5})", "application/json"), 400).find("'lr' is -5"),
+            std::string::npos);
+  EXPECT_NE(
+      refused(c.Post("/api/sessions", R"({"data": "/etc/passwd"})", "application/json"), 400).find("choose one of"),
+      std::string::npos);
   refused(c.Post("/api/sessions", std::string(10'000, ' ') + "{}", "application/json"), 413);
   refused(c.Get("/api/sessions/0123456789abcdef/view"), 404);
   refused(c.Get("/api/sessions/..%2F..%2Fetc%2Fpasswd/view"), 404);
@@ -321,8 +325,8 @@ TEST(PlaygroundSession, ImageSubsetsHaveAConfusionMatrix) {
   const char* data = std::getenv("ACTLAB_DATA");
   if (data == nullptr || !std::filesystem::exists(std::filesystem::path(data) / "mnist"))
     GTEST_SKIP() << "MNIST is not in $ACTLAB_DATA (actlab data fetch mnist)";
-  const json request = {{"data", "mnist"}, {"samples", 500}, {"train_ratio", 0.8}, {"hidden", {32}},
-                        {"activations", {"relu"}}, {"batch", 50}};
+  const json request = {{"data", "mnist"}, {"samples", 500},          {"train_ratio", 0.8},
+                        {"hidden", {32}},  {"activations", {"relu"}}, {"batch", 50}};
   Session s(parse_config(request, {}), std::nullopt);
   std::uint64_t version = json::parse(s.wait_view(0, 5s).json)["version"];
   const json view = step_view(s, version, 1);

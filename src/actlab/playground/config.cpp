@@ -61,8 +61,8 @@ std::int64_t class_count(const Config& c) {
 }
 
 const std::vector<std::string> kConfigKeys = {
-    "data", "samples", "noise", "train_ratio", "classes", "data_seed", "features", "hidden", "activations", "init",
-    "norm", "dropout", "l1", "l2", "optimizer", "lr", "batch", "seed"};
+    "data", "samples", "noise",   "train_ratio", "classes", "data_seed", "features", "hidden", "activations",
+    "init", "norm",    "dropout", "l1",          "l2",      "optimizer", "lr",       "batch",  "seed"};
 
 }  // namespace
 
@@ -123,7 +123,8 @@ Config parse_config(const json& object, const Limits& limits) {
   }
   check_range("hidden layers", static_cast<double>(c.hidden.size()), 0, static_cast<double>(limits.max_layers));
   const std::int64_t max_units = c.is_image() ? limits.max_image_units : limits.max_units;
-  for (const auto units : c.hidden) check_range("hidden units", static_cast<double>(units), 1, static_cast<double>(max_units));
+  for (const auto units : c.hidden)
+    check_range("hidden units", static_cast<double>(units), 1, static_cast<double>(max_units));
   ACTLAB_CHECK(c.activations.size() == c.hidden.size(),
                "playground config: {} activations for {} hidden layers; give one per hidden layer",
                c.activations.size(), c.hidden.size());
@@ -132,7 +133,8 @@ Config parse_config(const json& object, const Limits& limits) {
                  spec.size());
     make_activation(spec);  // throws naming the parameter or listing the activations
   }
-  ACTLAB_CHECK(c.init.size() <= 200, "playground config: an init spec of {} characters; keep it under 200", c.init.size());
+  ACTLAB_CHECK(c.init.size() <= 200, "playground config: an init spec of {} characters; keep it under 200",
+               c.init.size());
   nn::init::parse(c.init);
   check_choice("norm", c.norm, kNorms);
   check_range("dropout", c.dropout, 0, 0.9);
@@ -150,11 +152,24 @@ Config parse_config(const json& object, const Limits& limits) {
 }
 
 json to_json(const Config& c) {
-  return {{"data", c.data},         {"samples", c.samples},     {"noise", c.noise},     {"train_ratio", c.train_ratio},
-          {"classes", c.classes},   {"data_seed", c.data_seed}, {"features", c.features}, {"hidden", c.hidden},
-          {"activations", c.activations}, {"init", c.init},     {"norm", c.norm},       {"dropout", c.dropout},
-          {"l1", c.l1},             {"l2", c.l2},               {"optimizer", c.optimizer}, {"lr", c.lr},
-          {"batch", c.batch},       {"seed", c.seed}};
+  return {{"data", c.data},
+          {"samples", c.samples},
+          {"noise", c.noise},
+          {"train_ratio", c.train_ratio},
+          {"classes", c.classes},
+          {"data_seed", c.data_seed},
+          {"features", c.features},
+          {"hidden", c.hidden},
+          {"activations", c.activations},
+          {"init", c.init},
+          {"norm", c.norm},
+          {"dropout", c.dropout},
+          {"l1", c.l1},
+          {"l2", c.l2},
+          {"optimizer", c.optimizer},
+          {"lr", c.lr},
+          {"batch", c.batch},
+          {"seed", c.seed}};
 }
 
 double parameter_count(const Config& c) {
@@ -200,7 +215,8 @@ std::string to_toml(const Config& c, std::int64_t samples_seen) {
     notes += fmt::format("# input features ({}): compare trains on x1, x2\n", fmt::join(c.features, ", "));
   if (c.l1 > 0) notes += fmt::format("# L1 penalty {}: compare has none\n", c.l1);
   if (!c.is_image())
-    notes += fmt::format("# compare generates its own 2-D points ({} training samples, the catalog's noise)\n", train_size);
+    notes +=
+        fmt::format("# compare generates its own 2-D points ({} training samples, the catalog's noise)\n", train_size);
   return "# Exported by `actlab serve`; run with: actlab compare --config FILE\n" + notes + experiment::to_toml(e);
 }
 
@@ -219,10 +235,14 @@ json catalog(const Limits& limits, const std::optional<std::filesystem::path>& d
   for (const ActivationInfo* info : registered_activations()) {
     json params = json::array();
     for (const auto& p : info->params)
-      params.push_back({{"name", p.name}, {"default", p.default_value}, {"doc", p.doc}, {"integer", p.integer},
-                        {"min", p.min}, {"max", p.max}});
-    activations.push_back({{"name", info->name}, {"formula", info->formula}, {"learnable", info->learnable},
-                           {"params", params}});
+      params.push_back({{"name", p.name},
+                        {"default", p.default_value},
+                        {"doc", p.doc},
+                        {"integer", p.integer},
+                        {"min", p.min},
+                        {"max", p.max}});
+    activations.push_back(
+        {{"name", info->name}, {"formula", info->formula}, {"learnable", info->learnable}, {"params", params}});
   }
   return {{"synthetic", data::synthetic_names()},
           {"images", image_sets_present(data_dir)},
@@ -233,9 +253,13 @@ json catalog(const Limits& limits, const std::optional<std::filesystem::path>& d
           {"optimizers", experiment::optimizer_names()},
           {"defaults", to_json(Config{})},
           {"limits",
-           {{"max_sessions", limits.max_sessions}, {"max_layers", limits.max_layers}, {"max_units", limits.max_units},
-            {"max_image_units", limits.max_image_units}, {"max_parameters", limits.max_parameters},
-            {"max_synthetic_samples", limits.max_synthetic_samples}, {"max_image_samples", limits.max_image_samples},
+           {{"max_sessions", limits.max_sessions},
+            {"max_layers", limits.max_layers},
+            {"max_units", limits.max_units},
+            {"max_image_units", limits.max_image_units},
+            {"max_parameters", limits.max_parameters},
+            {"max_synthetic_samples", limits.max_synthetic_samples},
+            {"max_image_samples", limits.max_image_samples},
             {"max_batch", limits.max_batch}}}};
 }
 

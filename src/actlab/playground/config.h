@@ -15,11 +15,10 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "actlab/nn/models.h"
 
@@ -29,14 +28,14 @@ struct Limits {
   std::int64_t max_sessions = 8;
   std::int64_t max_streams_per_session = 4;
   std::int64_t max_layers = 6;
-  std::int64_t max_units = 64;           // per hidden layer of a 2-D set
-  std::int64_t max_image_units = 256;    // per hidden layer of an image set
+  std::int64_t max_units = 64;         // per hidden layer of a 2-D set
+  std::int64_t max_image_units = 256;  // per hidden layer of an image set
   double max_parameters = 300'000;
   std::int64_t max_synthetic_samples = 5000;
   std::int64_t max_image_samples = 10'000;  // training and test samples of an image subset together
   std::int64_t max_batch = 1000;
   std::int64_t max_body_bytes = 64 * 1024;
-  double idle_seconds = 300;             // a session nobody asked about for this long is ended
+  double idle_seconds = 300;  // a session nobody asked about for this long is ended
 };
 
 // The input features of a 2-D set, in the order they become input columns.
@@ -46,23 +45,23 @@ const std::vector<std::string>& image_set_names();
 
 struct Config {
   std::string data = "spirals";
-  std::int64_t samples = 600;      // 2-D: generated points; images: the subset's size
-  double noise = 0.1;              // 2-D sets
-  double train_ratio = 0.5;        // fraction of the samples used for training, the rest tests
-  std::int64_t classes = 2;        // spirals and blobs
+  std::int64_t samples = 600;  // 2-D: generated points; images: the subset's size
+  double noise = 0.1;          // 2-D sets
+  double train_ratio = 0.5;    // fraction of the samples used for training, the rest tests
+  std::int64_t classes = 2;    // spirals and blobs
   std::uint64_t data_seed = 1;
   std::vector<std::string> features = {"x1", "x2"};
   std::vector<std::int64_t> hidden = {8, 8};
   std::vector<std::string> activations = {"tanh", "tanh"};  // one spec per hidden layer
   std::string init = "xavier";
-  std::string norm = "none";       // none | batch | layer
+  std::string norm = "none";  // none | batch | layer
   double dropout = 0;
-  double l1 = 0;                   // L1 penalty on the weights, added to the loss
-  double l2 = 0;                   // weight decay of the optimizer
+  double l1 = 0;  // L1 penalty on the weights, added to the loss
+  double l2 = 0;  // weight decay of the optimizer
   std::string optimizer = "adam";
   double lr = 0.03;
   std::int64_t batch = 10;
-  std::uint64_t seed = 1;          // initial weights, batch order and dropout masks
+  std::uint64_t seed = 1;  // initial weights, batch order and dropout masks
 
   bool is_image() const;
   bool operator==(const Config&) const = default;

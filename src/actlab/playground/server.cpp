@@ -5,8 +5,8 @@
 #include <netinet/in.h>
 #include <sys/socket.h>
 
-#include <filesystem>
 #include <atomic>
+#include <filesystem>
 #include <map>
 #include <mutex>
 #include <random>
@@ -59,7 +59,8 @@ void send_json(httplib::Response& res, const json& body, int status = 200) {
 json parse_body(const httplib::Request& req) {
   json body = json::parse(req.body, nullptr, false);
   if (body.is_discarded()) throw Refusal{400, "the request body is not valid JSON"};
-  if (!body.is_object()) throw Refusal{400, fmt::format("the request body must be a JSON object, not {}", body.type_name())};
+  if (!body.is_object())
+    throw Refusal{400, fmt::format("the request body must be a JSON object, not {}", body.type_name())};
   return body;
 }
 
@@ -80,7 +81,7 @@ void widen_backlog(int port) {
     socklen_t address_length = sizeof address;
     if (::getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &listening, &length) != 0 || !listening) continue;
     if (::getsockname(fd, reinterpret_cast<sockaddr*>(&address), &address_length) != 0) continue;
-    const int bound = address.ss_family == AF_INET ? ntohs(reinterpret_cast<sockaddr_in*>(&address)->sin_port)
+    const int bound = address.ss_family == AF_INET    ? ntohs(reinterpret_cast<sockaddr_in*>(&address)->sin_port)
                       : address.ss_family == AF_INET6 ? ntohs(reinterpret_cast<sockaddr_in6*>(&address)->sin6_port)
                                                       : -1;
     if (bound == port) ::listen(fd, SOMAXCONN);
@@ -213,43 +214,46 @@ struct Server::Impl {
     asset("/playground.css", assets::k_playground_css, "text/css; charset=utf-8");
     asset("/chart.js", report::assets::k_chart_js, "text/javascript; charset=utf-8");
     http.Get("/api/catalog", guarded([this](const httplib::Request&, httplib::Response& res) {
-      send_json(res, catalog(options.limits, options.data_dir));
-    }));
-    http.Post("/api/sessions", guarded([this](const httplib::Request& req, httplib::Response& res) { create(req, res); }));
+               send_json(res, catalog(options.limits, options.data_dir));
+             }));
+    http.Post("/api/sessions",
+              guarded([this](const httplib::Request& req, httplib::Response& res) { create(req, res); }));
     const std::string session = R"(/api/sessions/([0-9a-f]{1,32}))";
     http.Get(session + "/events", guarded([this](const httplib::Request& req, httplib::Response& res) {
-      stream(find(req.matches[1]), res);
-    }));
+               stream(find(req.matches[1]), res);
+             }));
     http.Get(session + "/view", guarded([this](const httplib::Request& req, httplib::Response& res) {
-      res.set_content(find(req.matches[1])->session->wait_view(0, std::chrono::milliseconds(0)).json, "application/json");
-    }));
+               res.set_content(find(req.matches[1])->session->wait_view(0, std::chrono::milliseconds(0)).json,
+                               "application/json");
+             }));
     http.Get(session + "/data", guarded([this](const httplib::Request& req, httplib::Response& res) {
-      send_json(res, find(req.matches[1])->session->data_points());
-    }));
+               send_json(res, find(req.matches[1])->session->data_points());
+             }));
     http.Post(session + "/control", guarded([this](const httplib::Request& req, httplib::Response& res) {
-      const json body = parse_body(req);
-      const auto action = body.find("action");
-      if (action == body.end() || !action->is_string())
-        throw Refusal{400, "control: give {\"action\": \"play\" | \"pause\" | \"step\" | \"reset\"}"};
-      find(req.matches[1])->session->control(action->get<std::string>());
-      send_json(res, {{"ok", true}});
-    }));
+                const json body = parse_body(req);
+                const auto action = body.find("action");
+                if (action == body.end() || !action->is_string())
+                  throw Refusal{400, "control: give {\"action\": \"play\" | \"pause\" | \"step\" | \"reset\"}"};
+                find(req.matches[1])->session->control(action->get<std::string>());
+                send_json(res, {{"ok", true}});
+              }));
     http.Get(session + "/config.toml", guarded([this](const httplib::Request& req, httplib::Response& res) {
-      res.set_header("Content-Disposition", "attachment; filename=\"playground.toml\"");
-      res.set_content(find(req.matches[1])->session->compare_config(), "application/toml");
-    }));
+               res.set_header("Content-Disposition", "attachment; filename=\"playground.toml\"");
+               res.set_content(find(req.matches[1])->session->compare_config(), "application/toml");
+             }));
     http.Get(session + "/model.safetensors", guarded([this](const httplib::Request& req, httplib::Response& res) {
-      res.set_header("Content-Disposition", "attachment; filename=\"playground.safetensors\"");
-      res.set_content(find(req.matches[1])->session->model_file(), "application/octet-stream");
-    }));
+               res.set_header("Content-Disposition", "attachment; filename=\"playground.safetensors\"");
+               res.set_content(find(req.matches[1])->session->model_file(), "application/octet-stream");
+             }));
     http.Delete(session, guarded([this](const httplib::Request& req, httplib::Response& res) {
-      find(req.matches[1]);
-      end(req.matches[1]);
-      send_json(res, {{"ok", true}});
-    }));
+                  find(req.matches[1]);
+                  end(req.matches[1]);
+                  send_json(res, {{"ok", true}});
+                }));
     http.set_error_handler([](const httplib::Request& req, httplib::Response& res) {
       if (!res.body.empty()) return;
-      const std::string what = res.status == 404   ? fmt::format("no such page or API: {} {}", req.method, req.path.substr(0, 100))
+      const std::string what = res.status == 404
+                                   ? fmt::format("no such page or API: {} {}", req.method, req.path.substr(0, 100))
                                : res.status == 413 ? "the request body is too large"
                                                    : fmt::format("the request was refused (HTTP {})", res.status);
       send_json(res, {{"error", what}}, res.status);

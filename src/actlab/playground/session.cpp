@@ -32,34 +32,32 @@ namespace {
 using nlohmann::json;
 using Clock = std::chrono::steady_clock;
 
-constexpr std::int64_t kSurfaceGrid = 40;   // decision surface: kSurfaceGrid^2 points
-constexpr std::int64_t kUnitGrid = 12;      // per-unit thumbnails
-constexpr std::int64_t kShownUnits = 16;    // thumbnails and links per layer
+constexpr std::int64_t kSurfaceGrid = 40;       // decision surface: kSurfaceGrid^2 points
+constexpr std::int64_t kUnitGrid = 12;          // per-unit thumbnails
+constexpr std::int64_t kShownUnits = 16;        // thumbnails and links per layer
 constexpr std::int64_t kDiagnosticsEvery = 10;  // steps between Recorder snapshots
 constexpr auto kDiagnosticsInterval = std::chrono::milliseconds(100);
-constexpr std::size_t kMaxSnapshots = 120;      // older snapshots are thinned out beyond this
+constexpr std::size_t kMaxSnapshots = 120;  // older snapshots are thinned out beyond this
 constexpr auto kImageMetricsInterval = std::chrono::milliseconds(500);
 constexpr std::size_t kShownMisclassified = 12;
+
+// One input feature (a name of feature_names()) of the point (x1, x2).
+float feature(const std::string& name, float x1, float x2) {
+  if (name == "x1") return x1;
+  if (name == "x2") return x2;
+  if (name == "x1^2") return x1 * x1;
+  if (name == "x2^2") return x2 * x2;
+  if (name == "x1x2") return x1 * x2;
+  if (name == "sin x1") return std::sin(x1);
+  return std::sin(x2);
+}
 
 // The input columns of 2-D points [N, 2] for the chosen features.
 Tensor feature_columns(const std::vector<float>& xy, const std::vector<std::string>& features) {
   const std::size_t n = xy.size() / 2, f = features.size();
   std::vector<float> out(n * f);
-  for (std::size_t i = 0; i < n; ++i) {
-    const float x1 = xy[2 * i], x2 = xy[2 * i + 1];
-    for (std::size_t j = 0; j < f; ++j) {
-      const std::string& name = features[j];
-      float v = 0;
-      if (name == "x1") v = x1;
-      else if (name == "x2") v = x2;
-      else if (name == "x1^2") v = x1 * x1;
-      else if (name == "x2^2") v = x2 * x2;
-      else if (name == "x1x2") v = x1 * x2;
-      else if (name == "sin x1") v = std::sin(x1);
-      else v = std::sin(x2);
-      out[i * f + j] = v;
-    }
-  }
+  for (std::size_t i = 0; i < n; ++i)
+    for (std::size_t j = 0; j < f; ++j) out[i * f + j] = feature(features[j], xy[2 * i], xy[2 * i + 1]);
   return from_vector(out, {static_cast<std::int64_t>(n), static_cast<std::int64_t>(f)});
 }
 
@@ -96,9 +94,7 @@ class PenalizedClassification final : public train::Task {
   std::vector<Tensor> weights_;
 };
 
-json optional_json(const std::optional<double>& v) {
-  return v && std::isfinite(*v) ? json(*v) : json(nullptr);
-}
+json optional_json(const std::optional<double>& v) { return v && std::isfinite(*v) ? json(*v) : json(nullptr); }
 
 }  // namespace
 
@@ -192,7 +188,8 @@ void Session::State::reset() {
   for (const auto& [name, tensor] : model->named_parameters())
     if (name.ends_with("weight") && tensor.dim() == 2) weights.push_back(tensor);
   task = std::make_unique<PenalizedClassification>(c.l1, std::move(weights));
-  loader = std::make_unique<data::DataLoader>(train_set, data::LoaderOptions().batch_size(c.batch).seed(c.seed).prefetch(false));
+  loader = std::make_unique<data::DataLoader>(train_set,
+                                              data::LoaderOptions().batch_size(c.batch).seed(c.seed).prefetch(false));
   recorder = std::make_unique<diagnostics::Recorder>(model, diagnostics::probe_batch(train_set, {}));
   train_state = train::TrainState{};
   last_diagnostics_step = -1;
@@ -283,8 +280,10 @@ void Session::State::update_metrics() {
   const train::Score train_score = train::evaluate(*model, plain, train_set, {});
   const train::Score test_score = train::evaluate(*model, plain, test_set, {});
   metrics = {{"step", train_state.step},
-             {"train_loss", optional_json(train_score.loss())}, {"train_acc", optional_json(train_score.accuracy())},
-             {"test_loss", optional_json(test_score.loss())}, {"test_acc", optional_json(test_score.accuracy())}};
+             {"train_loss", optional_json(train_score.loss())},
+             {"train_acc", optional_json(train_score.accuracy())},
+             {"test_loss", optional_json(test_score.loss())},
+             {"test_acc", optional_json(test_score.accuracy())}};
   last_metrics = now;
   if (!config.is_image()) return;
   NoGradGuard no_grad;
@@ -304,8 +303,11 @@ void Session::State::update_metrics() {
   misclassified = json::array();
   for (std::size_t i = 0; i < labels.size() && misclassified.size() < kShownMisclassified; ++i)
     if (labels[i] != guesses[i])
-      misclassified.push_back({{"label", labels[i]}, {"predicted", guesses[i]}, {"shape", shape},
-                               {"pixels", std::vector<int>(bytes.begin() + i * pixels, bytes.begin() + (i + 1) * pixels)}});
+      misclassified.push_back(
+          {{"label", labels[i]},
+           {"predicted", guesses[i]},
+           {"shape", shape},
+           {"pixels", std::vector<int>(bytes.begin() + i * pixels, bytes.begin() + (i + 1) * pixels)}});
 }
 
 void Session::State::record_diagnostics() {
@@ -323,14 +325,22 @@ void Session::State::record_diagnostics() {
   const auto& infos = recorder->layers();
   for (std::size_t i = 0; i < infos.size(); ++i) {
     const diagnostics::LayerStats& s = snapshot.layers[i];
-    layers.push_back({{"name", infos[i].name}, {"type", infos[i].type}, {"weighted", infos[i].weighted},
-                      {"activation", infos[i].activation}, {"grad_norm", optional_json(s.grad_norm)},
+    layers.push_back({{"name", infos[i].name},
+                      {"type", infos[i].type},
+                      {"weighted", infos[i].weighted},
+                      {"activation", infos[i].activation},
+                      {"grad_norm", optional_json(s.grad_norm)},
                       {"weight_grad_norm", optional_json(s.weight_grad_norm)},
-                      {"update_ratio", optional_json(s.update_ratio)}, {"dead", optional_json(s.dead_fraction)},
-                      {"saturated", optional_json(s.saturated_fraction)}, {"mean", optional_json(s.mean)},
-                      {"std", optional_json(s.std)}, {"histogram", s.histogram}});
+                      {"update_ratio", optional_json(s.update_ratio)},
+                      {"dead", optional_json(s.dead_fraction)},
+                      {"saturated", optional_json(s.saturated_fraction)},
+                      {"mean", optional_json(s.mean)},
+                      {"std", optional_json(s.std)},
+                      {"histogram", s.histogram}});
   }
-  diagnostics = {{"step", snapshot.step}, {"loss", optional_json(snapshot.loss)}, {"layers", layers},
+  diagnostics = {{"step", snapshot.step},
+                 {"loss", optional_json(snapshot.loss)},
+                 {"layers", layers},
                  {"histogram_range", diagnostics::kHistogramRange}};
   diagnostics::RunFacts facts;
   facts.classes = train_set.num_classes();
@@ -340,10 +350,15 @@ void Session::State::record_diagnostics() {
   // The settings in effect, each as its own default: remedies already in effect are left out,
   // and each remedy's command line names only its change.
   const std::string activation = config.activations.empty() ? "relu" : config.activations.front();
-  for (const auto& [key, value] : std::vector<std::pair<std::string, std::string>>{
-           {"activations", activation}, {"init", config.init}, {"norm", config.norm}, {"optimizer", config.optimizer},
-           {"lr", fmt::format("{}", config.lr)}, {"dropout", fmt::format("{}", config.dropout)},
-           {"weight_decay", fmt::format("{}", config.l2)}, {"clip_norm", "0"}})
+  for (const auto& [key, value] :
+       std::vector<std::pair<std::string, std::string>>{{"activations", activation},
+                                                        {"init", config.init},
+                                                        {"norm", config.norm},
+                                                        {"optimizer", config.optimizer},
+                                                        {"lr", fmt::format("{}", config.lr)},
+                                                        {"dropout", fmt::format("{}", config.dropout)},
+                                                        {"weight_decay", fmt::format("{}", config.l2)},
+                                                        {"clip_norm", "0"}})
     facts.settings.push_back({key, value, value});
   verdicts = json::array();
   for (const auto& v : diagnostics::judge(infos, recorder->snapshots(), diagnostics::Thresholds{}, std::nullopt, facts))
@@ -487,11 +502,16 @@ void Session::control(std::string_view action) {
   State& s = *state_;
   {
     std::lock_guard lock(s.mutex);
-    if (action == "play") s.budget = -1;
-    else if (action == "pause") s.budget = 0;
-    else if (action == "step") s.budget = 1;
-    else if (action == "reset") s.reset_requested = true, s.budget = 0;
-    else fail("playground: unknown action '{}'; use play, pause, step or reset", std::string(action).substr(0, 40));
+    if (action == "play")
+      s.budget = -1;
+    else if (action == "pause")
+      s.budget = 0;
+    else if (action == "step")
+      s.budget = 1;
+    else if (action == "reset")
+      s.reset_requested = true, s.budget = 0;
+    else
+      fail("playground: unknown action '{}'; use play, pause, step or reset", std::string(action).substr(0, 40));
   }
   s.changed.notify_all();
 }
@@ -527,20 +547,19 @@ std::string Session::model_file() {
   State& s = *state_;
   ModelAccess access(s);
   const Config& c = s.config;
-  const io::Metadata metadata = {
-      {"actlab_version", std::string(kVersion)},
-      {"data", c.data},
-      {"model", model_spec(c)},
-      {"activation", c.activations.empty() ? "relu" : c.activations.front()},
-      {"init", c.init},
-      {"norm", c.norm},
-      {"dropout", fmt::format("{}", c.dropout)},
-      {"sample_shape", json(s.train_set.sample_shape()).dump()},
-      {"class_names", json(s.train_set.class_names).dump()},
-      {"normalization", json{{"mean", json::array()}, {"std", json::array()}}.dump()},
-      {"seed", std::to_string(c.seed)},
-      {"step", std::to_string(s.train_state.step)},
-      {"playground_config", to_json(c).dump()}};
+  const io::Metadata metadata = {{"actlab_version", std::string(kVersion)},
+                                 {"data", c.data},
+                                 {"model", model_spec(c)},
+                                 {"activation", c.activations.empty() ? "relu" : c.activations.front()},
+                                 {"init", c.init},
+                                 {"norm", c.norm},
+                                 {"dropout", fmt::format("{}", c.dropout)},
+                                 {"sample_shape", json(s.train_set.sample_shape()).dump()},
+                                 {"class_names", json(s.train_set.class_names).dump()},
+                                 {"normalization", json{{"mean", json::array()}, {"std", json::array()}}.dump()},
+                                 {"seed", std::to_string(c.seed)},
+                                 {"step", std::to_string(s.train_state.step)},
+                                 {"playground_config", to_json(c).dump()}};
   return io::encode_safetensors(s.model->state_dict(), metadata);
 }
 

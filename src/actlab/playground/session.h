@@ -7,12 +7,11 @@
 // the caller's arrives, so any number of streams follow a session without polling it.
 //
 // A view: {"step", "epoch", "status" (ok | diverged), "playing", "metrics" (train/test loss and
-// accuracy, and the step they were measured at), "diagnostics" (the Recorder's latest snapshot per layer: gradient norms, dead and
-// saturated fractions, histograms), "verdicts" (diagnostics::judge, with remedies as settings
-// options), and for 2-D sets "surface" (the decision surface on a grid), "units" (each hidden
-// unit's output on a coarser grid, quantized to [-100, 100] per layer) and "weights" (the links
-// between the units shown); for image sets "confusion" (test-set confusion matrix) and
-// "misclassified" (the first misclassified test images with their pixels)}.
+// accuracy, and the step they were measured at), "diagnostics" (the Recorder's latest snapshot per layer: gradient
+// norms, dead and saturated fractions, histograms), "verdicts" (diagnostics::judge, with remedies as settings options),
+// and for 2-D sets "surface" (the decision surface on a grid), "units" (each hidden unit's output on a coarser grid,
+// quantized to [-100, 100] per layer) and "weights" (the links between the units shown); for image sets "confusion"
+// (test-set confusion matrix) and "misclassified" (the first misclassified test images with their pixels)}.
 //
 // Guarantees: the same Config gives the same data, initial weights and batches (seeded), so two
 // sessions of configs differing only in training settings start from identical weights.
@@ -26,11 +25,10 @@
 #include <cstdint>
 #include <filesystem>
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <string_view>
-
-#include <nlohmann/json.hpp>
 
 #include "actlab/playground/config.h"
 
