@@ -1,5 +1,9 @@
 # Writes OUTPUT, a C++ source defining `const char* const NAME` with the text of INPUT
 # (used to embed the report's chart library and scripts into the binary, so reports are offline).
+# NAMESPACE (default actlab::report::assets) holds the definition.
+if(NOT DEFINED NAMESPACE)
+  set(NAMESPACE actlab::report::assets)
+endif()
 file(READ "${INPUT}" content)
 string(FIND "${content}" ")actlab_embed\"" clash)
 if(NOT clash EQUAL -1)
@@ -14,4 +18,4 @@ while(offset LESS length)
   string(APPEND pieces "R\"actlab_embed(${piece})actlab_embed\"\n")
   math(EXPR offset "${offset} + 60000")
 endwhile()
-file(WRITE "${OUTPUT}" "// Generated from ${INPUT}; do not edit.\nnamespace actlab::report::assets {\nextern const char* const ${NAME};\nconst char* const ${NAME} =\n${pieces};\n}\n")
+file(WRITE "${OUTPUT}" "// Generated from ${INPUT}; do not edit.\nnamespace ${NAMESPACE} {\nextern const char* const ${NAME};\nconst char* const ${NAME} =\n${pieces};\n}\n")

@@ -8,6 +8,7 @@ packages=(
   libfmt-dev libcli11-dev nlohmann-json3-dev libtomlplusplus-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   libopenmpi-dev openmpi-bin
+  libcpp-httplib-dev
 )
 # The Python module (-DACTLAB_PYTHON=ON), its tests and the example notebook.
 packages+=(python3-dev pybind11-dev python3-numpy python3-pandas python3-pytest jupyter-nbconvert python3-ipykernel)

@@ -61,6 +61,15 @@ TEST(Models, OptionsShapeTheLayers) {
   EXPECT_TRUE(allclose(a->parameters()[0], b->parameters()[0], 0, 0));
 }
 
+TEST(Models, MlpTakesOneActivationPerHiddenLayer) {
+  auto net = nn::mlp(2, {4, 3}, 2, {.layer_activations = {"relu", "leaky_relu:0.2"}, .init = "xavier:gain=auto"});
+  std::vector<std::string> specs;
+  for (std::size_t i = 0; i < net->size(); ++i)
+    if (auto act = std::dynamic_pointer_cast<nn::Activation>((*net)[i])) specs.push_back(act->spec());
+  EXPECT_EQ(specs, (std::vector<std::string>{"relu", "leaky_relu:negative_slope=0.2"}));
+  EXPECT_THROW(nn::mlp(2, {4, 3}, 2, {.layer_activations = {"relu"}}), Error);
+}
+
 TEST(Models, MlpLearnsASyntheticTask) {
   // Four Gaussian blobs on a circle, one per class.
   Generator gen(11);

@@ -11,7 +11,7 @@ namespace {
 class Builder {
  public:
   explicit Builder(const ModelOptions& options)
-      : options_(options), gen_(options.seed), gain_(Activation(options.activation).gain()) {
+      : options_(options), gen_(options.seed), activation_(options.activation), gain_(Activation(activation_).gain()) {
     ACTLAB_CHECK(options.dropout >= 0 && options.dropout < 1, "model: dropout must be in [0, 1), got {}",
                  options.dropout);
     init::parse(options.init);  // validates the spec before any layer is made
@@ -45,7 +45,15 @@ class Builder {
     }
   }
 
-  std::shared_ptr<Activation> activation() { return std::make_shared<Activation>(options_.activation); }
+  std::shared_ptr<Activation> activation() { return std::make_shared<Activation>(activation_); }
+
+  // The activation (and the init gain) of the layers made next: hidden layer `index`'s spec from
+  // layer_activations, when given.
+  void use_layer_activation(std::size_t index) {
+    if (options_.layer_activations.empty()) return;
+    activation_ = options_.layer_activations.at(index);
+    gain_ = Activation(activation_).gain();
+  }
 
   // [norm] activation [dropout] after a hidden fully-connected layer of `features` outputs.
   void hidden_dense(Sequential& seq, std::int64_t features) {
@@ -71,6 +79,7 @@ class Builder {
 
   ModelOptions options_;
   Generator gen_;
+  std::string activation_;
   double gain_;
   std::uint64_t dropouts_ = 0;
 };
@@ -79,11 +88,16 @@ class Builder {
 
 std::shared_ptr<Sequential> mlp(std::int64_t in, const std::vector<std::int64_t>& hidden, std::int64_t out,
                                 const ModelOptions& options) {
+  ACTLAB_CHECK(options.layer_activations.empty() || options.layer_activations.size() == hidden.size(),
+               "mlp: {} layer activations for {} hidden layers; give one per hidden layer (or none)",
+               options.layer_activations.size(), hidden.size());
   Builder b(options);
   auto seq = std::make_shared<Sequential>();
   seq->push_back(std::make_shared<Flatten>());
   std::int64_t width = in;
-  for (const std::int64_t h : hidden) {
+  for (std::size_t i = 0; i < hidden.size(); ++i) {
+    const std::int64_t h = hidden[i];
+    b.use_layer_activation(i);
     seq->push_back(b.linear(width, h));
     b.hidden_dense(*seq, h);
     width = h;

@@ -27,13 +27,16 @@ enum class Norm { None, Batch, Layer };
 
 struct ModelOptions {
   std::string activation = "relu";
+  // mlp only: one activation spec per hidden layer (empty: `activation` after every one).
+  std::vector<std::string> layer_activations = {};
   std::string init = "default";
   Norm norm = Norm::None;
   double dropout = 0.0;
   std::uint64_t seed = 0;
 };
 
-// Flatten, then Linear(in, h1) [norm] act [dropout] ... Linear(h_last, out).
+// Flatten, then Linear(in, h1) [norm] act [dropout] ... Linear(h_last, out). Throws Error when
+// layer_activations is given but does not hold one spec per hidden layer.
 std::shared_ptr<Sequential> mlp(std::int64_t in, const std::vector<std::int64_t>& hidden, std::int64_t out,
                                 const ModelOptions& options = {});
 
