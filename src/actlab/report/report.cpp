@@ -89,19 +89,6 @@ std::vector<std::pair<std::string, std::string>> shared_settings(const Summary& 
   return out;
 }
 
-std::string escape_html(const std::string& text) {
-  std::string out;
-  for (char c : text) {
-    switch (c) {
-      case '&': out += "&amp;"; break;
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '"': out += "&quot;"; break;
-      default: out += c;
-    }
-  }
-  return out;
-}
 
 // Mean and mean +- std over seeds of one per-epoch metric; null where no run has a value.
 nlohmann::json epoch_series(const std::vector<const RunResult*>& runs, std::int64_t epochs,
@@ -481,11 +468,21 @@ std::string render_markdown(const Summary& summary) {
   return md;
 }
 
-namespace {
+std::string escape_html(const std::string& text) {
+  std::string out;
+  for (char c : text) {
+    switch (c) {
+      case '&': out += "&amp;"; break;
+      case '<': out += "&lt;"; break;
+      case '>': out += "&gt;"; break;
+      case '"': out += "&quot;"; break;
+      default: out += c;
+    }
+  }
+  return out;
+}
 
-// A self-contained page: the report's style, `title` and `subtitle` (plain text) over `body`
-// (HTML), then Chart.js, `data` as window.ACTLAB_DATA, and report.js, which draws the charts.
-std::string html_page(const std::string& title, const std::string& subtitle, const std::string& body,
+std::string render_page(const std::string& title, const std::string& subtitle, const std::string& body,
                       const nlohmann::json& data) {
   return fmt::format(
       "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n<title>{title} — actlab</title>\n"
@@ -496,8 +493,6 @@ std::string html_page(const std::string& title, const std::string& subtitle, con
       fmt::arg("css", assets::k_report_css), fmt::arg("chartjs", assets::k_chart_js),
       fmt::arg("data", script_safe(data.dump())), fmt::arg("reportjs", assets::k_report_js));
 }
-
-}  // namespace
 
 std::string render_html(const Summary& summary) {
   std::string rows;
@@ -530,7 +525,7 @@ std::string render_html(const Summary& summary) {
       fmt::arg("target", percent(target_of(summary), 0)), fmt::arg("rows", rows), fmt::arg("sentences", sentences),
       fmt::arg("charts", charts), fmt::arg("activations", activation_section),
       fmt::arg("gradient_flow", gradient_flow_section(summary, data)), fmt::arg("settings", settings));
-  return html_page(summary.experiment,
+  return render_page(summary.experiment,
                    fmt::format("actlab {} · {} · {} thread(s)", summary.environment.version, summary.environment.cpu,
                                summary.environment.threads),
                    body, data);
@@ -563,7 +558,7 @@ std::string render_activation_atlas(const std::vector<std::string>& specs) {
         fmt::arg("sat", escape_html(info.saturates)), fmt::arg("gain", activation->gain()),
         fmt::arg("note", escape_html(info.note)));
   }
-  return html_page("Activation functions", fmt::format("actlab {}", kVersion),
+  return render_page("Activation functions", fmt::format("actlab {}", kVersion),
                    "<p class=\"note\">Each function (solid) and its derivative (dashed) on [-5, 5], computed by "
                    "actlab, the derivative by autograd. Where the derivative falls to zero, gradients vanish; a "
                    "derivative of exactly zero over a half-line is where units can die.</p>\n<div class=\"grid\">\n" +
