@@ -5,6 +5,7 @@
 #include <iostream>
 #include <nlohmann/json.hpp>
 
+#include "actlab/core/parallel.h"
 #include "actlab/io/safetensors.h"
 #include "actlab/lessons/lesson.h"
 #include "actlab/lessons/render.h"
@@ -19,6 +20,7 @@ struct LessonArgs {
   std::string language;
   std::string html;
   std::string data_dir;
+  std::int64_t threads = 1;
   bool quick = false;
   bool json = false;
 };
@@ -48,6 +50,7 @@ void run(const LessonArgs& args) {
   }
   ACTLAB_CHECK(!args.json, "--json lists the lessons; it is not used with a lesson name ({})", args.name);
   check_folder_option(args.data_dir, "--data-dir");
+  if (const std::int64_t threads = capped_threads(args.threads); threads > 0) set_num_threads(static_cast<int>(threads));
   const lessons::Lesson& lesson = lessons::lesson(args.name);
   lessons::LessonOptions options{.quick = args.quick};
   if (!args.data_dir.empty()) options.data_dir = args.data_dir;
@@ -68,6 +71,9 @@ const CommandRegistration registration([](CLI::App& app) {
   command->add_option("--html", args->html, "Also write the lesson as an HTML page with its charts")->type_name("FILE");
   command->add_flag("--quick", args->quick, "A much smaller experiment: a first look in a few seconds");
   command->add_option("--data-dir", args->data_dir, "Where the datasets are (default: $ACTLAB_DATA)")->type_name("DIR");
+  command->add_option("--threads", args->threads,
+                      "Threads (0: every core; default 1, as the lessons' models are small)")
+      ->check(CLI::NonNegativeNumber);
   command->add_flag("--json", args->json, "With no lesson name: the list as JSON");
   command->callback([args] { run(*args); });
 });

@@ -35,6 +35,12 @@ double nanoseconds_per_element(ActivationFunction& activation, std::int64_t elem
   return best / static_cast<double>(elements);
 }
 
+// The registry's "saturates" as a phrase of strings.txt: no, both tails, or one side.
+std::string saturation_word(const std::string& saturates) {
+  if (saturates.starts_with("no")) return "{s_no}";
+  return saturates.find("both") != std::string::npos ? "{s_both_tails}" : "{s_one_side}";
+}
+
 }  // namespace
 
 Findings activation_pros_cons(const LessonOptions& options) {
@@ -50,11 +56,11 @@ Findings activation_pros_cons(const LessonOptions& options) {
     auto activation = make_activation(name);
     const ActivationInfo& info = activation->info();
     facts_rows += fmt::format("| {} | `{}` | {} | {} | {} |\n", name, info.formula, info.output_range,
-                              info.zero_centred ? "{s_yes}" : "{s_no}", info.saturates == "no" ? "{s_no}" : "{s_yes}");
+                              info.zero_centred ? "{s_yes}" : "{s_no}", saturation_word(info.saturates));
     const double slope = max_slope(*activation);
     const double speed = nanoseconds_per_element(*activation, options.quick ? 1 << 16 : 1 << 22);
     auto deep = nn::mlp(64, std::vector<std::int64_t>(10, 64), 10, {.activation = name, .init = "xavier", .seed = 5});
-    const double ratio = first_over_last(weight_grad_norms(*deep, probe));
+    const double ratio = first_over_last(layer_gradients(*deep, probe).output);
     auto model = nn::mlp(784, {128, 128}, 10, {.activation = name, .seed = 1});
     const double acc = train(*model, *data, {}).test_accuracy;
     f.measure(name + "_max_slope", slope);

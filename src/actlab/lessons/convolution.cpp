@@ -30,7 +30,7 @@ std::shared_ptr<nn::Sequential> small_cnn(const std::string& activation) {
 
 Findings conv_activation(const LessonOptions& options) {
   Findings f;
-  const auto data = load_data("cifar10", options.quick ? 256 : 5000, options.quick ? 256 : 1000, options, f);
+  const auto data = load_data("cifar10", options.quick ? 256 : 8000, options.quick ? 256 : 1000, options, f);
   if (!data) return f;
   const std::vector<std::string> activations = {"identity", "relu", "leaky_relu", "elu"};
   const Tensor images = data::to_float32(data->test.narrow(0, std::min<std::int64_t>(256, data->test.size())),

@@ -51,7 +51,7 @@ struct Findings {
 
 struct LessonOptions {
   bool quick = false;  // a much smaller experiment (tests, a first look)
-  std::optional<std::filesystem::path> data_dir;
+  std::optional<std::filesystem::path> data_dir = {};
 };
 
 struct Lesson {

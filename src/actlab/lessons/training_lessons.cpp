@@ -55,10 +55,12 @@ Findings learning_rate(const LessonOptions& options) {
     auto model = nn::mlp(784, {128}, 10, {.activation = "relu", .seed = 1});
     const TrainResult run = train(*model, *data, {.optimizer = "sgd", .lr = lr});
     const double initial = run.initial_loss(), final = run.final_loss(), spread = oscillation(run.losses);
-    const std::string verdict = !std::isfinite(final) || final > initial ? "diverged"
-                                : final > 0.9 * initial                  ? "crawl"
-                                : spread > 0.5                           ? "oscillates"
-                                                                         : "learns";
+    // Diverged: no finite loss, or well above the start; crawls: less than 10% down; oscillates:
+    // jumping around (spread above 15%) while still above half the start.
+    const std::string verdict = !std::isfinite(final) || final > 1.5 * initial ? "diverged"
+                                : final > 0.9 * initial                        ? "crawl"
+                                : spread > 0.15 && final > 0.5 * initial       ? "oscillates"
+                                                                               : "learns";
     verdicts[lr] = verdict;
     const std::string key = "lr_" + lr_text(lr);
     f.measure(key + "_final_loss", final);
@@ -94,13 +96,14 @@ Findings dead_relu(const LessonOptions& options) {
   Findings f;
   const auto data = load_data("mnist", options.quick ? 1000 : 6000, options.quick ? 500 : 2000, options, f);
   if (!data) return f;
-  constexpr double high = 1.0, low = 0.05;
+  // Adam bounds each step by about the rate, so the high rate kills units without diverging.
+  constexpr double high = 0.03, low = 0.001;
   const std::vector<Arm> arms = {
-      {.key = "relu_high", .label = "relu, lr 1", .lr = high},
-      {.key = "leaky_high", .label = "leaky_relu, lr 1", .activation = "leaky_relu", .lr = high},
-      {.key = "elu_high", .label = "elu, lr 1", .activation = "elu", .lr = high},
-      {.key = "relu_low", .label = "relu, lr 0.05", .lr = low},
-      {.key = "relu_he", .label = "relu, he, lr 1", .init = "he", .lr = high},
+      {.key = "relu_high", .label = "relu, lr 0.03", .lr = high},
+      {.key = "leaky_high", .label = "leaky_relu, lr 0.03", .activation = "leaky_relu", .lr = high},
+      {.key = "elu_high", .label = "elu, lr 0.03", .activation = "elu", .lr = high},
+      {.key = "relu_low", .label = "relu, lr 0.001", .lr = low},
+      {.key = "relu_he", .label = "relu, he, lr 0.03", .init = "he", .lr = high},
   };
   const std::vector<std::int64_t> hidden = {128, 128, 128};
   const Tensor samples = diagnostics::dead_unit_samples(data->train, data->normalization);
@@ -109,7 +112,7 @@ Findings dead_relu(const LessonOptions& options) {
   std::string rows;
   for (const Arm& arm : arms) {
     auto model = arm_model(arm, hidden);
-    const TrainResult run = train(*model, *data, {.optimizer = "sgd", .lr = arm.lr});
+    const TrainResult run = train(*model, *data, {.optimizer = "adam", .lr = arm.lr});
     const auto counts = diagnostics::count_dead_units(*model, samples);
     double dead_total = 0, units_total = 0;
     std::string cells;
@@ -134,7 +137,7 @@ Findings dead_relu(const LessonOptions& options) {
   f.conclusions.insert(n.at("leaky_high_dead") == 0 && n.at("elu_high_dead") == 0 ? "leaky_elu_alive" : "leaky_elu_dead");
   f.conclusions.insert(n.at("relu_low_dead") < base / 2 ? "lower_rate_helps" : "lower_rate_no_help");
   f.conclusions.insert(n.at("relu_he_dead") < base / 2 ? "he_helps" : "he_no_help");
-  f.try_next = {"--data", "mnist", "--model", "mlp:128x3", "--activations", "relu,leaky_relu,elu", "--optimizer", "sgd",
+  f.try_next = {"--data", "mnist", "--model", "mlp:128x3", "--activations", "relu,leaky_relu,elu", "--optimizer", "adam",
                 "--lr", lr_text(high), "--epochs", "1", "--limit-train", "10000", "--init", "default"};
   return f;
 }
@@ -172,7 +175,8 @@ Findings exploding_remedies(const LessonOptions& options) {
   f.charts = {norms};
   f.values["rows"] = rows;
   const auto& n = f.numbers;
-  const auto works = [&](const std::string& key) { return std::isfinite(n.at(key + "_accuracy")) && n.at(key + "_accuracy") >= 0.6; };
+  // Works: trained without diverging to well above chance (10%).
+  const auto works = [&](const std::string& key) { return n.at(key + "_accuracy") >= 0.5; };
   f.conclusions.insert(works("base") ? "base_trains" : "base_fails");
   for (const std::string key : {"clip", "batchnorm", "lower_lr", "he"}) f.conclusions.insert(key + (works(key) ? "_works" : "_fails"));
   f.try_next = {"--data", "mnist", "--model", "mlp:128x8", "--activations", "relu", "--init", large, "--optimizer",
