@@ -139,7 +139,7 @@ std::string markdown_html(const std::string& markdown) {
       open = Open::Code;
     } else if (line.starts_with("#")) {
       close();
-      const auto level = std::min<std::size_t>(line.find_first_not_of('#'), 4) + 1;  // "#" is the page's h1
+      const auto level = std::min<std::size_t>(line.find_first_not_of('#'), 4);  // "##" is h2 under the page's h1
       html += fmt::format("<h{0}>{1}</h{0}>\n", level, inline_html(line.substr(line.find_first_not_of("# "))));
     } else if (line.starts_with("- ")) {
       if (open != Open::List) close();

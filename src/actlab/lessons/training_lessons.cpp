@@ -62,14 +62,14 @@ Findings learning_rate(const LessonOptions& options) {
                                 : spread > 0.15 && final > 0.5 * initial       ? "oscillates"
                                                                                : "learns";
     verdicts[lr] = verdict;
-    const std::string key = "lr_" + lr_text(lr);
+    const std::string key = fmt::format("lr_{}", lr_text(lr));
     f.measure(key + "_final_loss", final);
     f.measure(key + "_accuracy", run.test_accuracy);
     f.measure(key + "_update_ratio", run.mean_update_ratio());
     f.measure(key + "_oscillation", spread);
     rows += fmt::format("| {} | {} | {} | {} | {} | {} | {{s_{}}} |\n", lr_text(lr), number(initial), number(final),
                         number(spread), percent(run.test_accuracy), number(run.mean_update_ratio()), verdict);
-    curves.series.push_back({"lr " + lr_text(lr), indices(run.losses.size()), run.losses});
+    curves.series.push_back({fmt::format("lr {}", lr_text(lr)), indices(run.losses.size()), run.losses});
     if (std::isfinite(run.test_accuracy) && run.test_accuracy > best_accuracy) {
       best_accuracy = run.test_accuracy;
       best_lr = lr;
@@ -119,7 +119,7 @@ Findings dead_relu(const LessonOptions& options) {
     for (std::size_t layer = 0; layer < counts.size(); ++layer) {
       const double fraction = static_cast<double>(counts[layer].dead) / static_cast<double>(counts[layer].units);
       dead.series[layer].y.push_back(fraction * 100);
-      cells += " " + percent(fraction) + " |";
+      cells += fmt::format(" {} |", percent(fraction));
       dead_total += static_cast<double>(counts[layer].dead);
       units_total += static_cast<double>(counts[layer].units);
     }
@@ -178,7 +178,7 @@ Findings exploding_remedies(const LessonOptions& options) {
   // Works: trained without diverging to well above chance (10%).
   const auto works = [&](const std::string& key) { return n.at(key + "_accuracy") >= 0.5; };
   f.conclusions.insert(works("base") ? "base_trains" : "base_fails");
-  for (const std::string key : {"clip", "batchnorm", "lower_lr", "he"}) f.conclusions.insert(key + (works(key) ? "_works" : "_fails"));
+  for (const std::string key : {"clip", "batchnorm", "lower_lr", "he"}) f.conclusions.insert(fmt::format("{}_{}", key, works(key) ? "works" : "fails"));
   f.try_next = {"--data", "mnist", "--model", "mlp:128x8", "--activations", "relu", "--init", large, "--optimizer",
                 "momentum", "--lr", lr_text(lr), "--clip-norm", "1", "--epochs", "1", "--limit-train", "10000"};
   return f;
