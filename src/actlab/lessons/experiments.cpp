@@ -135,6 +135,7 @@ double first_over_last(const std::vector<double>& norms) {
 
 std::string number(double value) {
   if (!std::isfinite(value)) return std::isnan(value) ? "NaN" : value > 0 ? "inf" : "-inf";
+  if (value == std::round(value) && std::abs(value) < 1e7) return fmt::format("{:.0f}", value);  // counts
   return fmt::format("{:.4g}", value);
 }
 

@@ -194,8 +194,8 @@ std::string render_terminal(const std::string& language, const Lesson& lesson, c
       out += block.markdown;
       continue;
     }
-    out += fmt::format("{} ({} ↔ {}; {})\n\n", block.chart_title, block.x_title.empty() ? "·" : block.x_title,
-                       block.y_title, phrase(language, "chart_note"));
+    out += fmt::format("{}  [{} ↔ {} · {}]\n\n", block.chart_title, block.x_title, block.y_title,
+                       phrase(language, "chart_note"));
     out += terminal_chart(*block.chart) + "\n";
   }
   return out;

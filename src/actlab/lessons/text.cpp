@@ -58,7 +58,11 @@ std::string select_conclusions(const std::string& text, const std::set<std::stri
     const auto body = static_cast<std::size_t>(match[0].second - text.cbegin());
     const auto close = text.find("[[end]]", body);
     ACTLAB_CHECK(close != std::string::npos, "{}: [[if {}]] has no [[end]]", where, match[1].str());
-    if (keep.contains(match[1])) out += text.substr(body, close - body);
+    if (keep.contains(match[1])) {
+      const std::string kept = text.substr(body, close - body);
+      // A paragraph stands apart from the next block; list items stay one list.
+      out += kept.starts_with("- ") || kept.starts_with("  ") ? kept : kept + "\n";
+    }
     pos = close + 7;
     if (pos < text.size() && text[pos] == '\n') ++pos;
     begin = text.cbegin() + static_cast<std::ptrdiff_t>(pos);
