@@ -165,7 +165,7 @@ TEST(LessonConclusions, NoActivationCollapsesToOneMatrix) {
   EXPECT_TRUE(chose(f, "collapse"));
   EXPECT_LT(f.numbers.at("spirals_linear_accuracy"), 0.75);
   EXPECT_LT(f.numbers.at("xor_linear_accuracy"), 0.75);
-  EXPECT_GT(f.numbers.at("linear_linear_accuracy"), 0.95);
+  EXPECT_GT(f.numbers.at("linear_linear_accuracy"), 0.9);
   EXPECT_TRUE(chose(f, "linear_fails"));
   EXPECT_GT(f.numbers.at("xor_relu_accuracy"), f.numbers.at("xor_linear_accuracy") + 0.3);
 }
@@ -236,6 +236,8 @@ TEST(LessonConclusions, MythsAreMeasured) {
   EXPECT_TRUE(chose(f, "weights_explode"));
   EXPECT_TRUE(chose(f, "swap_vanishes"));
   EXPECT_TRUE(chose(f, "dropout_no_help"));
+  EXPECT_LT(f.numbers.at("sigmoid_dropout_ratio"), 1e-6);
+  EXPECT_TRUE(chose(f, "batchnorm_helps"));
 }
 
 // ---- the HTML pages ----

@@ -114,8 +114,9 @@ Findings myths(const LessonOptions&) {
   f.measure("sigmoid_plain_ratio", plain);
   f.measure("sigmoid_dropout_ratio", dropout);
   f.measure("sigmoid_batchnorm_ratio", batchnorm);
-  f.conclusions.insert(dropout > 10 * plain ? "dropout_helps" : "dropout_no_help");
-  f.conclusions.insert(batchnorm > 10 * plain ? "batchnorm_helps" : "batchnorm_no_help");
+  // Solved: the input end gets at least 1% of the output end's gradient.
+  f.conclusions.insert(dropout >= 1e-2 ? "dropout_helps" : "dropout_no_help");
+  f.conclusions.insert(batchnorm >= 1e-2 ? "batchnorm_helps" : "batchnorm_no_help");
 
   Chart ratios{.id = "ratios", .kind = "bars", .log_scale = true};
   ratios.categories = {"relu he", "relu 2x", "sigmoid 2x", "sigmoid x20", "+dropout", "+batchnorm"};
