@@ -29,8 +29,10 @@ namespace {
 const Findings& quick_findings(const std::string& name) {
   static std::map<std::string, Findings> cache;
   if (!cache.contains(name)) {
+    const int threads = num_threads();
     set_num_threads(1);
     cache[name] = run_lesson(lesson(name), {.quick = true});
+    set_num_threads(threads);
   }
   return cache.at(name);
 }

@@ -79,8 +79,8 @@ std::string bar_chart(const Chart& chart, int width) {
     for (const Series& s : chart.series) {
       if (i >= s.y.size()) continue;
       const double v = plotted(s.y[i], chart.log_scale);
-      const int filled =
-          std::isfinite(v) ? std::max(1, static_cast<int>(std::lround(range.fraction(chart.log_scale ? v : std::abs(v)) * width))) : 0;
+      const double length = range.fraction(chart.log_scale ? v : std::abs(v)) * width;
+      const int filled = !std::isfinite(v) || (!chart.log_scale && v == 0) ? 0 : std::max(1, static_cast<int>(std::lround(length)));
       std::string bar;
       for (int k = 0; k < filled; ++k) bar += "█";
       const std::string label = several ? chart.categories[i] + " " + s.label : chart.categories[i];

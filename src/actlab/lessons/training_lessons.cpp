@@ -108,7 +108,7 @@ Findings dead_relu(const LessonOptions& options) {
   const std::vector<std::int64_t> hidden = {128, 128, 128};
   const Tensor samples = diagnostics::dead_unit_samples(data->train, data->normalization);
   Chart dead{.id = "dead", .kind = "bars"};
-  for (std::size_t layer = 0; layer < hidden.size(); ++layer) dead.series.push_back({fmt::format("layer {}", layer + 1)});
+  for (std::size_t layer = 0; layer < hidden.size(); ++layer) dead.series.push_back({fmt::format("L{}", layer + 1)});
   std::string rows;
   for (const Arm& arm : arms) {
     auto model = arm_model(arm, hidden);
