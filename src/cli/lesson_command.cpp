@@ -76,6 +76,9 @@ const CommandRegistration registration([](CLI::App& app) {
       ->check(CLI::NonNegativeNumber);
   command->add_flag("--json", args->json, "With no lesson name: the list as JSON");
   command->callback([args] { run(*args); });
+  std::vector<std::string> names;
+  for (const auto& l : lessons::lessons()) names.push_back(l.name);
+  command->footer(fmt::format("Lessons: {}. See docs/LESSONS.md.", fmt::join(names, ", ")));
 });
 
 }  // namespace
