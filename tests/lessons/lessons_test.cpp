@@ -159,6 +159,18 @@ TEST(LessonTexts, MissingDataIsSaidNotThrown) {
   }
 }
 
+TEST(LessonCharts, TerminalChartsScaleAndMarkWhatCannotBeDrawn) {
+  const Chart lines{.id = "l", .log_scale = true, .series = {{"a", {1, 2, 3}, {1e-3, NAN, 1e3}}}};
+  const std::string sparkline = terminal_chart(lines);
+  EXPECT_NE(sparkline.find("▁×█"), std::string::npos) << sparkline;
+  EXPECT_NE(sparkline.find("(log)"), std::string::npos) << sparkline;
+  const Chart bars{.id = "b", .kind = "bars", .categories = {"x", "y", "z"}, .series = {{"s", {}, {-2, 0, 1}}}};
+  const std::string text = terminal_chart(bars, 10);
+  EXPECT_NE(text.find("x  ██████████ -2"), std::string::npos) << text;  // as long as |value|
+  EXPECT_NE(text.find("y   0"), std::string::npos) << text;              // nothing for zero
+  EXPECT_NE(text.find("z  █████ 1"), std::string::npos) << text;
+}
+
 // ---- the conclusions of the quick experiments, from their numbers ----
 
 TEST(LessonConclusions, NoActivationCollapsesToOneMatrix) {
@@ -250,6 +262,7 @@ void expect_page_draws_its_charts(const std::string& name, const std::string& la
   if (f.missing_data) GTEST_SKIP() << "lesson " << name << " needs " << *f.missing_data;
   const std::string html = render_html(language, lesson(name), f);
   EXPECT_NE(html.find("Chart.js v"), std::string::npos);
+  EXPECT_NE(html.find("<html lang=\"" + language + "\">"), std::string::npos);
   EXPECT_EQ(html.find("src=\"http"), std::string::npos);
   const auto dir = std::filesystem::temp_directory_path() / ("actlab_lesson_" + name + "_" + language);
   std::filesystem::create_directories(dir);

@@ -6,7 +6,6 @@
 #include <cmath>
 
 #include "actlab/activations/activation.h"
-#include "actlab/autograd/grad_mode.h"
 #include "actlab/lessons/experiments.h"
 #include "actlab/nn/models.h"
 

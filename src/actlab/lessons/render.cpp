@@ -206,7 +206,7 @@ std::string render_html(const std::string& language, const Lesson& lesson, const
   const std::string subtitle = phrase(language, "page_subtitle", {{"version", std::string(kVersion)}, {"lesson", lesson.name}});
   if (findings.missing_data)
     return report::render_page(page_title, subtitle, "<p>" + escape_html(missing_data_text(language, findings)) + "</p>\n",
-                               {{"lesson", {{"charts", nlohmann::json::array()}}}});
+                               {{"lesson", {{"charts", nlohmann::json::array()}}}}, language);
   std::string body;
   nlohmann::json charts = nlohmann::json::array();
   for (const Block& block : fill(language, lesson, findings)) {
@@ -226,7 +226,7 @@ std::string render_html(const std::string& language, const Lesson& lesson, const
     body += fmt::format("<div class=\"card\"><h3>{}</h3><div class=\"chart\"><canvas id=\"{}\"></canvas></div></div>\n",
                         escape_html(block.chart_title), canvas);
   }
-  return report::render_page(page_title, subtitle, body, {{"lesson", {{"charts", charts}}}});
+  return report::render_page(page_title, subtitle, body, {{"lesson", {{"charts", charts}}}}, language);
 }
 
 }  // namespace actlab::lessons

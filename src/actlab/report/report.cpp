@@ -483,13 +483,14 @@ std::string escape_html(const std::string& text) {
 }
 
 std::string render_page(const std::string& title, const std::string& subtitle, const std::string& body,
-                      const nlohmann::json& data) {
+                        const nlohmann::json& data, const std::string& language) {
   return fmt::format(
-      "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n<title>{title} — actlab</title>\n"
+      "<!DOCTYPE html>\n<html lang=\"{language}\">\n<head>\n<meta charset=\"utf-8\">\n<title>{title} — actlab</title>\n"
       "<style>\n{css}</style>\n</head>\n<body>\n<h1>{title}</h1>\n<p class=\"subtitle\">{subtitle}</p>\n{body}"
       "<script>\n{chartjs}\n</script>\n<script>\nwindow.ACTLAB_DATA = {data};\n</script>\n<script>\n{reportjs}\n</script>\n"
       "</body>\n</html>\n",
-      fmt::arg("title", escape_html(title)), fmt::arg("subtitle", escape_html(subtitle)), fmt::arg("body", body),
+      fmt::arg("language", escape_html(language)), fmt::arg("title", escape_html(title)),
+      fmt::arg("subtitle", escape_html(subtitle)), fmt::arg("body", body),
       fmt::arg("css", assets::k_report_css), fmt::arg("chartjs", assets::k_chart_js),
       fmt::arg("data", script_safe(data.dump())), fmt::arg("reportjs", assets::k_report_js));
 }
