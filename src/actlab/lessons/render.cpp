@@ -15,7 +15,7 @@
 namespace actlab::lessons {
 namespace {
 
-using report::escape_html;
+const auto escape_html = report::html_text;
 
 // The plotted value of y: log10 on a log axis; NaN for what cannot be drawn.
 double plotted(double y, bool log_scale) {
@@ -205,8 +205,8 @@ std::string render_html(const std::string& language, const Lesson& lesson, const
   const std::string page_title = title(language, lesson.name);
   const std::string subtitle = phrase(language, "page_subtitle", {{"version", std::string(kVersion)}, {"lesson", lesson.name}});
   if (findings.missing_data)
-    return report::render_page(page_title, subtitle, "<p>" + escape_html(missing_data_text(language, findings)) + "</p>\n",
-                               {{"lesson", {{"charts", nlohmann::json::array()}}}}, language);
+    return report::html_page(page_title, subtitle, "<p>" + escape_html(missing_data_text(language, findings)) + "</p>\n",
+                             {{"lesson", {{"charts", nlohmann::json::array()}}}}, language);
   std::string body;
   nlohmann::json charts = nlohmann::json::array();
   for (const Block& block : fill(language, lesson, findings)) {
@@ -226,7 +226,7 @@ std::string render_html(const std::string& language, const Lesson& lesson, const
     body += fmt::format("<div class=\"card\"><h3>{}</h3><div class=\"chart\"><canvas id=\"{}\"></canvas></div></div>\n",
                         escape_html(block.chart_title), canvas);
   }
-  return report::render_page(page_title, subtitle, body, {{"lesson", {{"charts", charts}}}}, language);
+  return report::html_page(page_title, subtitle, body, {{"lesson", {{"charts", charts}}}}, language);
 }
 
 }  // namespace actlab::lessons

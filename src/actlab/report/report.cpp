@@ -89,6 +89,19 @@ std::vector<std::pair<std::string, std::string>> shared_settings(const Summary& 
   return out;
 }
 
+std::string escape_html(const std::string& text) {
+  std::string out;
+  for (char c : text) {
+    switch (c) {
+      case '&': out += "&amp;"; break;
+      case '<': out += "&lt;"; break;
+      case '>': out += "&gt;"; break;
+      case '"': out += "&quot;"; break;
+      default: out += c;
+    }
+  }
+  return out;
+}
 
 // Mean and mean +- std over seeds of one per-epoch metric; null where no run has a value.
 nlohmann::json epoch_series(const std::vector<const RunResult*>& runs, std::int64_t epochs,
@@ -468,22 +481,8 @@ std::string render_markdown(const Summary& summary) {
   return md;
 }
 
-std::string escape_html(const std::string& text) {
-  std::string out;
-  for (char c : text) {
-    switch (c) {
-      case '&': out += "&amp;"; break;
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '"': out += "&quot;"; break;
-      default: out += c;
-    }
-  }
-  return out;
-}
-
-std::string render_page(const std::string& title, const std::string& subtitle, const std::string& body,
-                        const nlohmann::json& data, const std::string& language) {
+std::string html_page(const std::string& title, const std::string& subtitle, const std::string& body,
+                      const nlohmann::json& data, const std::string& language) {
   return fmt::format(
       "<!DOCTYPE html>\n<html lang=\"{language}\">\n<head>\n<meta charset=\"utf-8\">\n<title>{title} — actlab</title>\n"
       "<style>\n{css}</style>\n</head>\n<body>\n<h1>{title}</h1>\n<p class=\"subtitle\">{subtitle}</p>\n{body}"
@@ -526,7 +525,7 @@ std::string render_html(const Summary& summary) {
       fmt::arg("target", percent(target_of(summary), 0)), fmt::arg("rows", rows), fmt::arg("sentences", sentences),
       fmt::arg("charts", charts), fmt::arg("activations", activation_section),
       fmt::arg("gradient_flow", gradient_flow_section(summary, data)), fmt::arg("settings", settings));
-  return render_page(summary.experiment,
+  return html_page(summary.experiment,
                    fmt::format("actlab {} · {} · {} thread(s)", summary.environment.version, summary.environment.cpu,
                                summary.environment.threads),
                    body, data);
@@ -559,13 +558,15 @@ std::string render_activation_atlas(const std::vector<std::string>& specs) {
         fmt::arg("sat", escape_html(info.saturates)), fmt::arg("gain", activation->gain()),
         fmt::arg("note", escape_html(info.note)));
   }
-  return render_page("Activation functions", fmt::format("actlab {}", kVersion),
+  return html_page("Activation functions", fmt::format("actlab {}", kVersion),
                    "<p class=\"note\">Each function (solid) and its derivative (dashed) on [-5, 5], computed by "
                    "actlab, the derivative by autograd. Where the derivative falls to zero, gradients vanish; a "
                    "derivative of exactly zero over a half-line is where units can die.</p>\n<div class=\"grid\">\n" +
                        cards + "</div>\n",
                    {{"atlas", atlas}});
 }
+
+std::string html_text(const std::string& text) { return escape_html(text); }
 
 void write_reports(const std::string& dir, const Summary& summary) {
   io::write_file_atomically((std::filesystem::path(dir) / "report.md").string(), render_markdown(summary));
