@@ -59,7 +59,7 @@ Findings activation_pros_cons(const LessonOptions& options) {
     const double slope = max_slope(*activation);
     const double speed = nanoseconds_per_element(*activation, options.quick ? 1 << 16 : 1 << 22);
     auto deep = nn::mlp(64, std::vector<std::int64_t>(10, 64), 10, {.activation = name, .init = "xavier", .seed = 5});
-    const double ratio = first_over_last(layer_gradients(*deep, probe).output);
+    const double ratio = first_over_last(output_grad_norms(*deep, probe));
     auto model = nn::mlp(784, {128, 128}, 10, {.activation = name, .seed = 1});
     const double acc = train(*model, *data, {}).test_accuracy;
     f.measure(name + "_max_slope", slope);

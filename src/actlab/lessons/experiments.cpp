@@ -102,26 +102,22 @@ TrainResult train(nn::Module& model, const Data& data, const TrainSpec& spec) {
   return result;
 }
 
-LayerGradients layer_gradients(nn::Module& model, const data::Batch& probe) {
-  const auto norm = [](const Tensor& t) { return std::sqrt(t.to(kFloat64).square().sum().item()); };
+std::vector<double> output_grad_norms(nn::Module& model, const data::Batch& probe) {
   std::vector<std::shared_ptr<nn::Module>> weighted;
   for (const auto& [name, module] : model.named_modules())
     for (const auto& [param, p] : module->named_parameters())
       if (param == "weight" && p.dim() >= 2) weighted.push_back(module);
-  LayerGradients out{std::vector<double>(weighted.size(), NAN), std::vector<double>(weighted.size(), NAN)};
+  std::vector<double> norms(weighted.size(), NAN);
   std::vector<nn::HookHandle> hooks;
   for (std::size_t i = 0; i < weighted.size(); ++i)
     hooks.push_back(weighted[i]->register_backward_hook(
-        [&out, i, norm](nn::Module&, std::int64_t, std::size_t, const Tensor& grad) { out.output[i] = norm(grad); }));
+        [&norms, i](nn::Module&, std::int64_t, std::size_t, const Tensor& grad) { norms[i] = std::sqrt(squared_norm({grad})); }));
   model.train();
   model.zero_grad();
   nn::cross_entropy(model(probe.images), probe.labels).backward();
-  for (std::size_t i = 0; i < weighted.size(); ++i)
-    for (const auto& [param, p] : weighted[i]->named_parameters())
-      if (param == "weight") out.weight[i] = norm(p.grad());
   for (nn::HookHandle& hook : hooks) hook.remove();
   model.zero_grad();
-  return out;
+  return norms;
 }
 
 data::Batch random_probe(std::int64_t features, std::int64_t classes, std::uint64_t seed) {

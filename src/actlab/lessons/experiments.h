@@ -63,20 +63,17 @@ struct TrainResult {
 // first non-finite step.
 TrainResult train(nn::Module& model, const Data& data, const TrainSpec& spec);
 
-// Per weighted layer (Linear, Conv2d), input layer first, for one forward and backward pass of
-// `probe` (cross-entropy) in training mode, so dropout and BatchNorm act as they do in training:
-// the norm of the loss gradient at the layer's output, and of its weight's gradient. Leaves the
-// gradients zeroed (BatchNorm's running statistics take one step).
-struct LayerGradients {
-  std::vector<double> output, weight;
-};
-LayerGradients layer_gradients(nn::Module& model, const data::Batch& probe);
-// A probe of `samples` standard-normal inputs of `features` with random labels of `classes`.
+// The norm of the loss gradient at each weighted layer's output (Linear, Conv2d), input layer
+// first, for one forward and backward pass of `probe` (cross-entropy) in training mode, so dropout
+// and BatchNorm act as they do in training. Leaves the gradients zeroed (BatchNorm's running
+// statistics take one step).
+std::vector<double> output_grad_norms(nn::Module& model, const data::Batch& probe);
+// diagnostics::kProbeSamples standard-normal inputs of `features` with random labels of `classes`.
 data::Batch random_probe(std::int64_t features, std::int64_t classes, std::uint64_t seed);
 // The first layer's gradient norm over the last one's: how much reaches the input end.
 double first_over_last(const std::vector<double>& norms);
 
-// "1.23e-05", "0.25", "NaN": 4 significant digits.
+// "1.23e-05", "0.25", "NaN": 4 significant digits; whole numbers (counts) as integers.
 std::string number(double value);
 // "97.1%"
 std::string percent(double fraction);

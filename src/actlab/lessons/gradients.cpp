@@ -25,7 +25,7 @@ double init_ratio(const std::string& activation, const std::string& init, std::i
                   nn::Norm norm = nn::Norm::None, double dropout = 0) {
   auto model = nn::mlp(64, std::vector<std::int64_t>(static_cast<std::size_t>(depth), 64), 10,
                        {.activation = activation, .init = init, .norm = norm, .dropout = dropout, .seed = 5});
-  return first_over_last(layer_gradients(*model, random_probe(64, 10, 9)).output);
+  return first_over_last(output_grad_norms(*model, random_probe(64, 10, 9)));
 }
 
 }  // namespace
@@ -42,9 +42,9 @@ Findings vanishing_exploding(const LessonOptions& options) {
     for (const std::int64_t depth : depths) {
       auto model = nn::mlp(784, std::vector<std::int64_t>(static_cast<std::size_t>(depth), 64), 10,
                            {.activation = activation, .init = "xavier:gain=auto", .seed = 2});
-      const auto before = layer_gradients(*model, probe).output;
+      const auto before = output_grad_norms(*model, probe);
       const TrainResult run = train(*model, *data, {.optimizer = "momentum", .lr = 0.05, .momentum = 0.9});
-      const auto after = layer_gradients(*model, probe).output;
+      const auto after = output_grad_norms(*model, probe);
       const std::string key = fmt::format("{}_{}", activation, depth);
       f.measure(key + "_init_ratio", first_over_last(before));
       f.measure(key + "_trained_ratio", first_over_last(after));

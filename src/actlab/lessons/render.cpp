@@ -80,7 +80,8 @@ std::string bar_chart(const Chart& chart, int width) {
       if (i >= s.y.size()) continue;
       const double v = plotted(s.y[i], chart.log_scale);
       const double length = range.fraction(chart.log_scale ? v : std::abs(v)) * width;
-      const int filled = !std::isfinite(v) || (!chart.log_scale && v == 0) ? 0 : std::max(1, static_cast<int>(std::lround(length)));
+      const bool empty = !std::isfinite(v) || (!chart.log_scale && v == 0);
+      const int filled = empty ? 0 : std::max(1, static_cast<int>(std::lround(length)));
       std::string bar;
       for (int k = 0; k < filled; ++k) bar += "█";
       const std::string label = several ? chart.categories[i] + " " + s.label : chart.categories[i];
@@ -219,7 +220,8 @@ std::string render_html(const std::string& language, const Lesson& lesson, const
     const Chart& chart = *block.chart;
     const std::string canvas = fmt::format("lesson-chart-{}", charts.size());
     nlohmann::json series = nlohmann::json::array();
-    for (const Series& s : chart.series) series.push_back({{"label", s.label}, {"x", finite_or_null(s.x)}, {"y", finite_or_null(s.y)}});
+    for (const Series& s : chart.series)
+      series.push_back({{"label", s.label}, {"x", finite_or_null(s.x)}, {"y", finite_or_null(s.y)}});
     charts.push_back({{"canvas", canvas}, {"kind", chart.kind}, {"log_scale", chart.log_scale},
                       {"categories", chart.categories}, {"series", series}, {"x_title", block.x_title},
                       {"y_title", block.y_title}});

@@ -178,7 +178,8 @@ Findings exploding_remedies(const LessonOptions& options) {
   // Works: trained without diverging to well above chance (10%).
   const auto works = [&](const std::string& key) { return n.at(key + "_accuracy") >= 0.5; };
   f.conclusions.insert(works("base") ? "base_trains" : "base_fails");
-  for (const std::string key : {"clip", "batchnorm", "lower_lr", "he"}) f.conclusions.insert(fmt::format("{}_{}", key, works(key) ? "works" : "fails"));
+  for (const std::string key : {"clip", "batchnorm", "lower_lr", "he"})
+    f.conclusions.insert(fmt::format("{}_{}", key, works(key) ? "works" : "fails"));
   f.try_next = {"--data", "mnist", "--model", "mlp:128x8", "--activations", "relu", "--init", large, "--optimizer",
                 "momentum", "--lr", lr_text(lr), "--clip-norm", "1", "--epochs", "1", "--limit-train", "10000"};
   return f;
