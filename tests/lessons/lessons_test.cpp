@@ -15,6 +15,7 @@
 #include "actlab/core/parallel.h"
 #include "actlab/experiment/runner.h"
 #include "actlab/experiment/settings.h"
+#include "actlab/lessons/embedded.h"
 #include "actlab/lessons/lesson.h"
 #include "actlab/lessons/render.h"
 #include "actlab/lessons/text.h"
@@ -112,6 +113,16 @@ TEST(LessonTexts, EveryLanguageDefinesTheSameLessonsAndConclusions) {
       EXPECT_EQ(std::set<std::string>(names.begin(), names.end()), declared) << language << "/" << l.name << ".md";
       EXPECT_FALSE(title(language, l.name).empty());
     }
+  }
+}
+
+TEST(LessonTexts, EveryTextFileBelongsToALesson) {
+  const auto names = lesson_names();
+  for (std::size_t i = 0; i < k_embedded_file_count; ++i) {
+    const std::string path = k_embedded_files[i].path;
+    if (path.ends_with("/strings.txt")) continue;
+    const std::string name = path.substr(path.find('/') + 1, path.size() - path.find('/') - 4);
+    EXPECT_NE(std::find(names.begin(), names.end(), name), names.end()) << path << " is no lesson's text";
   }
 }
 
