@@ -65,6 +65,9 @@ Findings vanishing_exploding(const LessonOptions& options) {
                                n.at("sigmoid_10_init_ratio") < n.at("sigmoid_5_init_ratio")
                            ? "depth_worsens"
                            : "depth_irregular");
+  const double tanh = n.at("tanh_20_init_ratio");
+  f.measure("tanh_20_per_layer", std::pow(tanh, 1.0 / 19.0));  // 19 layers between the first and the last
+  f.conclusions.insert(tanh > 2 ? "tanh_grows" : "tanh_steady");
   const double relu = n.at("relu_20_init_ratio");
   f.conclusions.insert(relu > 0.1 && relu < 10 ? "relu_keeps" : "relu_drifts");
   f.try_next = {"--data", "mnist", "--model", "mlp:64x20", "--activations", "sigmoid,tanh,relu", "--init",
