@@ -15,9 +15,14 @@
 #include "actlab/activations/activation.h"
 #include "actlab/diagnostics/verdicts.h"
 #include "actlab/nn/models.h"
+#include "html_page.h"
 
 namespace actlab::report {
 namespace {
+
+using testing::expect_charts_drawn;
+using testing::kNoChromium;
+using testing::rendered_dom;
 
 using experiment::EpochMetrics;
 using experiment::RunResult;
@@ -101,39 +106,6 @@ TEST(Report, HtmlIsSelfContained) {
   EXPECT_NE(html.find("<h1>demo &lt;sweep&gt;</h1>"), std::string::npos);
 }
 
-std::string run_command(const std::string& command) {
-  std::array<char, 4096> buffer{};
-  std::string out;
-  std::unique_ptr<FILE, int (*)(FILE*)> pipe(popen(command.c_str(), "r"), pclose);
-  if (!pipe) return out;
-  while (fgets(buffer.data(), buffer.size(), pipe.get()) != nullptr) out += buffer.data();
-  return out;
-}
-
-// The page as headless Chromium leaves it after running its scripts; empty without chromium.
-std::string rendered_dom(const std::filesystem::path& html) {
-  if (std::system("command -v chromium >/dev/null 2>&1") != 0) return "";
-  const auto profile = html.parent_path() / "profile";
-  const std::string command =
-      "chromium --headless --no-sandbox --disable-gpu --disable-quic --no-first-run --disable-background-networking "
-      "--disable-component-update --disable-sync --enable-logging=stderr --v=0 --user-data-dir=" +
-      profile.string() + " --virtual-time-budget=5000 --dump-dom file://" + html.string() + " 2>&1";
-  return run_command(command);
-}
-
-// Checks that report.js finished without an error and drew `charts` canvases.
-void expect_charts_drawn(const std::string& dom, const std::string& charts) {
-  std::smatch match;
-  ASSERT_TRUE(std::regex_search(dom, match, std::regex("<body data-charts=\"(\\d+)\"")))
-      << "report.js did not finish; chromium printed:\n" << dom.substr(0, 4000);
-  EXPECT_EQ(match[1], charts);
-  EXPECT_EQ(dom.find("data-error"), std::string::npos);
-  EXPECT_EQ(dom.find("Uncaught"), std::string::npos) << dom.substr(0, 4000);
-  const std::regex drawn_canvas("<canvas[^>]*data-drawn=\"1\"");
-  EXPECT_EQ(std::to_string(std::distance(std::sregex_iterator(dom.begin(), dom.end(), drawn_canvas), std::sregex_iterator())),
-            charts);
-}
-
 // The data a page hands its script.
 nlohmann::json page_data(const std::string& html) {
   const std::string marker = "window.ACTLAB_DATA = ";
@@ -165,7 +137,6 @@ bool has_canvas(const std::string& html, const std::string& id) {
   return html.find("<canvas id=\"" + id + "\"") != std::string::npos;
 }
 
-constexpr const char* kNoChromium = "chromium is not installed (scripts/test.sh installs it): the HTML page was not loaded";
 
 TEST(Report, EveryDeclaredChartHasACard) {
   const std::string html = render_html(sample_summary());

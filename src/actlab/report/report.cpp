@@ -521,23 +521,18 @@ std::string render_markdown(const Summary& summary) {
   return md;
 }
 
-namespace {
-
-// A self-contained page: the report's style, `title` and `subtitle` (plain text) over `body`
-// (HTML), then Chart.js, `data` as window.ACTLAB_DATA, and report.js, which draws the charts.
 std::string html_page(const std::string& title, const std::string& subtitle, const std::string& body,
-                      const nlohmann::json& data) {
+                      const nlohmann::json& data, const std::string& language) {
   return fmt::format(
-      "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n<title>{title} — actlab</title>\n"
+      "<!DOCTYPE html>\n<html lang=\"{language}\">\n<head>\n<meta charset=\"utf-8\">\n<title>{title} — actlab</title>\n"
       "<style>\n{css}</style>\n</head>\n<body>\n<h1>{title}</h1>\n<p class=\"subtitle\">{subtitle}</p>\n{body}"
       "<script>\n{chartjs}\n</script>\n<script>\nwindow.ACTLAB_DATA = {data};\n</script>\n<script>\n{reportjs}\n</script>\n"
       "</body>\n</html>\n",
-      fmt::arg("title", escape_html(title)), fmt::arg("subtitle", escape_html(subtitle)), fmt::arg("body", body),
+      fmt::arg("language", escape_html(language)), fmt::arg("title", escape_html(title)),
+      fmt::arg("subtitle", escape_html(subtitle)), fmt::arg("body", body),
       fmt::arg("css", assets::k_report_css), fmt::arg("chartjs", assets::k_chart_js),
       fmt::arg("data", script_safe(data.dump())), fmt::arg("reportjs", assets::k_report_js));
 }
-
-}  // namespace
 
 std::string render_html(const Summary& summary) {
   std::string rows;
@@ -620,6 +615,8 @@ std::string render_activation_atlas(const std::vector<std::string>& specs) {
                        cards + "</div>\n",
                    {{"atlas", atlas}});
 }
+
+std::string html_text(const std::string& text) { return escape_html(text); }
 
 void write_reports(const std::string& dir, const Summary& summary) {
   io::write_file_atomically((std::filesystem::path(dir) / "report.md").string(), render_markdown(summary));

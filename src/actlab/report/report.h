@@ -26,6 +26,15 @@ std::string render_html(const experiment::Summary& summary);
 // have no scalar curve and are left out.
 std::string render_activation_atlas(const std::vector<std::string>& specs);
 
+// `text` with & < > " as HTML entities.
+std::string html_text(const std::string& text);
+
+// A self-contained page in the report's style: `title` and `subtitle` (plain text) over `body`
+// (HTML), with Chart.js and report.js embedded and `data` as window.ACTLAB_DATA; report.js draws
+// the charts `data` declares (see report.js for the page kinds); `language` is the page's lang.
+std::string html_page(const std::string& title, const std::string& subtitle, const std::string& body,
+                      const nlohmann::json& data, const std::string& language = "en");
+
 // Writes DIR/report.md and DIR/report.html atomically.
 void write_reports(const std::string& dir, const experiment::Summary& summary);
 

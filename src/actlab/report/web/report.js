@@ -1,4 +1,5 @@
-// Draws the report's charts from ACTLAB_DATA with Chart.js. The page declares its charts
+// Draws the report's charts from ACTLAB_DATA with Chart.js; ACTLAB_DATA.atlas marks the activation
+// atlas and ACTLAB_DATA.lesson a lesson page, each with charts of its own. The report declares its charts
 // (ACTLAB_DATA.charts, .activation_charts, and .arm_charts once per arm with diagnostics: id,
 // title, kind, series, y_title, scale, layers); each is drawn by the drawer of its kind. Each
 // canvas gets data-drawn="1" once its chart exists, and <body data-charts="N"> counts them, so
@@ -242,6 +243,26 @@
     });
   }
 
+  // A lesson page: each chart lists its own series (lines: y over x; bars: one y per category).
+  function lessonCharts() {
+    D.lesson.charts.forEach((chart) => {
+      const scaleY = Object.assign({ title: { display: true, text: chart.y_title } },
+                                   chart.log_scale ? { type: "logarithmic" } : {});
+      if (chart.kind === "bars") {
+        make(chart.canvas, { type: "bar",
+                             data: { labels: chart.categories,
+                                     datasets: chart.series.map((s, i) => ({ label: s.label, data: s.y, backgroundColor: color(i, 0.75) })) },
+                             options: { scales: { x: { title: { display: true, text: chart.x_title } }, y: scaleY } } });
+        return;
+      }
+      const datasets = chart.series.map((s, i) => ({
+        label: s.label, data: s.x.map((x, k) => ({ x, y: s.y[k] })), borderColor: color(i), backgroundColor: color(i),
+        pointRadius: s.x.length > 40 ? 0 : 3, borderWidth: 2, fill: false,
+      }));
+      make(chart.canvas, { type: "line", data: { datasets }, options: { scales: { x: { type: "linear", title: { display: true, text: chart.x_title } }, y: scaleY } } });
+    });
+  }
+
   function reportCharts() {
     D.charts.concat(D.activation_charts).forEach((chart) => drawerOf(drawers, chart)(chart.id, chart));
     D.arms.forEach((arm, i) => {
@@ -253,6 +274,7 @@
 
   try {
     if (D.atlas) atlasCharts();
+    else if (D.lesson) lessonCharts();
     else reportCharts();
   } catch (error) {
     document.body.dataset.error = String(error && error.stack ? error.stack : error);
