@@ -56,8 +56,12 @@ void ProgressReporter::on_epoch_end(train::Run&, const EpochMetrics& e) {
                               e.test_loss, e.test_acc * 100, e.seconds));
 }
 
-GradientFlow::GradientFlow(std::shared_ptr<nn::Module> model, data::Batch probe, Tensor dead_samples, std::int64_t every)
-    : model_(model), recorder_(std::move(model), std::move(probe)), dead_samples_(std::move(dead_samples)), every_(every) {}
+GradientFlow::GradientFlow(std::shared_ptr<nn::Module> model, data::Batch probe, Tensor dead_samples, std::int64_t every,
+                           diagnostics::ProbeLoss loss)
+    : model_(model),
+      recorder_(std::move(model), std::move(probe), std::move(loss)),
+      dead_samples_(std::move(dead_samples)),
+      every_(every) {}
 
 std::vector<diagnostics::DeadUnits> GradientFlow::count_dead_units() const {
   return diagnostics::count_dead_units(*model_, dead_samples_);

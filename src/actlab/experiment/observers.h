@@ -69,7 +69,9 @@ class ProgressReporter final : public train::Observer {
 class GradientFlow final : public train::Observer {
  public:
   // `dead_samples`: the inputs dead units are counted on (diagnostics::dead_unit_samples).
-  GradientFlow(std::shared_ptr<nn::Module> model, data::Batch probe, Tensor dead_samples, std::int64_t every);
+  // `loss`: the task's loss of the probe batch (diagnostics::ProbeLoss).
+  GradientFlow(std::shared_ptr<nn::Module> model, data::Batch probe, Tensor dead_samples, std::int64_t every,
+               diagnostics::ProbeLoss loss = {});
   void on_run_begin(train::Run& run) override;
   void on_after_backward(train::Run& run, const data::Batch&, const train::StepResult& r) override;
   void on_step_end(train::Run& run, const train::StepResult& r) override;

@@ -156,7 +156,8 @@ RunResult train_run(const Arm& arm, std::uint64_t seed, const Data& data, const 
     checkpoint.save(*model, *optimizer, state);  // so a rerun drops this run's partial metrics
   }
 
-  const train::Classification task;
+  const std::unique_ptr<train::Task> task_of_data = train::make_task(data::dataset_info(s.data).target);
+  const train::Task& task = *task_of_data;
   MetricsWriter metrics_writer(metrics, run);
   ProgressReporter progress_reporter(progress);
   DivergenceLocator locator(model);
@@ -166,7 +167,9 @@ RunResult train_run(const Arm& arm, std::uint64_t seed, const Data& data, const 
   if (s.diagnostics_every > 0)
     observers.push_back(&gradient_flow.emplace(model, probe_of(data),
                                                diagnostics::dead_unit_samples(data.train, data.normalization),
-                                               s.diagnostics_every));
+                                               s.diagnostics_every, [&task](const Tensor& output, const data::Batch& b) {
+                                                 return task.loss(output, b);
+                                               }));
   observers.push_back(&progress_reporter);
   observers.push_back(&checkpointer);
 
