@@ -37,7 +37,7 @@ struct Dataset {
   Tensor labels;                         // int64 [N] / [N, T] or float32 [N]
   std::vector<std::string> class_names;  // one per class
 
-  std::int64_t size() const { return labels.numel(); }
+  std::int64_t size() const { return labels.numel() == 0 ? 0 : labels.size(0); }
   std::int64_t num_classes() const { return static_cast<std::int64_t>(class_names.size()); }
   bool is_image() const { return inputs.dtype() == kUInt8; }
   // Shape of one sample: [C, H, W] or [D].

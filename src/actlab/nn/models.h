@@ -42,7 +42,7 @@ struct ModelOptions {
   Norm norm = Norm::None;
   double dropout = 0.0;
   std::uint64_t seed = 0;
-  std::optional<double> forget_bias;  // sequence models with LSTM cells only
+  std::optional<double> forget_bias{};  // sequence models with LSTM cells only
 };
 
 // Flatten, then Linear(in, h1) [norm] act [dropout] ... Linear(h_last, out).
