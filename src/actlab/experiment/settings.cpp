@@ -121,7 +121,9 @@ const std::vector<Key>& keys() {
       string_key("model", &Settings::model, {}, model_syntaxes()),
       int_key("max_parameters", &Settings::max_parameters, 1,
               "largest model to build, in parameters (checked from the model spec before allocating)"),
-      {{"activations", "list", "activation specs to compare, e.g. relu,leaky_relu:0.1,elu:alpha=0.5"},
+      {{"activations", "list",
+        "activation specs to compare, e.g. relu,leaky_relu:0.1,elu:alpha=0.5 (rnn: models: the nonlinearity; lstm: "
+        "and gru: the candidate's and cell output's, the gates stay sigmoid)"},
        [](Settings& s, const std::string& value, const std::string& origin) {
          s.activations = split_specs(value);
          ACTLAB_CHECK(!s.activations.empty(), "{}: activations must name at least one activation", origin);

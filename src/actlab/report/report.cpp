@@ -380,6 +380,10 @@ std::string gradient_flow_section(const Summary& summary, const nlohmann::json& 
     html += "</div>\n";
   }
   html += "</div>\n";
+  if (std::any_of(data["arms"].begin(), data["arms"].end(),
+                  [](const nlohmann::json& arm) { return arm["diagnostics"].contains("through_time"); }))
+    html += "<p class=\"note\">Recurrent models: the activation compared is the RNN's nonlinearity, and for LSTM and "
+            "GRU the candidate's and the cell output's; their gates stay sigmoid.</p>\n";
   for (const auto& chart : data["arm_charts"]) {
     if (std::none_of(data["arms"].begin(), data["arms"].end(), [&](const nlohmann::json& arm) {
           return !arm["diagnostics"].is_null() && shows_chart(chart, arm["diagnostics"]);
