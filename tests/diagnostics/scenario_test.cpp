@@ -25,8 +25,10 @@ namespace {
 
 namespace fs = std::filesystem;
 
-const std::vector<std::string> kKinds = {"exploding", "vanishing", "dead", "saturated",
-                                         "stalled", "lr_too_small", "lr_too_large"};
+const std::vector<std::string> kKinds = {"exploding",    "vanishing",    "dead",
+                                         "saturated",    "stalled",      "lr_too_small",
+                                         "lr_too_large", "vanishing_through_time", "exploding_through_time",
+                                         "saturated_gates"};
 
 struct Scenario {
   std::string name;

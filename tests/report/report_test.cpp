@@ -127,9 +127,14 @@ std::vector<DeclaredChart> declared_charts(const nlohmann::json& data) {
     for (const auto& chart : data.at(list)) out.push_back({chart.at("id"), chart.at("series"), ""});
   for (std::size_t i = 0; i < data.at("arms").size(); ++i)
     if (!data["arms"][i]["diagnostics"].is_null())
-      for (const auto& chart : data.at("arm_charts"))
+      for (const auto& chart : data.at("arm_charts")) {
+        // Through-time charts (kinds time_*) belong to sequence models, which these arms are not.
+        if (chart.at("kind").get<std::string>().starts_with("time_") &&
+            !data["arms"][i]["diagnostics"].contains("through_time"))
+          continue;
         out.push_back({chart.at("id").get<std::string>() + "-" + std::to_string(i), chart.at("series"),
                        data["arms"][i].at("arm")});
+      }
   return out;
 }
 

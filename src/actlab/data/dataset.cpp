@@ -18,18 +18,23 @@ void validate(const Dataset& dataset) {
   const auto& name = dataset.name;
   ACTLAB_CHECK(dataset.inputs.defined() && dataset.labels.defined(), "dataset {}: inputs or labels missing", name);
   const Tensor& x = dataset.inputs;
-  ACTLAB_CHECK((x.dtype() == kUInt8 && x.dim() == 4) || (x.dtype() == kFloat32 && x.dim() == 2),
-               "dataset {}: inputs must be uint8 [N,C,H,W] or float32 [N,D], got {} {}", name, x.dtype(),
+  ACTLAB_CHECK((x.dtype() == kUInt8 && x.dim() == 4) || (x.dtype() == kFloat32 && (x.dim() == 2 || x.dim() == 3)),
+               "dataset {}: inputs must be uint8 [N,C,H,W] or float32 [N,D] or [N,T,D], got {} {}", name, x.dtype(),
                shape_str(x.shape()));
-  ACTLAB_CHECK(dataset.labels.dtype() == kInt64 && dataset.labels.dim() == 1, "dataset {}: labels must be int64 [N]",
-               name);
+  const Tensor& y = dataset.labels;
+  ACTLAB_CHECK((y.dtype() == kInt64 && (y.dim() == 1 || y.dim() == 2)) || (y.dtype() == kFloat32 && y.dim() == 1),
+               "dataset {}: labels must be int64 [N] or [N, T], or float32 [N], got {} {}", name, y.dtype(),
+               shape_str(y.shape()));
   ACTLAB_CHECK(x.size(0) == dataset.labels.size(0), "dataset {}: {} inputs but {} labels", name, x.size(0),
                dataset.labels.size(0));
   ACTLAB_CHECK(x.is_contiguous() && dataset.labels.is_contiguous(), "dataset {}: buffers must be contiguous", name);
-  const std::int64_t* labels = dataset.labels.data<std::int64_t>();
-  for (std::int64_t i = 0; i < dataset.size(); ++i)
+  if (y.dtype() != kInt64) return;
+  const std::int64_t* labels = y.data<std::int64_t>();
+  const std::int64_t per_sample = y.numel() / std::max<std::int64_t>(1, y.size(0));
+  for (std::int64_t i = 0; i < y.numel(); ++i)
     ACTLAB_CHECK(labels[i] >= 0 && labels[i] < dataset.num_classes(),
-                 "dataset {}: label {} of sample {} is outside [0, {})", name, labels[i], i, dataset.num_classes());
+                 "dataset {}: label {} of sample {} is outside [0, {})", name, labels[i], i / per_sample,
+                 dataset.num_classes());
 }
 
 std::vector<float> pixel_table(const Normalization& norm, std::int64_t channels) {
@@ -112,9 +117,11 @@ Normalization channel_stats(const Dataset& dataset) {
 }
 
 std::vector<std::int64_t> class_counts(const Dataset& dataset) {
+  ACTLAB_CHECK(dataset.labels.dtype() == kInt64, "class_counts: dataset {} has real-valued targets, not classes",
+               dataset.name);
   std::vector<std::int64_t> counts(dataset.num_classes(), 0);
   const std::int64_t* labels = dataset.labels.data<std::int64_t>();
-  for (std::int64_t i = 0; i < dataset.size(); ++i) ++counts.at(labels[i]);
+  for (std::int64_t i = 0; i < dataset.labels.numel(); ++i) ++counts.at(labels[i]);
   return counts;
 }
 

@@ -2,7 +2,9 @@
 //
 // Image sets keep their pixels as one contiguous uint8 tensor [N, C, H, W] (4 bytes per pixel
 // less than float32; MNIST train is 47 MB) and convert on the fly. Synthetic sets hold float32
-// features [N, D]. Labels are int64 [N] in [0, classes().size()).
+// features [N, D] (sequences [N, T, D]). Labels are int64 [N] in [0, classes().size()), int64
+// [N, T] for a class per time step, or float32 [N] for a real-valued target (then classes()
+// names the one output, e.g. {"sum"}).
 //
 // Subsets (narrow, train/validation split) are views: they share the parent's buffers.
 #pragma once
@@ -31,11 +33,11 @@ std::string_view split_name(Split split);  // "train" / "test"
 
 struct Dataset {
   std::string name;                      // e.g. "mnist/train"
-  Tensor inputs;                         // uint8 [N, C, H, W] or float32 [N, D]
-  Tensor labels;                         // int64 [N]
+  Tensor inputs;                         // uint8 [N, C, H, W] or float32 [N, D] / [N, T, D]
+  Tensor labels;                         // int64 [N] / [N, T] or float32 [N]
   std::vector<std::string> class_names;  // one per class
 
-  std::int64_t size() const { return labels.numel(); }
+  std::int64_t size() const { return labels.numel() == 0 ? 0 : labels.size(0); }
   std::int64_t num_classes() const { return static_cast<std::int64_t>(class_names.size()); }
   bool is_image() const { return inputs.dtype() == kUInt8; }
   // Shape of one sample: [C, H, W] or [D].

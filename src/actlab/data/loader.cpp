@@ -164,15 +164,20 @@ Batch DataLoader::build_batch(const std::vector<std::int64_t>& order, std::int64
   Shape shape{count};
   if (options_.flatten_) shape.push_back(sample_size);
   else shape.insert(shape.end(), sample.begin(), sample.end());
-  Batch batch{Tensor::empty(shape, kFloat32), Tensor::empty({count}, kInt64)};
+  Shape label_shape = dataset_.labels.shape();
+  label_shape[0] = count;
+  Batch batch{Tensor::empty(shape, kFloat32), Tensor::empty(label_shape, dataset_.labels.dtype())};
   float* out = batch.images.data<float>();
-  std::int64_t* labels = batch.labels.data<std::int64_t>();
-  const std::int64_t* source_labels = dataset_.labels.data<std::int64_t>();
+  // Labels as bytes: one row per sample, whatever their dtype and per-sample shape.
+  const std::size_t label_bytes = static_cast<std::size_t>(dataset_.labels.numel() / std::max<std::int64_t>(1, dataset_.size())) *
+                                  element_size(dataset_.labels.dtype());
+  auto* labels = static_cast<std::byte*>(batch.labels.raw_data());
+  const auto* source_labels = static_cast<const std::byte*>(dataset_.labels.raw_data());
   const Generator augment = epoch_generator(options_.seed_, epoch, kAugmentStream);
 
   for (std::int64_t j = 0; j < count; ++j) {
     const std::int64_t s = order[first + j];
-    labels[j] = source_labels[s];
+    std::copy_n(source_labels + s * label_bytes, label_bytes, labels + j * label_bytes);
     float* dst = out + j * sample_size;
     if (!dataset_.is_image()) {
       const float* src = dataset_.inputs.data<float>() + s * sample_size;

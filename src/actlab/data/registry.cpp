@@ -1,9 +1,12 @@
 #include "actlab/data/registry.h"
 
 #include <cstdlib>
+#include <deque>
+#include <mutex>
 
 #include "actlab/data/cifar.h"
 #include "actlab/data/idx.h"
+#include "actlab/data/sequence.h"
 
 namespace actlab::data {
 namespace {
@@ -99,6 +102,49 @@ DatasetSpec synthetic_spec(std::string name, std::string description, std::int64
   return spec;
 }
 
+// An image set read as a sequence: row by row (the files' own layout), or pixel by pixel in
+// `order` (identity when empty).
+DatasetSpec sequence_view(const DatasetSpec& images, std::string name, std::string description, Shape sample_shape,
+                          bool pixels, std::vector<std::int64_t> order) {
+  DatasetSpec spec = images;
+  spec.name = std::move(name);
+  spec.description = std::move(description);
+  spec.sample_shape = std::move(sample_shape);
+  spec.load = [pixels, order = std::move(order)](const DatasetSpec& self, Split split, const LoadOptions& options) {
+    Dataset set = load_idx_files(self, split, options);
+    return pixels ? as_pixel_sequence(set, order) : set;
+  };
+  return spec;
+}
+
+constexpr std::int64_t kSequenceTrain = 10000, kSequenceTest = 1000;
+
+DatasetSpec sequence_task_spec(const SequenceTaskInfo& task, std::string description) {
+  DatasetSpec spec = basic_spec(task.name, std::move(description), {}, task.classes, {});
+  spec.synthetic = true;
+  spec.syntax = task.name + ":T";
+  spec.train_size = kSequenceTrain;
+  spec.test_size = kSequenceTest;
+  spec.target = task.classes == 0 ? Target::Value : task.per_step ? Target::ClassPerStep : Target::Class;
+  spec.with_length = [base = spec, &task](std::int64_t length) {
+    DatasetSpec sized = base;
+    make_sequence_task(task.name, length, 1, 0);  // validates the length
+    sized.name = fmt::format("{}:{}", task.name, length);
+    sized.sample_shape = {task.steps(length), task.features};
+    sized.classes = std::max<std::int64_t>(task.classes, 1);
+    sized.with_length = nullptr;
+    sized.load = [length, &task](const DatasetSpec& self, Split split, const LoadOptions& options) {
+      const bool train = split == Split::Train;
+      const std::uint64_t seed = options.synthetic.seed ^ (train ? 0 : 0x9e3779b97f4a7c15ULL);
+      Dataset set = make_sequence_task(task.name, length, train ? self.train_size : self.test_size, seed);
+      set.name = self.name + "/" + std::string(split_name(split));
+      return set;
+    };
+    return sized;
+  };
+  return spec;
+}
+
 }  // namespace
 
 const std::vector<DatasetSpec>& dataset_specs() {
@@ -145,6 +191,18 @@ const std::vector<DatasetSpec>& dataset_specs() {
     s.push_back(synthetic_spec("blobs", "Gaussian blobs with centres on a circle", 3, 0.1));
     s.push_back(synthetic_spec("linear", "two classes split by the line x + y = 0 (solvable without an activation)",
                                2, 0.1));
+    const DatasetSpec mnist = s[0], fashion = s[1];
+    s.push_back(sequence_view(mnist, "seq-mnist", "MNIST as 28 steps of 28 pixels, row by row", {1, 28, 28}, false, {}));
+    s.push_back(sequence_view(fashion, "seq-fashion-mnist", "Fashion-MNIST as 28 steps of 28 pixels, row by row",
+                              {1, 28, 28}, false, {}));
+    s.push_back(sequence_view(mnist, "pixel-mnist", "MNIST as 784 steps of 1 pixel", {1, 784, 1}, true, {}));
+    s.push_back(sequence_view(mnist, "pmnist", "MNIST as 784 steps of 1 pixel in a fixed random permutation",
+                              {1, 784, 1}, true, pixel_permutation(784)));
+    const auto& tasks = sequence_tasks();
+    s.push_back(sequence_task_spec(tasks[0], "two marked values among T in [0, 1); target their sum (MSE, "
+                                             "predict-1 baseline 0.167)"));
+    s.push_back(sequence_task_spec(tasks[1], "X/Y at two steps among T distractors; 4 classes by their order"));
+    s.push_back(sequence_task_spec(tasks[2], "recall 10 symbols after T blanks, per step (baseline 10 log 8 / (T + 20))"));
     return s;
   }();
   return specs;
@@ -152,14 +210,38 @@ const std::vector<DatasetSpec>& dataset_specs() {
 
 std::vector<std::string> dataset_names() {
   std::vector<std::string> names;
-  for (const DatasetSpec& spec : dataset_specs()) names.push_back(spec.name);
+  for (const DatasetSpec& spec : dataset_specs()) names.push_back(spec.with_length ? spec.syntax : spec.name);
   return names;
 }
 
 const DatasetSpec& dataset_info(std::string_view name) {
-  for (const DatasetSpec& spec : dataset_specs())
-    if (spec.name == name) return spec;
-  fail("unknown dataset '{}'; known datasets: {}", name, fmt::join(dataset_names(), ", "));
+  const std::string_view base = name.substr(0, name.find(':'));
+  const auto spec = std::find_if(dataset_specs().begin(), dataset_specs().end(),
+                                 [&](const DatasetSpec& s) { return s.name == base; });
+  ACTLAB_CHECK(spec != dataset_specs().end(), "unknown dataset '{}'; known datasets: {}", name,
+               fmt::join(dataset_names(), ", "));
+  if (base == name && !spec->with_length) return *spec;
+  ACTLAB_CHECK(spec->with_length, "dataset '{}' takes no length; use '{}'", name, base);
+  ACTLAB_CHECK(base != name, "dataset '{}' needs a sequence length: {}, e.g. {}:100", name, spec->syntax, base);
+  const std::string length_text(name.substr(base.size() + 1));
+  std::size_t used = 0;
+  std::int64_t length = 0;
+  try {
+    length = std::stoll(length_text, &used);
+  } catch (const std::exception&) {
+    used = 0;
+  }
+  ACTLAB_CHECK(used == length_text.size() && used > 0 && std::isdigit(static_cast<unsigned char>(length_text[0])),
+               "dataset '{}': the length '{}' is not a positive integer ({})", name, length_text, spec->syntax);
+  ACTLAB_CHECK(length <= 100000, "dataset '{}': a length of {} steps is more than this laboratory is meant for "
+               "(at most 100000)", name, length);
+  // Specs of lengths are built once and kept, so the references handed out stay valid.
+  static std::mutex mutex;
+  static std::deque<DatasetSpec> sized;
+  const std::lock_guard lock(mutex);
+  for (const DatasetSpec& s : sized)
+    if (s.name == name) return s;
+  return sized.emplace_back(spec->with_length(length));
 }
 
 const DatasetSpec& dataset_spec(std::string_view name) {

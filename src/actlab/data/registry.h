@@ -3,7 +3,11 @@
 // `data` command and validation all read their choices from it.
 //
 // Names: "mnist", "fashion-mnist", "kmnist", "cifar10", "cifar100" (files on disk) and "xor",
-// "circles", "moons", "spirals", "blobs", "linear" (generated, see synthetic.h).
+// "circles", "moons", "spirals", "blobs", "linear" (generated, see synthetic.h); the sequence
+// views "seq-mnist", "seq-fashion-mnist" (28 steps of 28 pixels, row by row), "pixel-mnist" (784
+// steps of 1 pixel) and "pmnist" (those pixels in the fixed permutation pixel_permutation()),
+// which read the mnist/ and fashion-mnist/ files; and the generated sequence tasks "adding:T",
+// "temporal-order:T", "copy:T" (see sequence.h), whose length T is part of the name.
 //
 // The data dir is, in order: an explicit directory (--data-dir), $ACTLAB_DATA, then
 // ~/.cache/actlab/datasets. Inside it each dataset has its own folder, as upstream ships it:
@@ -32,6 +36,8 @@ struct DataFile {
 
 struct DatasetSpec;
 struct LoadOptions;
+// What a sample's label is: a class, a real value (regression), or a class at every time step.
+enum class Target { Class, Value, ClassPerStep };
 // Loads one split of the dataset `spec` describes.
 using DatasetLoader = std::function<Dataset(const DatasetSpec& spec, Split split, const LoadOptions& options)>;
 
@@ -53,16 +59,22 @@ struct DatasetSpec {
   std::vector<std::string> class_names;  // empty when the files name them (cifar100)
   std::int64_t train_size = 0;  // samples in the upstream splits
   std::int64_t test_size = 0;
+  Target target = Target::Class;
+  // Sets whose name takes a length ("adding:T"): the syntax, and the spec of one length (which
+  // throws Error for a length the set does not accept).
+  std::string syntax;
+  std::function<DatasetSpec(std::int64_t length)> with_length;
 };
 
 // Every dataset, file-backed ones first, in documentation order.
 const std::vector<DatasetSpec>& dataset_specs();
-// The catalog entry of any dataset. Throws Error listing every known name for an unknown one.
+// The catalog entry of any dataset ("adding:100": the entry of that length). Throws Error listing
+// every known name for an unknown one, and for a missing, malformed or too small length.
 const DatasetSpec& dataset_info(std::string_view name);
 // A file-backed dataset. Throws Error for an unknown name (listing the known ones) and for a
 // generated set (which has nothing to fetch).
 const DatasetSpec& dataset_spec(std::string_view name);
-// Every name load_dataset accepts.
+// Every name load_dataset accepts (the syntax, "adding:T", for those that take a length).
 std::vector<std::string> dataset_names();
 
 struct DataDir {

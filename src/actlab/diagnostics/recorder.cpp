@@ -183,17 +183,22 @@ LayerStats call_stats(const Layer& layer, std::span<const Capture> calls) {
 struct Recorder::State {
   std::shared_ptr<nn::Module> model;
   data::Batch probe;
+  ProbeLoss loss;
   std::vector<Layer> layers;
   std::vector<LayerInfo> infos;
   std::vector<Snapshot> snapshots;
 };
 
-Recorder::Recorder(std::shared_ptr<nn::Module> model, data::Batch probe) : state_(std::make_unique<State>()) {
+Recorder::Recorder(std::shared_ptr<nn::Module> model, data::Batch probe, ProbeLoss loss)
+    : state_(std::make_unique<State>()) {
   ACTLAB_CHECK(probe.images.defined() && probe.images.dim() >= 1 && probe.images.size(0) > 0 &&
-                   probe.labels.numel() == probe.images.size(0),
+                   probe.labels.dim() >= 1 && probe.labels.size(0) == probe.images.size(0),
                "diagnostics::Recorder: the probe batch needs at least one sample and one label per sample");
   state_->model = std::move(model);
   state_->probe = std::move(probe);
+  state_->loss = loss ? std::move(loss) : [](const Tensor& output, const data::Batch& batch) {
+    return nn::cross_entropy(output, batch.labels);
+  };
   for (auto& [name, module] : state_->model->named_modules()) {
     if (!module->named_children().empty()) continue;
     Layer layer;
@@ -264,7 +269,7 @@ const Snapshot& Recorder::record(std::int64_t step) {
   snapshot.step = step;
   {
     const Tensor logits = model(state_->probe.images);
-    const Tensor loss = nn::cross_entropy(logits, state_->probe.labels);
+    const Tensor loss = state_->loss(logits, state_->probe);
     snapshot.loss = loss.item();
     loss.backward();
   }

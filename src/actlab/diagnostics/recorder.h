@@ -2,7 +2,8 @@
 //
 // The recorded layers are the model's leaf modules that hold parameters or are activations, in
 // forward order, under their dotted names ("3" or "layers.3"). record(step) runs one separate
-// forward and backward pass of the probe batch (cross-entropy on its labels) and appends a
+// forward and backward pass of the probe batch (its loss: cross-entropy on its labels unless the
+// recorder is given the task's) and appends a
 // Snapshot; it leaves the model as it found it: parameters, their gradients, buffers (BatchNorm
 // running statistics), modes and random generators (dropout and RReLU run in eval mode during the
 // probe; BatchNorm in training mode, with its running statistics restored afterwards).
@@ -27,6 +28,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -60,7 +62,7 @@ struct LayerStats {
 
 struct Snapshot {
   std::int64_t step = 0;  // optimizer steps taken before it (0: at initialization)
-  double loss = 0;        // cross-entropy of the probe batch
+  double loss = 0;        // the loss of the probe batch
   std::vector<LayerStats> layers;  // in the order of Recorder::layers()
 };
 
@@ -71,9 +73,12 @@ struct LayerInfo {
   bool activation = false;
 };
 
+// The probe pass's loss from the model's output and the probe batch; empty: cross-entropy.
+using ProbeLoss = std::function<Tensor(const Tensor& output, const data::Batch& probe)>;
+
 class Recorder {
  public:
-  Recorder(std::shared_ptr<nn::Module> model, data::Batch probe);
+  Recorder(std::shared_ptr<nn::Module> model, data::Batch probe, ProbeLoss loss = {});
   ~Recorder();
   Recorder(const Recorder&) = delete;
   Recorder& operator=(const Recorder&) = delete;

@@ -12,12 +12,6 @@
 namespace actlab::diagnostics {
 namespace {
 
-// A remedy: what to change, as settings.
-struct Remedy {
-  std::string what;
-  std::vector<std::pair<std::string, std::string>> change;  // (settings key, value)
-};
-
 // Settings never repeated in a rerun's command line: where it writes, and how it runs.
 const std::vector<std::string> kNotRerun = {"name", "out", "data_dir", "threads", "checkpoint_every"};
 
@@ -381,6 +375,10 @@ nlohmann::json dead_json(const std::vector<DeadUnits>& counts) {
 }  // namespace
 
 
+
+std::vector<std::string> remedy_lines(const RunFacts& facts, const std::vector<Remedy>& remedies) {
+  return render(facts, remedies);
+}
 
 std::vector<Verdict> judge(const std::vector<LayerInfo>& layers, const std::vector<Snapshot>& snapshots,
                            const Thresholds& t, const std::optional<Anomaly>& anomaly, const RunFacts& f) {

@@ -79,6 +79,15 @@ struct Verdict {
   std::vector<std::string> remedies;  // "what: actlab compare ... --KEY VALUE"
 };
 
+// A remedy: what to change, as settings.
+struct Remedy {
+  std::string what;
+  std::vector<std::pair<std::string, std::string>> change;  // (settings key, value)
+};
+// The remedies not already in effect, each as "what: actlab compare ..." (the arm's settings with
+// the change) when facts carry the settings, else as "what (--key value)".
+std::vector<std::string> remedy_lines(const RunFacts& facts, const std::vector<Remedy>& remedies);
+
 std::vector<Verdict> judge(const std::vector<LayerInfo>& layers, const std::vector<Snapshot>& snapshots,
                            const Thresholds& thresholds, const std::optional<Anomaly>& anomaly = std::nullopt,
                            const RunFacts& facts = {});

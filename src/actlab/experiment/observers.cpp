@@ -58,15 +58,28 @@ void ProgressReporter::on_step_end(train::Run& run, const train::StepResult&) {
                  s.train_seconds > 0 ? static_cast<double>(s.samples) / s.train_seconds : 0);
 }
 
-void ProgressReporter::on_epoch_end(train::Run&, const EpochMetrics& e) {
-  progress_.print(fmt::format("  epoch {:>2}  train loss {:.4f} acc {:.2f}%  {}  test loss {:.4f} acc {:.2f}%  ({:.1f}s)",
-                              e.epoch, e.train_loss, e.train_acc * 100,
-                              e.val_acc ? fmt::format("val loss {:.4f} acc {:.2f}%", *e.val_loss, *e.val_acc * 100) : "",
-                              e.test_loss, e.test_acc * 100, e.seconds));
+namespace {
+
+// " acc 97.12%", or nothing for a task without an accuracy (regression).
+std::string accuracy_text(double accuracy) {
+  return std::isnan(accuracy) ? "" : fmt::format(" acc {:.2f}%", accuracy * 100);
 }
 
-GradientFlow::GradientFlow(std::shared_ptr<nn::Module> model, data::Batch probe, Tensor dead_samples, std::int64_t every)
-    : model_(model), recorder_(std::move(model), std::move(probe)), dead_samples_(std::move(dead_samples)), every_(every) {}
+}  // namespace
+
+void ProgressReporter::on_epoch_end(train::Run&, const EpochMetrics& e) {
+  progress_.print(fmt::format("  epoch {:>2}  train loss {:.4f}{}  {}  test loss {:.4f}{}  ({:.1f}s)", e.epoch,
+                              e.train_loss, accuracy_text(e.train_acc),
+                              e.val_acc ? fmt::format("val loss {:.4f}{}", *e.val_loss, accuracy_text(*e.val_acc)) : "",
+                              e.test_loss, accuracy_text(e.test_acc), e.seconds));
+}
+
+GradientFlow::GradientFlow(std::shared_ptr<nn::Module> model, data::Batch probe, Tensor dead_samples, std::int64_t every,
+                           diagnostics::ProbeLoss loss)
+    : model_(model),
+      recorder_(std::move(model), std::move(probe), std::move(loss)),
+      dead_samples_(std::move(dead_samples)),
+      every_(every) {}
 
 std::vector<diagnostics::DeadUnits> GradientFlow::count_dead_units() const {
   return diagnostics::count_dead_units(*model_, dead_samples_);
@@ -110,6 +123,36 @@ void GradientFlow::on_run_end(train::Run& run) {
   const auto& snapshots = recorder_.snapshots();
   if (run.state.finished && run.state.status == "ok" && (snapshots.empty() || snapshots.back().step != run.state.step))
     record(run);
+}
+
+ThroughTime::ThroughTime(std::shared_ptr<nn::SequenceModel> model, data::Batch probe, diagnostics::ProbeLoss loss,
+                         std::int64_t every)
+    : model_(std::move(model)), probe_(std::move(probe)), loss_(std::move(loss)), every_(every) {}
+
+void ThroughTime::record(train::Run& run) {
+  const auto& saved = run.state.observers["through_time"];
+  if (!saved.empty() && saved.back().at("step").get<std::int64_t>() == run.state.step) return;
+  run.state.observers["through_time"].push_back(
+      to_json(diagnostics::measure_through_time(*model_, probe_, loss_, run.state.step)));
+}
+
+void ThroughTime::on_run_begin(train::Run& run) {
+  if (!run.state.observers.contains("through_time")) record(run);
+}
+
+void ThroughTime::on_step_end(train::Run& run, const train::StepResult&) {
+  if (run.state.step % every_ == 0) record(run);
+}
+
+void ThroughTime::on_run_end(train::Run& run) {
+  if (run.state.finished && run.state.status == "ok") record(run);
+}
+
+std::vector<diagnostics::ThroughTimeSnapshot> ThroughTime::snapshots(const train::TrainState& state) {
+  std::vector<diagnostics::ThroughTimeSnapshot> out;
+  for (const auto& s : state.observers.value("through_time", nlohmann::json::array()))
+    out.push_back(diagnostics::through_time_from_json(s));
+  return out;
 }
 
 DivergenceLocator::DivergenceLocator(std::shared_ptr<nn::Module> model) : model_(std::move(model)) {

@@ -25,6 +25,7 @@
 #include "actlab/diagnostics/dead_units.h"
 #include "actlab/diagnostics/locator.h"
 #include "actlab/diagnostics/recorder.h"
+#include "actlab/diagnostics/through_time.h"
 #include "actlab/diagnostics/verdicts.h"
 #include "actlab/experiment/checkpoint.h"
 #include "actlab/experiment/progress.h"
@@ -73,7 +74,9 @@ class ProgressReporter final : public train::Observer {
 class GradientFlow final : public train::Observer {
  public:
   // `dead_samples`: the inputs dead units are counted on (diagnostics::dead_unit_samples).
-  GradientFlow(std::shared_ptr<nn::Module> model, data::Batch probe, Tensor dead_samples, std::int64_t every);
+  // `loss`: the task's loss of the probe batch (diagnostics::ProbeLoss).
+  GradientFlow(std::shared_ptr<nn::Module> model, data::Batch probe, Tensor dead_samples, std::int64_t every,
+               diagnostics::ProbeLoss loss = {});
   void on_run_begin(train::Run& run) override;
   void on_after_backward(train::Run& run, const data::Batch&, const train::StepResult& r) override;
   void on_step_end(train::Run& run, const train::StepResult& r) override;
@@ -88,6 +91,26 @@ class GradientFlow final : public train::Observer {
   std::shared_ptr<nn::Module> model_;
   diagnostics::Recorder recorder_;
   Tensor dead_samples_;
+  std::int64_t every_;
+};
+
+// Gradients through time of a sequence model (diagnostics/through_time.h) every `every` steps,
+// at the start and at the end, kept in the training state ("through_time") across a kill.
+class ThroughTime final : public train::Observer {
+ public:
+  ThroughTime(std::shared_ptr<nn::SequenceModel> model, data::Batch probe, diagnostics::ProbeLoss loss,
+              std::int64_t every);
+  void on_run_begin(train::Run& run) override;
+  void on_step_end(train::Run& run, const train::StepResult& r) override;
+  void on_run_end(train::Run& run) override;
+  // The snapshots recorded so far (of `state`).
+  static std::vector<diagnostics::ThroughTimeSnapshot> snapshots(const train::TrainState& state);
+
+ private:
+  void record(train::Run& run);
+  std::shared_ptr<nn::SequenceModel> model_;
+  data::Batch probe_;
+  diagnostics::ProbeLoss loss_;
   std::int64_t every_;
 };
 

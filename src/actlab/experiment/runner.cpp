@@ -171,7 +171,8 @@ RunResult train_run(const Arm& arm, std::uint64_t seed, const Data& data, const 
     progress.print(fmt::format("  resumed from {} at step {}", checkpoint.checkpoint_path().string(), state.step));
   }
 
-  const train::Classification task;
+  const std::unique_ptr<train::Task> task_of_data = train::make_task(data::dataset_info(s.data).target);
+  const train::Task& task = *task_of_data;
   std::optional<MetricsWriter> metrics_writer;
   ProgressReporter progress_reporter(progress);
   DivergenceLocator locator(model);
@@ -180,10 +181,17 @@ RunResult train_run(const Arm& arm, std::uint64_t seed, const Data& data, const 
   std::vector<train::Observer*> observers;
   if (writer) observers.push_back(&metrics_writer.emplace(*metrics, run));
   observers.push_back(&locator);
-  if (s.diagnostics_every > 0)
+  const diagnostics::ProbeLoss probe_loss = [&task](const Tensor& output, const data::Batch& b) {
+    return task.loss(output, b);
+  };
+  std::optional<ThroughTime> through_time;
+  if (s.diagnostics_every > 0) {
     observers.push_back(&gradient_flow.emplace(model, probe_of(data),
                                                diagnostics::dead_unit_samples(data.train, data.normalization),
-                                               s.diagnostics_every));
+                                               s.diagnostics_every, probe_loss));
+    if (auto sequence = std::dynamic_pointer_cast<nn::SequenceModel>(model))
+      observers.push_back(&through_time.emplace(sequence, probe_of(data), probe_loss, s.diagnostics_every));
+  }
   std::optional<TensorBoardWriter> tensorboard;
   if (writer && !s.tensorboard.empty())
     observers.push_back(&tensorboard.emplace(std::filesystem::path(s.tensorboard) / run_file_name(arm.label, seed),
@@ -225,6 +233,13 @@ RunResult train_run(const Arm& arm, std::uint64_t seed, const Data& data, const 
     facts.dead_at_init = gradient_flow->dead_at_init(state);
     if (run.status != "diverged") facts.dead_at_end = gradient_flow->count_dead_units();
     run.diagnostics = diagnostics::to_json(gradient_flow->recorder(), thresholds_of(s), locator.anomaly(), facts);
+    if (through_time) {
+      const auto snapshots = ThroughTime::snapshots(state);
+      run.diagnostics["through_time"] = state.observers.at("through_time");
+      for (const auto& v : diagnostics::judge_through_time(snapshots, facts))
+        run.diagnostics["verdicts"].push_back(
+            {{"kind", v.kind}, {"step", v.step}, {"evidence", v.evidence}, {"remedies", v.remedies}});
+    }
     std::string verdicts = diagnostics::format_verdicts(run.diagnostics);
     verdicts.pop_back();  // print adds the line end
     progress.print("  diagnostics:\n" + verdicts);

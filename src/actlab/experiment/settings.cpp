@@ -101,12 +101,23 @@ const std::vector<std::string> kNorms = {"none", "batch", "layer"};
 const std::vector<Key>& keys() {
   static const std::vector<Key> table = {
       string_key("name", &Settings::name, {}, "experiment name (used in the output folder)"),
-      string_key("data", &Settings::data, data::dataset_names(), "dataset"),
+      {{"data", "string", fmt::format("dataset ({})", fmt::join(data::dataset_names(), "|"))},
+       [](Settings& s, const std::string& value, const std::string& origin) {
+         try {
+           data::dataset_info(value);
+         } catch (const Error& e) {
+           fail("{}: {}", origin, e.what());
+         }
+         s.data = value;
+       },
+       [](const Settings& s) { return s.data; }},
       string_key("data_dir", &Settings::data_dir, {}, "dataset folder (default $ACTLAB_DATA, then ~/.cache/actlab/datasets)"),
       string_key("model", &Settings::model, {}, model_syntaxes()),
       int_key("max_parameters", &Settings::max_parameters, 1,
               "largest model to build, in parameters (checked from the model spec before allocating)"),
-      {{"activations", "list", "activation specs to compare, e.g. relu,leaky_relu:0.1,elu:alpha=0.5"},
+      {{"activations", "list",
+        "activation specs to compare, e.g. relu,leaky_relu:0.1,elu:alpha=0.5 (rnn: models: the nonlinearity; lstm: "
+        "and gru: the candidate's and cell output's, the gates stay sigmoid)"},
        [](Settings& s, const std::string& value, const std::string& origin) {
          s.activations = split_specs(value);
          ACTLAB_CHECK(!s.activations.empty(), "{}: activations must name at least one activation", origin);
@@ -124,6 +135,8 @@ const std::vector<Key>& keys() {
                              fmt::join(nn::init::names(), " | "))),
       string_key("norm", &Settings::norm, kNorms, "normalization after each hidden layer"),
       float_key("dropout", &Settings::dropout, 0, 0.99, "dropout probability after each hidden activation"),
+      float_key("forget_bias", &Settings::forget_bias, -10, 10,
+                "lstm models: the forget gate's bias b_if + b_hf at init, e.g. 1 (0: keep the init's)"),
       float_key("clip_norm", &Settings::clip_norm, 0, 1e9, "clip the global gradient L2 norm to this (0: off)"),
       {{"seeds", "list", "number of seeds (3 = seeds 1,2,3) or a list (1,5,9)"},
        [](Settings& s, const std::string& value, const std::string& origin) { s.seeds = parse_seeds(value, origin); },

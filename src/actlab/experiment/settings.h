@@ -44,6 +44,7 @@ struct Settings {
   std::string init = "standard";
   std::string norm = "none";
   double dropout = 0;
+  double forget_bias = 0;  // LSTM models: the forget gate's bias at init (0: the init's own)
   double clip_norm = 0;  // 0: no clipping
   std::vector<std::uint64_t> seeds = {1};
   std::int64_t threads = 0;      // 0: every core

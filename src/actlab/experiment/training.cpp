@@ -7,6 +7,7 @@
 #include <sstream>
 
 #include "actlab/core/parse.h"
+#include "actlab/data/registry.h"
 #include "actlab/nn/init.h"
 
 namespace actlab::experiment {
@@ -75,6 +76,36 @@ std::string bytes_text(double bytes) {
   return fmt::format("{:.3g} MB", bytes / 1e6);
 }
 
+// "128" or "128x2" -> a stack of that width and depth over the request's [T, I] or [1, T, I].
+nn::SequenceModelShape sequence_shape(nn::RecurrentBase::Cell cell, const ModelRequest& r) {
+  const std::string name = r.spec.substr(0, r.spec.find(':'));
+  ACTLAB_CHECK(!r.args.empty() && r.args.find(',') == std::string::npos,
+               "model '{}' needs a hidden size and optionally a depth, e.g. {}:128 or {}:128x2", r.spec, name, name);
+  const std::vector<std::int64_t> widths = hidden_widths(r.args, r.spec);
+  const Shape& sample = r.sample_shape;
+  ACTLAB_CHECK(sample.size() == 2 || (sample.size() == 3 && sample[0] == 1),
+               "model '{}' reads sequences [T, I] (or one-channel images row by row), but the data has samples of "
+               "shape {}; use a sequence dataset such as seq-mnist or adding:100", r.spec, shape_str(sample));
+  nn::SequenceModelShape shape;
+  shape.cell = cell;
+  shape.input = sample.back();
+  shape.hidden = widths.front();
+  shape.layers = static_cast<std::int64_t>(widths.size());
+  shape.outputs = r.classes;
+  shape.per_step = r.per_step;
+  ACTLAB_CHECK(r.norm == nn::Norm::None, "model '{}': norm applies to mlp and convolutional models; set norm = none",
+               r.spec);
+  return shape;
+}
+
+ModelKind recurrent_kind(std::string name, nn::RecurrentBase::Cell cell, std::string help) {
+  return {name, name + ":HIDDEN[xLAYERS]", std::move(help), std::nullopt,
+          [cell](const ModelRequest& r) { return nn::sequence_model_parameters(sequence_shape(cell, r)); },
+          [cell](const ModelRequest& r, const nn::ModelOptions& o) -> std::shared_ptr<nn::Module> {
+            return nn::sequence_model(sequence_shape(cell, r), o);
+          }};
+}
+
 }  // namespace
 
 std::string init_scheme(const std::string& name) { return nn::init::parse(name).canonical(); }
@@ -110,6 +141,15 @@ const std::vector<ModelKind>& model_kinds() {
        [](const ModelRequest& r, const nn::ModelOptions& o) -> std::shared_ptr<nn::Module> {
          return nn::resnet_small(o, r.classes, resnet_blocks(r));
        }},
+      recurrent_kind("rnn", nn::RecurrentBase::Cell::rnn,
+                     "Elman RNN layers (rnn:128, rnn:128x2) and a linear head on the last step (every step for "
+                     "per-step data); the activation is its nonlinearity"),
+      recurrent_kind("lstm", nn::RecurrentBase::Cell::lstm,
+                     "LSTM layers and a linear head; the activation replaces tanh in the candidate and the cell "
+                     "output, the gates stay sigmoid"),
+      recurrent_kind("gru", nn::RecurrentBase::Cell::gru,
+                     "GRU layers and a linear head; the activation replaces tanh in the candidate, the gates stay "
+                     "sigmoid"),
   };
   return kinds;
 }
@@ -131,7 +171,8 @@ namespace {
 
 ModelRequest model_request(const Settings& s, const Shape& sample_shape, std::int64_t classes) {
   const auto colon = s.model.find(':');
-  return {s.model, colon == std::string::npos ? "" : s.model.substr(colon + 1), sample_shape, classes, norm_of(s.norm)};
+  return {s.model, colon == std::string::npos ? "" : s.model.substr(colon + 1), sample_shape, classes, norm_of(s.norm),
+          data::dataset_info(s.data).target == data::Target::ClassPerStep};
 }
 
 void require_sample_shape(const ModelKind& kind, const ModelRequest& r) {
@@ -169,6 +210,7 @@ std::shared_ptr<nn::Module> make_model(const Settings& settings, const Shape& sa
   options.init = init_scheme(settings.init);
   options.norm = norm_of(settings.norm);
   options.dropout = settings.dropout;
+  if (settings.forget_bias != 0) options.forget_bias = settings.forget_bias;
   options.seed = seed;
   return model_kind(settings.model).build(model_request(settings, sample_shape, classes), options);
 }

@@ -30,13 +30,14 @@ struct ModelRequest {
   Shape sample_shape;
   std::int64_t classes = 0;
   nn::Norm norm = nn::Norm::None;
+  bool per_step = false;  // the data has a target at every time step
 };
 
 struct ModelKind {
   std::string name;    // "mlp"
   std::string syntax;  // "mlp:WIDTH[xREPEAT],..."
   std::string help;    // one line
-  std::optional<Shape> sample_shape;  // the sample shape it needs; none: any
+  std::optional<Shape> sample_shape;  // the sample shape it needs; none: any (or what `fits` accepts)
   // Parameters of the model, counted from the request without building it; throws on bad args.
   std::function<double(const ModelRequest&)> parameters;
   std::function<std::shared_ptr<nn::Module>(const ModelRequest&, const nn::ModelOptions&)> build;

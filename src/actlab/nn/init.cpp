@@ -110,6 +110,13 @@ void orthogonal_(const Tensor& t, double gain, Generator& gen) {
   assign(t, q.reshape(t.shape()));
 }
 
+void eye_(const Tensor& t, double gain) {
+  ACTLAB_CHECK(t.dim() == 2, "init::eye_: needs a 2-D weight, got shape {}", shape_str(t.shape()));
+  std::vector<double> values(static_cast<std::size_t>(t.numel()), 0.0);
+  for (std::int64_t i = 0; i < std::min(t.size(0), t.size(1)); ++i) values[i * t.size(1) + i] = gain;
+  assign(t, from_vector(values, t.shape()).to(t.dtype()));
+}
+
 namespace {
 
 // Scales of the registry's schemes, on a weight and a zeroed bias.
@@ -201,6 +208,13 @@ std::vector<Scheme> make_registry() {
        .parameter = "gain",
        .parameter_auto = true,
        .fill = with_zero_bias([](const Tensor& w, double gain, Generator& gen) { orthogonal_(w, gain, gen); })},
+      {.name = "identity",
+       .aliases = {"eye"},
+       .weight = "gain I on the leading diagonal, 0 elsewhere, gain 1 (a recurrent W_hh: each gate's block)",
+       .bias = "0",
+       .source = "Le et al. 2015 (IRNN: a ReLU RNN with W_hh = I)",
+       .parameter = "gain",
+       .fill = with_zero_bias([](const Tensor& w, double gain, Generator&) { eye_(w, gain); })},
       {.name = "normal",
        .weight = "N(0, std^2), std 0.01",
        .bias = "0",

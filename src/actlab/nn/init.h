@@ -11,6 +11,7 @@
 //   kaiming_normal   N(0, gain^2 / fan), fan = fan_in or fan_out (mode)
 //   lecun_normal     N(0, 1 / fan_in) (for SELU)                             LeCun et al. 1998
 //   orthogonal       gain * Q of a QR decomposition of a normal matrix       Saxe et al. 2014
+//   eye              gain * I (IRNN's W_hh)                                   Le et al. 2015
 //   standard         U(-1/sqrt(fan_in), 1/sqrt(fan_in))
 //
 // The registry: the named schemes of a model (`--init NAME[:PARAM=VALUE]`), each a weight formula,
@@ -54,6 +55,8 @@ void kaiming_normal_(const Tensor& t, double gain = 1.4142135623730951, FanMode 
 void lecun_normal_(const Tensor& t, Generator& gen = default_generator());
 // Rows (or columns, whichever are fewer) of the [size(0), numel / size(0)] view are orthonormal.
 void orthogonal_(const Tensor& t, double gain = 1.0, Generator& gen = default_generator());
+// gain on the leading diagonal of a 2-D tensor, 0 elsewhere (torch.nn.init.eye_).
+void eye_(const Tensor& t, double gain = 1.0);
 // U(-1/sqrt(fan_in), 1/sqrt(fan_in)); for a bias, pass the fan_in of its layer's weight.
 void standard_(const Tensor& t, std::int64_t fan_in, Generator& gen = default_generator());
 

@@ -177,6 +177,100 @@ std::shared_ptr<Sequential> resnet_small(const ModelOptions& options, std::int64
   return seq;
 }
 
+// ---- sequence models ----
+
+namespace {
+
+std::int64_t gates_of(RecurrentBase::Cell cell) {
+  return cell == RecurrentBase::Cell::rnn ? 1 : cell == RecurrentBase::Cell::lstm ? 4 : 3;
+}
+
+std::shared_ptr<RecurrentBase> make_stack(const SequenceModelShape& s, const std::string& activation, Generator& gen) {
+  const GatedRNNOptions gated{s.input, s.hidden, s.layers, true, true, activation};
+  switch (s.cell) {
+    case RecurrentBase::Cell::rnn: return std::make_shared<RNN>(RNNOptions{s.input, s.hidden, s.layers, true, true, activation}, gen);
+    case RecurrentBase::Cell::lstm: return std::make_shared<LSTM>(gated, gen);
+    case RecurrentBase::Cell::gru: break;
+  }
+  return std::make_shared<GRU>(gated, gen);
+}
+
+}  // namespace
+
+SequenceModel::SequenceModel(const SequenceModelShape& shape, const ModelOptions& options)
+    : Module("SequenceModel"), shape_(shape) {
+  ACTLAB_CHECK(shape.outputs > 0, "sequence_model: needs at least one output, got {}", shape.outputs);
+  ACTLAB_CHECK(!options.forget_bias || shape.cell == RecurrentBase::Cell::lstm,
+               "sequence_model: forget_bias applies to LSTM cells only; drop it or use an lstm model");
+  init::parse(options.init);
+  Generator gen(options.seed);
+  recurrent_ = register_module("recurrent", make_stack(shape, options.activation, gen));
+  head_ = register_module("head", std::make_shared<Linear>(shape.hidden, shape.outputs, LinearOptions{}, gen));
+  const bool identity = options.init != "default" && init::parse(options.init).scheme->name == "identity";
+  const double gain = Activation(options.activation).gain();
+  const std::int64_t h = shape.hidden;
+  for (const auto& w : recurrent_->layers) {
+    if (options.init != "default") {
+      for (std::int64_t g = 0; g < gates_of(shape.cell); ++g)
+        init::apply(options.init, w.weight_hh.narrow(0, g * h, h), w.bias_hh.narrow(0, g * h, h), gain, gen);
+      if (identity)
+        init::zeros_(w.bias_ih);
+      else
+        init::apply(options.init, w.weight_ih, w.bias_ih, gain, gen);
+    }
+    if (options.forget_bias) {  // gate order i, f, g, o
+      init::constant_(w.bias_ih.narrow(0, h, h), *options.forget_bias);
+      init::zeros_(w.bias_hh.narrow(0, h, h));
+    }
+  }
+  if (options.init != "default" && !identity) init::apply(options.init, head_->weight, head_->bias, gain, gen);
+}
+
+Tensor SequenceModel::steps_of(const Tensor& input) const {
+  const bool image = input.dim() == 4 && input.size(1) == 1;
+  ACTLAB_CHECK((input.dim() == 3 || image) && input.size(input.dim() - 1) == shape_.input,
+               "SequenceModel: input must be [N, T, {0}] or [N, 1, T, {0}], got shape {1}", shape_.input,
+               shape_str(input.shape()));
+  return image ? input.select(1, 0) : input;
+}
+
+std::tuple<Tensor, Tensor, Tensor> SequenceModel::run_stack(const Tensor& x, const Tensor& h0, const Tensor& c0) {
+  const auto state = [](const Tensor& t) { return t.defined() ? std::optional<Tensor>(t) : std::nullopt; };
+  if (auto* lstm = dynamic_cast<LSTM*>(recurrent_.get())) {
+    std::optional<LSTM::State> initial;
+    if (h0.defined()) initial = LSTM::State{h0, c0};
+    auto [output, final_state] = (*lstm)(x, initial);
+    return {output, std::get<0>(final_state), std::get<1>(final_state)};
+  }
+  if (auto* gru = dynamic_cast<GRU*>(recurrent_.get())) {
+    auto [output, h_n] = (*gru)(x, state(h0));
+    return {output, h_n, Tensor()};
+  }
+  auto [output, h_n] = static_cast<RNN&>(*recurrent_)(x, state(h0));
+  return {output, h_n, Tensor()};
+}
+
+Tensor SequenceModel::head_of(const Tensor& hidden_states) {
+  if (shape_.per_step) {
+    const std::int64_t n = hidden_states.size(0), steps = hidden_states.size(1);
+    return (*head_)(hidden_states.reshape({n * steps, shape_.hidden})).reshape({n, steps, shape_.outputs});
+  }
+  return (*head_)(hidden_states.select(1, hidden_states.size(1) - 1));
+}
+
+Tensor SequenceModel::forward(const Tensor& input) { return head_of(std::get<0>(run_stack(steps_of(input)))); }
+
+std::shared_ptr<SequenceModel> sequence_model(const SequenceModelShape& shape, const ModelOptions& options) {
+  return std::make_shared<SequenceModel>(shape, options);
+}
+
+double sequence_model_parameters(const SequenceModelShape& s) {
+  const double gh = static_cast<double>(gates_of(s.cell) * s.hidden), h = static_cast<double>(s.hidden);
+  double count = 0;
+  for (std::int64_t l = 0; l < s.layers; ++l) count += gh * (static_cast<double>(l == 0 ? s.input : s.hidden) + h + 2);
+  return count + (h + 1) * static_cast<double>(s.outputs);
+}
+
 // ---- parameter counts: the same layers as the builders, counted ----
 
 namespace {

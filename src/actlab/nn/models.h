@@ -12,14 +12,25 @@
 //
 // Shapes: mlp takes [N, in] (or anything flattening to it); lenet5 [N, 1, 28, 28];
 // cifar_cnn and resnet_small [N, 3, 32, 32]. All return logits [N, classes].
+//
+// sequence_model: a stack of recurrent layers (RNN, LSTM or GRU, recurrent.h) and a Linear head on
+// the last step's hidden state ([N, outputs]) or on every step's ([N, T, outputs]). It reads
+// [N, T, I] or [N, 1, T, I] (an image [N, 1, H, W] row by row). `activation` is the RNN's
+// nonlinearity, and for LSTM and GRU the candidate's and the cell output's (gates stay sigmoid).
+// `init` (not "default") sets each gate's [H, H] block of every W_hh, W_ih and the head by the
+// scheme, except "identity", which sets only W_hh (IRNN: with relu, Le et al. 2015) and leaves the
+// rest at PyTorch's defaults; biases follow the scheme. `forget_bias` (LSTM, when set) makes the
+// forget gate's bias b_if + b_hf that value (Gers et al. 2000; Jozefowicz et al. 2015 use 1).
 #pragma once
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "actlab/nn/layers.h"
+#include "actlab/nn/recurrent.h"
 
 namespace actlab::nn {
 
@@ -33,6 +44,7 @@ struct ModelOptions {
   Norm norm = Norm::None;
   double dropout = 0.0;
   std::uint64_t seed = 0;
+  std::optional<double> forget_bias{};  // sequence models with LSTM cells only
 };
 
 // Flatten, then Linear(in, h1) [norm] act [dropout] ... Linear(h_last, out). Throws Error when
@@ -53,11 +65,43 @@ std::shared_ptr<Sequential> cifar_cnn(const ModelOptions& options = {}, std::int
 std::shared_ptr<Sequential> resnet_small(const ModelOptions& options = {}, std::int64_t classes = 10,
                                          std::int64_t blocks_per_stage = 3);
 
+struct SequenceModelShape {
+  RecurrentBase::Cell cell = RecurrentBase::Cell::lstm;
+  std::int64_t input = 0, hidden = 0, layers = 1, outputs = 0;
+  bool per_step = false;  // the head on every step
+};
+
+class SequenceModel : public Module {
+ public:
+  SequenceModel(const SequenceModelShape& shape, const ModelOptions& options);
+  // [N, T, I] or [N, 1, T, I] -> [N, outputs] (or [N, T, outputs] per step). Throws Error on
+  // another shape.
+  Tensor forward(const Tensor& input) override;
+  // The input as [N, T, I].
+  Tensor steps_of(const Tensor& input) const;
+  // The head on the top layer's hidden states [N, T, H] (the last one's unless per step).
+  Tensor head_of(const Tensor& hidden_states);
+  // The recurrent stack, called with (x, state) of its cell kind.
+  RecurrentBase& recurrent() { return *recurrent_; }
+  const SequenceModelShape& shape() const { return shape_; }
+  // The stack on [N, T, I] from zero states: (output [N, T, H], h_n, c_n (LSTM)), through the
+  // stack's own operator(), so its hooks run. `h0`/`c0` are [layers, N, H] or undefined.
+  std::tuple<Tensor, Tensor, Tensor> run_stack(const Tensor& x, const Tensor& h0 = {}, const Tensor& c0 = {});
+
+ private:
+  SequenceModelShape shape_;
+  std::shared_ptr<RecurrentBase> recurrent_;
+  std::shared_ptr<Linear> head_;
+};
+
+std::shared_ptr<SequenceModel> sequence_model(const SequenceModelShape& shape, const ModelOptions& options = {});
+
 // The parameter counts of the builders above, computed without building anything, so an
 // oversized spec can be refused before it allocates. Doubles: a count past 2^63 is still a count.
 double mlp_parameters(std::int64_t in, const std::vector<std::int64_t>& hidden, std::int64_t out, Norm norm);
 double lenet5_parameters(Norm norm, std::int64_t classes);
 double cifar_cnn_parameters(Norm norm, std::int64_t classes);
 double resnet_small_parameters(Norm norm, std::int64_t classes, std::int64_t blocks_per_stage);
+double sequence_model_parameters(const SequenceModelShape& shape);
 
 }  // namespace actlab::nn

@@ -252,7 +252,8 @@ std::vector<ArmVerdicts> arm_verdicts(const Summary& summary) {
 struct Chart {
   std::string id;       // per-arm charts: the canvas of arm i is "<id>-<i>"
   std::string title;
-  std::string kind;     // report.js drawers: steps, curve, bars, activation; per arm: flow, heatmap, histograms
+  std::string kind;     // report.js drawers: steps, curve, bars, activation; per arm: flow, heatmap, histograms,
+                        // and for sequence models time_gradient, time_series, time_gates
   std::string series;   // the field it plots (an arm's series, a curve's key, a layer statistic)
   std::string y_title{};  // the value axis
   std::string scale = "linear";  // "log": logarithmic axis; heatmaps: "log10" or "percent" values
@@ -291,7 +292,21 @@ std::vector<Chart> gradient_flow_charts() {
           {"diag-sat", "Saturated values (|f'(x)| < 1% of its maximum), layer x step", "heatmap", "saturated_fraction",
            "", "percent", "activation"},
           {"diag-hist", "Activation histograms over time", "histograms", "histogram", "fraction of values", "linear",
-           "activation"}};
+           "activation"},
+          {"time-grad", "Gradient through time: ||dL/dh_t|| against the time step t, at initialization and at the end",
+           "time_gradient", "grad_norms", "||dL/dh_t||", "log"},
+          {"time-radius", "Spectral radius of W_hh (candidate block) over training", "time_series", "spectral_radius",
+           "spectral radius"},
+          {"time-gates", "Saturated gates (sigmoid below 0.05 or above 0.95), gate x step", "time_gates",
+           "gate_saturation", "", "percent"}};
+}
+
+// Through-time charts (kinds time_*) exist for sequence models only.
+bool shows_chart(const nlohmann::json& chart, const nlohmann::json& diagnostics) {
+  if (!chart["kind"].get<std::string>().starts_with("time_")) return true;
+  const auto tt = diagnostics.find("through_time");
+  if (tt == diagnostics.end() || tt->empty()) return false;
+  return chart["kind"] != "time_gates" || !tt->front()["gate_saturation"].empty();
 }
 
 // A card with a canvas; `title` is HTML.
@@ -399,11 +414,19 @@ std::string gradient_flow_section(const Summary& summary, const nlohmann::json& 
     html += "</div>\n";
   }
   html += "</div>\n";
+  if (std::any_of(data["arms"].begin(), data["arms"].end(),
+                  [](const nlohmann::json& arm) { return arm["diagnostics"].contains("through_time"); }))
+    html += "<p class=\"note\">Recurrent models: the activation compared is the RNN's nonlinearity, and for LSTM and "
+            "GRU the candidate's and the cell output's; their gates stay sigmoid.</p>\n";
   for (const auto& chart : data["arm_charts"]) {
+    if (std::none_of(data["arms"].begin(), data["arms"].end(), [&](const nlohmann::json& arm) {
+          return !arm["diagnostics"].is_null() && shows_chart(chart, arm["diagnostics"]);
+        }))
+      continue;
     html += fmt::format("<h3>{}</h3>\n<div class=\"arms\">\n", escape_html(chart["title"].get<std::string>()));
     for (std::size_t i = 0; i < data["arms"].size(); ++i) {
       const auto& arm = data["arms"][i];
-      if (arm["diagnostics"].is_null()) continue;
+      if (arm["diagnostics"].is_null() || !shows_chart(chart, arm["diagnostics"])) continue;
       const std::string name = escape_html(arm["arm"].get<std::string>());
       if (chart["series"] == "saturated_fraction" && !measures_saturation(arm["diagnostics"]))
         html += fmt::format("<div class=\"card\"><h3>{}</h3><p class=\"note\">Not measured: this activation keeps "

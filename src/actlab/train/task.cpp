@@ -35,6 +35,41 @@ Tensor Regression::loss(const Tensor& output, const data::Batch& batch) const {
   return nn::mse_loss(output, batch.labels.to(output.dtype()).reshape(output.shape()));
 }
 
+namespace {
+
+// [B, T, C] outputs and [B, T] labels as [B * T, C] and [B * T]. Throws when they do not fit.
+std::pair<Tensor, Tensor> per_step_rows(const Tensor& output, const data::Batch& batch) {
+  ACTLAB_CHECK(output.dim() == 3 && batch.labels.dim() == 2 && batch.labels.size(0) == output.size(0) &&
+                   batch.labels.size(1) == output.size(1),
+               "per-step classification: needs outputs [B, T, C] and labels [B, T], got outputs {} and labels {}; "
+               "use a model with a head on every step (rnn:, lstm:, gru: on a per-step dataset such as copy:T)",
+               shape_str(output.shape()), shape_str(batch.labels.shape()));
+  const std::int64_t rows = output.size(0) * output.size(1);
+  return {output.reshape({rows, output.size(2)}), batch.labels.reshape({rows})};
+}
+
+}  // namespace
+
+Tensor PerStepClassification::loss(const Tensor& output, const data::Batch& batch) const {
+  const auto [logits, labels] = per_step_rows(output, batch);
+  return nn::cross_entropy(logits, labels);
+}
+
+std::optional<double> PerStepClassification::correct(const Tensor& output, const data::Batch& batch) const {
+  NoGradGuard no_grad;
+  const auto [logits, labels] = per_step_rows(output.detach(), batch);
+  return logits.argmax(1).eq(labels).sum().item() / static_cast<double>(output.size(1));
+}
+
+std::unique_ptr<Task> make_task(data::Target target) {
+  switch (target) {
+    case data::Target::Value: return std::make_unique<Regression>();
+    case data::Target::ClassPerStep: return std::make_unique<PerStepClassification>();
+    case data::Target::Class: break;
+  }
+  return std::make_unique<Classification>();
+}
+
 Score evaluate(nn::Module& model, const Task& task, const data::Dataset& dataset,
                const data::Normalization& normalization, std::int64_t batch_size) {
   NoGradGuard no_grad;

@@ -4,6 +4,12 @@
 //
 //   Classification  cross-entropy on int64 class labels [B]; accuracy = argmax matches the label
 //   Regression      mean squared error against float targets shaped like the output; no accuracy
+//   PerStepClassification  cross-entropy averaged over every step of every sample, for outputs
+//                   [B, T, C] and int64 labels [B, T] (the copy task); accuracy = the fraction of
+//                   steps whose argmax matches, counted per sample (a sample right at half its
+//                   steps adds 0.5)
+// A sequence model that reads the last step turns last-step classification and regression into
+// the first two; make_task() picks the task a dataset's targets call for.
 //
 // evaluate() runs a model over a whole dataset in eval mode without recording and gives the mean
 // loss and the accuracy (NaN for tasks without one). It restores the model's training mode.
@@ -18,6 +24,7 @@
 
 #include "actlab/data/dataset.h"
 #include "actlab/data/loader.h"
+#include "actlab/data/registry.h"
 #include "actlab/nn/module.h"
 
 namespace actlab::train {
@@ -57,6 +64,16 @@ class Regression final : public Task {
   Tensor loss(const Tensor& output, const data::Batch& batch) const override;
   std::optional<double> correct(const Tensor&, const data::Batch&) const override { return std::nullopt; }
 };
+
+class PerStepClassification final : public Task {
+ public:
+  std::string name() const override { return "per-step classification"; }
+  Tensor loss(const Tensor& output, const data::Batch& batch) const override;
+  std::optional<double> correct(const Tensor& output, const data::Batch& batch) const override;
+};
+
+// The task of a dataset's targets (data::DatasetSpec::target).
+std::unique_ptr<Task> make_task(data::Target target);
 
 inline constexpr std::int64_t kEvalBatch = 1000;
 

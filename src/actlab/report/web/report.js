@@ -224,8 +224,47 @@
     });
   }
 
+  // ---- through time (sequence models: diag.through_time, one snapshot per record) ----
+
+  // ||dL/dh_t|| against t at initialization and at the end.
+  function timeGradient(id, diag, chart) {
+    const tt = diag.through_time;
+    if (!tt || !tt.length) return;
+    const picks = [...new Set([0, tt.length - 1])];
+    const datasets = picks.map((p, k) => ({
+      label: (p === 0 ? "at init" : "at the end") + " (step " + tt[p].step + ")",
+      data: tt[p][chart.series].map((y, t) => ({ x: t, y: y > 0 ? y : null })),
+      borderColor: color(k), backgroundColor: color(k), pointRadius: 0, borderWidth: 2, fill: false,
+    }));
+    make(id, { type: "line", data: { datasets }, options: { scales: axes("time step t", chart.y_title, valueAxis(chart)) } });
+  }
+
+  // One line per recurrent layer over the training steps.
+  function timeSeries(id, diag, chart) {
+    const tt = diag.through_time;
+    if (!tt || !tt.length) return;
+    const datasets = tt[0][chart.series].map((_, l) => ({
+      label: "layer " + l, data: tt.map((s) => ({ x: s.step, y: s[chart.series][l] })),
+      borderColor: color(l), backgroundColor: color(l), pointRadius: 2, borderWidth: 2, fill: false,
+    }));
+    make(id, { type: "line", data: { datasets }, options: { scales: axes("step", chart.y_title, valueAxis(chart)) } });
+  }
+
+  // Gates (rows) x snapshots (columns).
+  function timeGates(id, diag, chart) {
+    const tt = diag.through_time;
+    if (!tt || !tt.length) return;
+    const gates = Object.keys(tt[0][chart.series]);
+    if (!gates.length) return;
+    const grid = { layers: gates.map((name) => ({ name: name + " gate" })),
+                   snapshots: tt.map((s) => ({ step: s.step, layers: gates.map((g) => s[chart.series][g]) })) };
+    const scale = heatmapScales[chart.scale];
+    heatmap(id, grid, gates.map((g, i) => i), scale.value, scale.legend);
+  }
+
   const drawers = { steps: stepChart, curve: curveChart, bars: barChart, activation: activationChart };
-  const armDrawers = { flow: gradientFlow, heatmap: layerHeatmap, histograms };
+  const armDrawers = { flow: gradientFlow, heatmap: layerHeatmap, histograms, time_gradient: timeGradient,
+                       time_series: timeSeries, time_gates: timeGates };
   const drawerOf = (table, chart) => {
     if (!table[chart.kind]) throw new Error("report.js has no drawer for chart kind " + chart.kind + " (" + chart.id + ")");
     return table[chart.kind];
