@@ -57,14 +57,19 @@ TEST(Linear, MatchesMatmulPlusBias) {
   EXPECT_THROW(layer(random({4, 6}, 2, kFloat32)), Error);
 }
 
-TEST(Conv2d, MatchesDirectConvolution) {
+// The kernels are compiled per instruction-set level (their tiles differ): every level this CPU
+// has runs the cases.
+TEST(Conv2d, MatchesDirectConvolutionAtEveryLevel) {
   const std::vector<F::Conv2dParams> cases = {
       {}, {.stride = {2, 2}, .padding = {1, 1}}, {.padding = {2, 1}, .dilation = {2, 1}}, {.groups = 2}};
-  for (const auto& p : cases) {
-    const Tensor x = random({3, 4, 7, 6}, 1), w = random({6, 4 / p.groups, 3, 3}, 2), b = random({6}, 3);
-    EXPECT_TRUE(allclose(F::conv2d(x, w, b, p), direct_conv2d(x, w, b, p), 1e-10, 1e-10))
-        << "stride " << p.stride[0] << " padding " << p.padding[0] << " dilation " << p.dilation[0] << " groups "
-        << p.groups;
+  for (const Isa isa : available_isas()) {
+    const IsaGuard level(isa);
+    for (const auto& p : cases) {
+      const Tensor x = random({3, 4, 7, 6}, 1), w = random({6, 4 / p.groups, 3, 3}, 2), b = random({6}, 3);
+      EXPECT_TRUE(allclose(F::conv2d(x, w, b, p), direct_conv2d(x, w, b, p), 1e-10, 1e-10))
+          << isa_name(isa) << ": stride " << p.stride[0] << " padding " << p.padding[0] << " dilation "
+          << p.dilation[0] << " groups " << p.groups;
+    }
   }
   nn::Conv2d conv(3, 8, 3, {.padding = {1, 1}});
   EXPECT_EQ(conv(zeros({2, 3, 5, 5})).shape(), (Shape{2, 8, 5, 5}));
@@ -73,21 +78,27 @@ TEST(Conv2d, MatchesDirectConvolution) {
 
 // float32 runs other vector widths and tile shapes than the float64 gradchecks, threaded over the
 // batch; the small layer's batch is one chunk, its weight gradient summed over stacks of 8 and 3 samples.
-TEST(Conv2d, Float32MatchesFloat64WithGradients) {
-  for (const auto& [input, out_channels] : {std::pair{Shape{3, 16, 12, 12}, 20}, std::pair{Shape{11, 3, 9, 10}, 5}}) {
-    const Tensor x64 = random(input, 4), w64 = random({out_channels, input[1], 3, 3}, 5);
-    const Tensor b64 = random({out_channels}, 6), g64 = random({input[0], out_channels, input[2], input[3]}, 7);
-    auto run = [&](DType dtype) {
-      Tensor x = x64.to(dtype), w = w64.to(dtype), b = b64.to(dtype);
-      for (Tensor* t : {&x, &w, &b}) t->requires_grad_();
-      const Tensor y = F::conv2d(x, w, b, {.padding = {1, 1}});
-      y.backward(g64.to(dtype));
-      return std::vector<Tensor>{y, x.grad(), w.grad(), b.grad()};
-    };
-    const auto single = run(kFloat32), reference = run(kFloat64);
-    const char* names[] = {"output", "input grad", "weight grad", "bias grad"};
-    for (std::size_t i = 0; i < single.size(); ++i)
-      EXPECT_TRUE(allclose(single[i].to(kFloat64), reference[i], 1e-4, 1e-3)) << names[i] << " of " << shape_str(input);
+// At every instruction-set level this CPU has.
+TEST(Conv2d, Float32MatchesFloat64WithGradientsAtEveryLevel) {
+  for (const Isa isa : available_isas()) {
+    const IsaGuard level(isa);
+    for (const auto& [input, out_channels] :
+         {std::pair{Shape{3, 16, 12, 12}, 20}, std::pair{Shape{11, 3, 9, 10}, 5}}) {
+      const Tensor x64 = random(input, 4), w64 = random({out_channels, input[1], 3, 3}, 5);
+      const Tensor b64 = random({out_channels}, 6), g64 = random({input[0], out_channels, input[2], input[3]}, 7);
+      auto run = [&](DType dtype) {
+        Tensor x = x64.to(dtype), w = w64.to(dtype), b = b64.to(dtype);
+        for (Tensor* t : {&x, &w, &b}) t->requires_grad_();
+        const Tensor y = F::conv2d(x, w, b, {.padding = {1, 1}});
+        y.backward(g64.to(dtype));
+        return std::vector<Tensor>{y, x.grad(), w.grad(), b.grad()};
+      };
+      const auto single = run(kFloat32), reference = run(kFloat64);
+      const char* names[] = {"output", "input grad", "weight grad", "bias grad"};
+      for (std::size_t i = 0; i < single.size(); ++i)
+        EXPECT_TRUE(allclose(single[i].to(kFloat64), reference[i], 1e-4, 1e-3))
+            << isa_name(isa) << ": " << names[i] << " of " << shape_str(input);
+    }
   }
 }
 
