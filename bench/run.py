@@ -9,8 +9,9 @@ median is shown with its range over the rounds, which says how noisy the machine
 
 Both sides run at one instruction-set level, the best this CPU has unless --isa asks for a
 lower one: actlab through ACTLAB_ISA, PyTorch at its best through ATEN_CPU_CAPABILITY (avx512 only
-with AVX-512 F/BW/VL/DQ, else avx2 with AVX2 and FMA, else default). PyTorch out of the box
-chooses its own.
+with AVX-512 F/BW/VL/DQ, else avx2 with AVX2 and FMA, else default); below the best, OpenBLAS
+(both sides) and oneDNN (PyTorch's convolutions) are held at that level too (see ISA_LEVELS).
+PyTorch out of the box chooses its own.
 
 The machine limits (limit/... in core_bench) run in every round, and right after each workload
 that names one; the workload's throughput is shown as a fraction of that limit (median over
@@ -51,16 +52,22 @@ PYTORCH_BEST_ENV = {
     "LD_LIBRARY_PATH": "/usr/lib/x86_64-linux-gnu/openblas-openmp",
     "GLIBC_TUNABLES": "glibc.malloc.mmap_max=0:glibc.malloc.trim_threshold=4294967295",
 }
-# Instruction-set levels, best first: the CPU flags each needs, and its name for actlab
-# (ACTLAB_ISA) and for PyTorch (ATEN_CPU_CAPABILITY).
+# Instruction-set levels, best first: the CPU flags each needs, and the environment that runs
+# each side at that level. Below the CPU's best, the libraries both sides call are held there
+# too: OpenBLAS (actlab's and PyTorch's GEMM) through OPENBLAS_CORETYPE, and oneDNN (PyTorch's
+# convolutions, which ignore ATEN_CPU_CAPABILITY) through ONEDNN_MAX_CPU_ISA.
 ISA_LEVELS = [
-    ("avx512", {"avx512f", "avx512bw", "avx512vl", "avx512dq"}, "avx512", "avx512"),
-    ("avx2", {"avx2", "fma"}, "avx2", "avx2"),
-    ("default", set(), "baseline", "default"),
+    ("avx512", {"avx512f", "avx512bw", "avx512vl", "avx512dq"}, {"ACTLAB_ISA": "avx512"},
+     {"ATEN_CPU_CAPABILITY": "avx512"}),
+    ("avx2", {"avx2", "fma"}, {"ACTLAB_ISA": "avx2", "OPENBLAS_CORETYPE": "Haswell"},
+     {"ATEN_CPU_CAPABILITY": "avx2", "ONEDNN_MAX_CPU_ISA": "AVX2", "OPENBLAS_CORETYPE": "Haswell"}),
+    ("default", set(), {"ACTLAB_ISA": "baseline", "OPENBLAS_CORETYPE": "Prescott"},
+     {"ATEN_CPU_CAPABILITY": "default", "ONEDNN_MAX_CPU_ISA": "SSE41", "OPENBLAS_CORETYPE": "Prescott"}),
 ]
 # Removed from the environment of every run, so only the configuration chosen here applies.
-TUNING_VARIABLES = set(PYTORCH_BEST_ENV) | {"ATEN_CPU_CAPABILITY", "ACTLAB_ISA", "OMP_NUM_THREADS",
-                                            "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"}
+TUNING_VARIABLES = set(PYTORCH_BEST_ENV) | {"ATEN_CPU_CAPABILITY", "ACTLAB_ISA", "OPENBLAS_CORETYPE",
+                                            "ONEDNN_MAX_CPU_ISA", "OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS",
+                                            "MKL_NUM_THREADS"}
 
 # Counters a benchmark reports its throughput with: (JSON key, unit, scale). The table shows the
 # first one a benchmark reports; its limit fraction uses the one in the limit's unit (a training
@@ -83,7 +90,11 @@ def cpu_levels():
 def isa_env(level):
     """The environment that runs both sides at `level`: (actlab's, PyTorch's)."""
     _, _, actlab, pytorch = next(entry for entry in ISA_LEVELS if entry[0] == level)
-    return {"ACTLAB_ISA": actlab}, {"ATEN_CPU_CAPABILITY": pytorch}
+    return actlab, pytorch
+
+
+def env_str(env):
+    return " ".join(f"{name}={value}" for name, value in env.items())
 
 
 def run_process(command, env):
@@ -346,8 +357,8 @@ def main():
     command = shlex.join([*policy, "scripts/bench.sh", *sys.argv[1:]])
     parts = [f"Measured {datetime.date.today().isoformat()} on {cpu_model()}, with `{command}`; "
              f"{args.rounds} timed rounds{'' if args.quick else ' after a warm-up'}, batches of at least "
-             f"{args.min_time} s. Instruction sets: actlab ACTLAB_ISA={isa_env(args.isa)[0]['ACTLAB_ISA']}, "
-             f"PyTorch best ATEN_CPU_CAPABILITY={isa_env(args.isa)[1]['ATEN_CPU_CAPABILITY']}."]
+             f"{args.min_time} s. Instruction sets: actlab {env_str(isa_env(args.isa)[0])}; "
+             f"PyTorch best {env_str(isa_env(args.isa)[1])}."]
     results_by_threads = {}
     for threads in (int(t) for t in args.threads.split(",")):
         load_before = os.getloadavg()[0]

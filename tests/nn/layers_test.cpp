@@ -5,6 +5,7 @@
 #include <limits>
 
 #include "actlab/actlab.h"
+#include "actlab/core/cpu.h"
 #include "actlab/nn/layers.h"
 
 using namespace actlab;
@@ -56,14 +57,19 @@ TEST(Linear, MatchesMatmulPlusBias) {
   EXPECT_THROW(layer(random({4, 6}, 2, kFloat32)), Error);
 }
 
-TEST(Conv2d, MatchesDirectConvolution) {
+// The kernels are compiled per instruction-set level (their tiles differ): every level this CPU
+// has runs the cases.
+TEST(Conv2d, MatchesDirectConvolutionAtEveryLevel) {
   const std::vector<F::Conv2dParams> cases = {
       {}, {.stride = {2, 2}, .padding = {1, 1}}, {.padding = {2, 1}, .dilation = {2, 1}}, {.groups = 2}};
-  for (const auto& p : cases) {
-    const Tensor x = random({3, 4, 7, 6}, 1), w = random({6, 4 / p.groups, 3, 3}, 2), b = random({6}, 3);
-    EXPECT_TRUE(allclose(F::conv2d(x, w, b, p), direct_conv2d(x, w, b, p), 1e-10, 1e-10))
-        << "stride " << p.stride[0] << " padding " << p.padding[0] << " dilation " << p.dilation[0] << " groups "
-        << p.groups;
+  for (const Isa isa : available_isas()) {
+    const IsaGuard level(isa);
+    for (const auto& p : cases) {
+      const Tensor x = random({3, 4, 7, 6}, 1), w = random({6, 4 / p.groups, 3, 3}, 2), b = random({6}, 3);
+      EXPECT_TRUE(allclose(F::conv2d(x, w, b, p), direct_conv2d(x, w, b, p), 1e-10, 1e-10))
+          << isa_name(isa) << ": stride " << p.stride[0] << " padding " << p.padding[0] << " dilation "
+          << p.dilation[0] << " groups " << p.groups;
+    }
   }
   nn::Conv2d conv(3, 8, 3, {.padding = {1, 1}});
   EXPECT_EQ(conv(zeros({2, 3, 5, 5})).shape(), (Shape{2, 8, 5, 5}));
@@ -72,21 +78,27 @@ TEST(Conv2d, MatchesDirectConvolution) {
 
 // float32 runs other vector widths and tile shapes than the float64 gradchecks, threaded over the
 // batch; the small layer's batch is one chunk, its weight gradient summed over stacks of 8 and 3 samples.
-TEST(Conv2d, Float32MatchesFloat64WithGradients) {
-  for (const auto& [input, out_channels] : {std::pair{Shape{3, 16, 12, 12}, 20}, std::pair{Shape{11, 3, 9, 10}, 5}}) {
-    const Tensor x64 = random(input, 4), w64 = random({out_channels, input[1], 3, 3}, 5);
-    const Tensor b64 = random({out_channels}, 6), g64 = random({input[0], out_channels, input[2], input[3]}, 7);
-    auto run = [&](DType dtype) {
-      Tensor x = x64.to(dtype), w = w64.to(dtype), b = b64.to(dtype);
-      for (Tensor* t : {&x, &w, &b}) t->requires_grad_();
-      const Tensor y = F::conv2d(x, w, b, {.padding = {1, 1}});
-      y.backward(g64.to(dtype));
-      return std::vector<Tensor>{y, x.grad(), w.grad(), b.grad()};
-    };
-    const auto single = run(kFloat32), reference = run(kFloat64);
-    const char* names[] = {"output", "input grad", "weight grad", "bias grad"};
-    for (std::size_t i = 0; i < single.size(); ++i)
-      EXPECT_TRUE(allclose(single[i].to(kFloat64), reference[i], 1e-4, 1e-3)) << names[i] << " of " << shape_str(input);
+// At every instruction-set level this CPU has.
+TEST(Conv2d, Float32MatchesFloat64WithGradientsAtEveryLevel) {
+  for (const Isa isa : available_isas()) {
+    const IsaGuard level(isa);
+    for (const auto& [input, out_channels] :
+         {std::pair{Shape{3, 16, 12, 12}, 20}, std::pair{Shape{11, 3, 9, 10}, 5}}) {
+      const Tensor x64 = random(input, 4), w64 = random({out_channels, input[1], 3, 3}, 5);
+      const Tensor b64 = random({out_channels}, 6), g64 = random({input[0], out_channels, input[2], input[3]}, 7);
+      auto run = [&](DType dtype) {
+        Tensor x = x64.to(dtype), w = w64.to(dtype), b = b64.to(dtype);
+        for (Tensor* t : {&x, &w, &b}) t->requires_grad_();
+        const Tensor y = F::conv2d(x, w, b, {.padding = {1, 1}});
+        y.backward(g64.to(dtype));
+        return std::vector<Tensor>{y, x.grad(), w.grad(), b.grad()};
+      };
+      const auto single = run(kFloat32), reference = run(kFloat64);
+      const char* names[] = {"output", "input grad", "weight grad", "bias grad"};
+      for (std::size_t i = 0; i < single.size(); ++i)
+        EXPECT_TRUE(allclose(single[i].to(kFloat64), reference[i], 1e-4, 1e-3))
+            << isa_name(isa) << ": " << names[i] << " of " << shape_str(input);
+    }
   }
 }
 
@@ -120,18 +132,15 @@ TEST(Pooling, MaxPoolPicksTheFirstMaximumOrTheFirstNan) {
                                  0, 0, 0, 0, 0, 0, 0, 0}));
 }
 
-// The vectorized 2x2 path on rows longer than a vector, with many ties and some NaNs, against the
-// rule written out one window at a time.
-TEST(Pooling, TwoByTwoMaxPoolFollowsTheRuleOnWideRows) {
+// The vectorized 2x2 path, compiled per instruction-set level, on rows longer than a vector with
+// many ties and some NaNs, at every level this CPU has, against the rule written out one window at
+// a time.
+TEST(Pooling, TwoByTwoMaxPoolFollowsTheRuleOnWideRowsAtEveryLevel) {
   const std::int64_t planes = 3, height = 6, width = 41, out_h = 3, out_w = 20;
   std::vector<float> values(static_cast<std::size_t>(planes * height * width));
   for (std::size_t i = 0; i < values.size(); ++i)
     values[i] = i % 23 == 5 ? std::numeric_limits<float>::quiet_NaN() : static_cast<float>(i * 7919 % 5);
-  Tensor x = from_vector<float>(values, {1, planes, height, width});
-  x.requires_grad_();
-  const Tensor y = F::max_pool2d(x, {.kernel = {2, 2}, .stride = {2, 2}});
-  y.backward(ones_like(y));
-  const auto got = y.to_vector<float>(), grad = x.grad().to_vector<float>();
+  std::vector<float> expected(static_cast<std::size_t>(planes * out_h * out_w));
   std::vector<float> expected_grad(values.size(), 0);
   for (std::int64_t p = 0; p < planes; ++p)
     for (std::int64_t r = 0; r < out_h; ++r)
@@ -143,12 +152,22 @@ TEST(Pooling, TwoByTwoMaxPoolFollowsTheRuleOnWideRows) {
           const float b = best < 0 ? 0 : values[static_cast<std::size_t>(p * height * width + best)];
           if (best < 0 || (!std::isnan(b) && (std::isnan(v) || v > b))) best = at;
         }
-        const float want = values[static_cast<std::size_t>(p * height * width + best)];
-        const float have = got[static_cast<std::size_t>((p * out_h + r) * out_w + c)];
-        EXPECT_TRUE(std::isnan(want) ? std::isnan(have) : have == want) << p << " " << r << " " << c;
+        expected[static_cast<std::size_t>((p * out_h + r) * out_w + c)] =
+            values[static_cast<std::size_t>(p * height * width + best)];
         expected_grad[static_cast<std::size_t>(p * height * width + best)] = 1;
       }
-  EXPECT_EQ(grad, expected_grad);
+  for (const Isa isa : available_isas()) {
+    SCOPED_TRACE(isa_name(isa));
+    const IsaGuard level(isa);
+    Tensor x = from_vector<float>(values, {1, planes, height, width});
+    x.requires_grad_();
+    const Tensor y = F::max_pool2d(x, {.kernel = {2, 2}, .stride = {2, 2}});
+    y.backward(ones_like(y));
+    const auto got = y.to_vector<float>();
+    for (std::size_t i = 0; i < expected.size(); ++i)
+      EXPECT_TRUE(std::isnan(expected[i]) ? std::isnan(got[i]) : got[i] == expected[i]) << "output " << i;
+    EXPECT_EQ(x.grad().to_vector<float>(), expected_grad);
+  }
 }
 
 TEST(BatchNorm, TrainingNormalizesAndUpdatesRunningStatistics) {

@@ -175,8 +175,10 @@ template <typename T>
 using Vec = typename VectorOf<T>::type;
 template <typename T>
 inline constexpr std::int64_t kLanes = kVectorBytes / sizeof(T);
-// Accumulators fill three quarters of the vector registers (24 of 32 with AVX-512).
-inline constexpr int kRows = kVectorRegisters / 4, kCols = 3;
+// Accumulators fill three quarters of the vector registers with AVX-512 (24 of 32); with 16
+// registers half of them (8), which leaves room for the loads and the broadcast weight: 12 made
+// GCC keep the tile on the stack.
+inline constexpr int kRows = kVectorRegisters / 4, kCols = kVectorRegisters >= 32 ? 3 : 2;
 
 // One vector of an output row: where its loads start on the padded grid, where it is stored in
 // the output plane, and how many of its lanes are outputs (0 for the spans filling the last tile).

@@ -1,4 +1,5 @@
-// Pooling over windows of each [H, W] plane, threaded over the N*C planes, and Flatten.
+// Pooling over windows of each [H, W] plane, threaded over the N*C planes, and Flatten. The 2x2,
+// stride-2 max pool (nearly every CNN's) is compiled once per instruction-set level (core/cpu.h).
 //
 // A pooling op is described by its windows along each axis: [begin, end) clipped to the input,
 // and `count`, the extent the average divides by (which includes padding for avg_pool2d).
@@ -6,6 +7,7 @@
 #include <limits>
 
 #include "actlab/autograd/node.h"
+#include "actlab/core/cpu.h"
 #include "actlab/core/parallel.h"
 #include "actlab/nn/layers.h"
 
@@ -13,6 +15,67 @@ namespace actlab::nn {
 
 using Grads = std::vector<Tensor>;
 
+// The per-level kernel: a 2x2, stride-2 max pool over `planes` [height, width] planes, with
+// max_pool2d's rule (the first maximum or the first NaN wins); `where` gets each maximum's
+// position within its plane, for backward.
+#define ACTLAB_DECLARE_POOL_KERNELS(level)                                                           \
+  namespace level {                                                                                  \
+  template <typename T>                                                                              \
+  void max_pool_2x2(std::int64_t planes, std::int64_t height, std::int64_t width, const T* in, T* out, \
+                    std::int32_t* where);                                                            \
+  }
+ACTLAB_DECLARE_POOL_KERNELS(avx512)
+ACTLAB_DECLARE_POOL_KERNELS(avx2)
+ACTLAB_DECLARE_POOL_KERNELS(baseline)
+#undef ACTLAB_DECLARE_POOL_KERNELS
+
+namespace {
+
+// One plane, as selects over four candidates the compiler vectorizes along the row.
+template <typename T>
+void max_pool_2x2_plane(std::int64_t out_h, std::int64_t out_w, std::int64_t width, const T* in, T* out,
+                        std::int32_t* where) {
+  for (std::int64_t r = 0; r < out_h; ++r) {
+    const T* top = in + 2 * r * width;
+    const T* bottom = top + width;
+    const auto row_at = static_cast<std::int32_t>(2 * r * width), step = static_cast<std::int32_t>(width);
+#pragma omp simd
+    for (std::int64_t c = 0; c < out_w; ++c) {
+      const auto at0 = static_cast<std::int32_t>(row_at + 2 * c);
+      T best = top[2 * c];  // a NaN here stays: nothing below replaces a NaN
+      std::int32_t at = at0;
+      auto consider = [&](T v, std::int32_t v_at) {
+        const bool take = v > best || (v != v && best == best);
+        best = take ? v : best;
+        at = take ? v_at : at;
+      };
+      consider(top[2 * c + 1], at0 + 1);
+      consider(bottom[2 * c], at0 + step);
+      consider(bottom[2 * c + 1], at0 + step + 1);
+      out[r * out_w + c] = best;
+      where[r * out_w + c] = at;
+    }
+  }
+}
+
+}  // namespace
+
+template <typename T>
+void ACTLAB_ISA::max_pool_2x2(std::int64_t planes, std::int64_t height, std::int64_t width, const T* in, T* out,
+                              std::int32_t* where) {
+  const std::int64_t out_h = height / 2, out_w = width / 2, out_plane = out_h * out_w;
+  const std::int64_t grain = std::max<std::int64_t>(1, kParallelGrain / std::max<std::int64_t>(1, height * width));
+  parallel_for(0, planes, grain, [&](std::int64_t p0, std::int64_t p1) {
+    for (std::int64_t p = p0; p < p1; ++p)
+      max_pool_2x2_plane(out_h, out_w, width, in + p * height * width, out + p * out_plane, where + p * out_plane);
+  });
+}
+template void ACTLAB_ISA::max_pool_2x2<float>(std::int64_t, std::int64_t, std::int64_t, const float*, float*,
+                                              std::int32_t*);
+template void ACTLAB_ISA::max_pool_2x2<double>(std::int64_t, std::int64_t, std::int64_t, const double*, double*,
+                                               std::int32_t*);
+
+#if !ACTLAB_KERNELS_ONLY
 namespace {
 
 struct Window {
@@ -125,34 +188,6 @@ bool two_by_two_windows(const PoolGeometry& g) {
   return halves(g.rows) && halves(g.cols);
 }
 
-// One plane of a 2x2, stride-2 max pool with max_pool2d's rule (the first maximum or the first NaN
-// wins), as selects over four candidates the compiler vectorizes along the row.
-template <typename T>
-void max_pool_2x2(const PoolGeometry& g, const T* in, T* out, std::int32_t* where) {
-  const auto out_w = static_cast<std::int64_t>(g.cols.size());
-  for (std::int64_t r = 0; r < static_cast<std::int64_t>(g.rows.size()); ++r) {
-    const T* top = in + 2 * r * g.width;
-    const T* bottom = top + g.width;
-    const auto row_at = static_cast<std::int32_t>(2 * r * g.width), width = static_cast<std::int32_t>(g.width);
-#pragma omp simd
-    for (std::int64_t c = 0; c < out_w; ++c) {
-      const auto at0 = static_cast<std::int32_t>(row_at + 2 * c);
-      T best = top[2 * c];  // a NaN here stays: nothing below replaces a NaN
-      std::int32_t at = at0;
-      auto consider = [&](T v, std::int32_t v_at) {
-        const bool take = v > best || (v != v && best == best);
-        best = take ? v : best;
-        at = take ? v_at : at;
-      };
-      consider(top[2 * c + 1], at0 + 1);
-      consider(bottom[2 * c], at0 + width);
-      consider(bottom[2 * c + 1], at0 + width + 1);
-      out[r * out_w + c] = best;
-      where[r * out_w + c] = at;
-    }
-  }
-}
-
 }  // namespace
 
 namespace functional {
@@ -165,11 +200,14 @@ Tensor max_pool2d(const Tensor& x, const Pool2dParams& params) {
   auto argmax = std::make_shared<std::vector<std::int32_t>>(static_cast<std::size_t>(out.numel()));
   const bool two_by_two = two_by_two_windows(g);
   dispatch_floating(x.dtype(), "max_pool2d", [&]<typename T>() {
+    if (two_by_two) {
+      ACTLAB_ISA_DISPATCH(nn, max_pool_2x2<T>(g.planes, g.height, g.width, xc.data<T>(), out.data<T>(), argmax->data()));
+      return;
+    }
     over_planes(g, [&](std::int64_t p) {
       const T* in = xc.data<T>() + p * g.height * g.width;
       T* o = out.data<T>() + p * g.out_plane();
       std::int32_t* where = argmax->data() + p * g.out_plane();
-      if (two_by_two) return max_pool_2x2(g, in, o, where);
       for (const auto& r : g.rows)
         for (const auto& c : g.cols) {
           // The first maximum, or the first NaN, wins. A plain compare, which the compiler turns
@@ -249,5 +287,7 @@ std::string AdaptiveAvgPool2d::extra_repr() const { return fmt::format("{}x{}", 
 
 Flatten::Flatten(std::int64_t start, std::int64_t end) : Module("Flatten"), start_dim(start), end_dim(end) {}
 Tensor Flatten::forward(const Tensor& x) { return x.flatten(start_dim, end_dim); }
+
+#endif  // !ACTLAB_KERNELS_ONLY
 
 }  // namespace actlab::nn
