@@ -102,11 +102,12 @@ TEST_F(KillTest, SigkillAtEveryKindOfPointResumesToTheSameFiles) {
 TEST_F(KillTest, SigkillAtRandomMomentsResumesToTheSameFiles) {
   const fs::path out = dir_ / "random";
   std::mt19937 random(20261201);
-  // How long an uninterrupted sweep takes here sets the range of the kill times.
+  // How long an uninterrupted sweep takes here sets the range of the kill times: short enough
+  // that 24 kills come before the sweep can finish, even when the machine's load changes.
   const auto start = std::chrono::steady_clock::now();
   Child(sweep_args(dir_ / "timed"), "/dev/null").wait(std::chrono::minutes(5));
   const auto sweep_ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - start);
-  std::uniform_int_distribution<int> delay_ms(1, std::max<int>(2, static_cast<int>(sweep_ms.count()) / 8));
+  std::uniform_int_distribution<int> delay_ms(1, std::max<int>(2, static_cast<int>(sweep_ms.count()) / 20));
   int kills = 0;
   for (int attempt = 0; attempt < 400 && kills < 24; ++attempt) {
     const auto sweep = continue_sweep(out);
