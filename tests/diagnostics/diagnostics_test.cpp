@@ -364,6 +364,11 @@ TEST(Verdicts, RemediesAreCommandsAndSkipWhatIsInEffect) {
       EXPECT_NE(remedy.find("actlab compare --activations relu --init he --lr 0.01"), std::string::npos) << remedy;
     }
   EXPECT_NE(verdicts.front().remedies.front().find("--norm batch"), std::string::npos) << verdicts.front().remedies.front();
+  // A recurrent model takes no normalization between layers, so that remedy is left out.
+  auto recurrent = f;
+  recurrent.settings.push_back({"model", "lstm:128", "mlp:256x4"});
+  for (const auto& v : diagnostics::judge(m.layers, m.snapshots, {}, std::nullopt, recurrent))
+    for (const auto& remedy : v.remedies) EXPECT_EQ(remedy.find("--norm"), std::string::npos) << remedy;
 }
 
 TEST(Verdicts, ANonFiniteTrainingLossIsExplosionEvenWithoutTheLocator) {

@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <array>
+#include <cmath>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -96,6 +97,26 @@ TEST(Report, PublishedFiguresStandBesideMeasured) {
   EXPECT_EQ(md.find("| published | ["), std::string::npos);    // not a shared setting
   EXPECT_NE(render_html(s).find("<h2>Published beside measured</h2>"), std::string::npos);
   EXPECT_EQ(render_markdown(sample_summary()).find("Published beside measured"), std::string::npos);
+}
+
+// A task without an accuracy (regression, e.g. the adding problem): arms rank by test loss and
+// the report says "n/a", never "nan%".
+TEST(Report, RegressionArmsRankByTestLoss) {
+  Summary s = sample_summary();
+  for (auto& run : s.runs)
+    for (auto& e : run.epochs) {
+      e.train_acc = e.test_acc = NAN;
+      e.val_acc.reset();
+      e.test_loss = run.activation == "relu" ? 0.5 : 0.1;
+    }
+  s.by_activation = experiment::summarize(s.runs, 0.9);
+  ASSERT_FALSE(s.by_activation[0].test_acc_mean.has_value());
+  ASSERT_TRUE(s.by_activation[0].test_loss_mean.has_value());
+  const std::string md = render_markdown(s);
+  EXPECT_NE(md.find("| 1 | sigmoid | n/a |"), std::string::npos) << md;
+  EXPECT_NE(md.find("| 2 | relu | n/a |"), std::string::npos) << md;
+  EXPECT_NE(md.find("sigmoid reached the lowest test loss, 0.1; relu the highest, 0.5."), std::string::npos) << md;
+  EXPECT_EQ(md.find("nan"), std::string::npos) << md;
 }
 
 TEST(Report, HtmlIsSelfContained) {

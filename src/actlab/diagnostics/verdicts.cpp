@@ -48,13 +48,23 @@ std::string command_line(const RunFacts& f, const Remedy& r) {
   return out;
 }
 
-// The remedies not already in effect, each with the command line that tries it.
+// Whether the arm's model is recurrent: its model kinds take no normalization between layers.
+bool recurrent_model(const RunFacts& f) {
+  const std::string model = setting(f, "model").value_or("");
+  const std::string kind = model.substr(0, model.find(':'));
+  return kind == "rnn" || kind == "lstm" || kind == "gru";
+}
+
+// The remedies not already in effect and applicable to the model, each with the command line
+// that tries it.
 std::vector<std::string> render(const RunFacts& f, const std::vector<Remedy>& remedies) {
   std::vector<std::string> out;
   for (const auto& r : remedies) {
     const bool in_effect = std::all_of(r.change.begin(), r.change.end(),
                                        [&](const auto& c) { return setting(f, c.first) == c.second; });
-    if (in_effect || r.change.empty()) continue;
+    const bool inapplicable = recurrent_model(f) && std::any_of(r.change.begin(), r.change.end(),
+                                                                [](const auto& c) { return c.first == "norm"; });
+    if (in_effect || inapplicable || r.change.empty()) continue;
     if (f.settings.empty()) {
       std::vector<std::string> options;
       for (const auto& [k, v] : r.change) options.push_back(option(k, v));

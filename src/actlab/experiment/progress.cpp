@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 #include <unistd.h>
 
+#include <cmath>
 #include <cstdlib>
 #include <cstring>
 
@@ -92,10 +93,12 @@ void Progress::draw(bool force) {
                                                  static_cast<double>(sweep_total_ - sweep_done_) /
                                                  static_cast<double>(sweep_done_)
                                            : -1;
+  // A task without an accuracy (regression) shows its loss only.
+  const std::string accuracy = std::isnan(accuracy_) ? "" : fmt::format(" acc {:.2f}%", accuracy_ * 100.0);
   const std::string run_line = fmt::format(
-      "epoch {}/{} {} {}/{} | loss {:.4f} acc {:.2f}% | {:.0f} samples/s | ETA {}", epoch_, epochs_,
+      "epoch {}/{} {} {}/{} | loss {:.4f}{} | {:.0f} samples/s | ETA {}", epoch_, epochs_,
       bar(static_cast<double>(step_) / static_cast<double>(std::max<std::int64_t>(steps_per_epoch_, 1)), 24), step_,
-      steps_per_epoch_, loss_, accuracy_ * 100.0, samples_per_second_, duration(run_eta));
+      steps_per_epoch_, loss_, accuracy, samples_per_second_, duration(run_eta));
   const std::string sweep_line =
       fmt::format("sweep     {} {:.0f}% | ETA {}",
                   bar(static_cast<double>(sweep_done_) / static_cast<double>(std::max<std::int64_t>(sweep_total_, 1)), 24),

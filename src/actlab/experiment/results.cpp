@@ -72,7 +72,7 @@ std::vector<ArmSummary> summarize(const std::vector<RunResult>& runs, double tar
       // is not flattered by leaving its failures out.
       if (run->epochs.empty()) continue;
       const EpochMetrics& last = run->epochs.back();
-      test_acc.push_back(last.test_acc);
+      if (!std::isnan(last.test_acc)) test_acc.push_back(last.test_acc);  // NaN: a task without accuracy
       test_loss.push_back(last.test_loss);
       train_loss.push_back(last.train_loss);
       for (const auto& e : run->epochs) {
@@ -86,12 +86,13 @@ std::vector<ArmSummary> summarize(const std::vector<RunResult>& runs, double tar
     arm.seconds_mean = seconds.empty() ? 0 : mean_of(seconds);
     arm.reached_target = static_cast<std::int64_t>(to_target.size());
     if (!to_target.empty()) arm.epochs_to_target = mean_of(to_target);
+    if (test_loss.empty()) continue;
+    arm.test_loss_mean = mean_of(test_loss);
+    arm.final_train_loss_mean = mean_of(train_loss);
     if (test_acc.empty()) continue;
     arm.test_acc_mean = mean_of(test_acc);
     arm.test_acc_std = std_of(test_acc);
     arm.test_acc_ci95 = ci95(test_acc);
-    arm.test_loss_mean = mean_of(test_loss);
-    arm.final_train_loss_mean = mean_of(train_loss);
   }
   return arms;
 }

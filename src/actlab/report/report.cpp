@@ -35,12 +35,14 @@ std::string percent(const std::optional<double>& v, int digits = 2) {
 
 std::string number(const std::optional<double>& v) { return v && std::isfinite(*v) ? fmt::format("{:.4g}", *v) : "n/a"; }
 
-// Arms by test accuracy, best first; arms without an evaluation last.
+// Arms by test accuracy, best first, or by test loss for tasks without an accuracy (regression);
+// arms without an evaluation last.
 std::vector<const ArmSummary*> ranked(const Summary& summary) {
   std::vector<const ArmSummary*> arms;
   for (const auto& a : summary.by_activation) arms.push_back(&a);
   std::stable_sort(arms.begin(), arms.end(), [](const ArmSummary* a, const ArmSummary* b) {
-    return a->test_acc_mean.value_or(-1.0) > b->test_acc_mean.value_or(-1.0);
+    if (a->test_acc_mean || b->test_acc_mean) return a->test_acc_mean.value_or(-1.0) > b->test_acc_mean.value_or(-1.0);
+    return a->test_loss_mean.value_or(INFINITY) < b->test_loss_mean.value_or(INFINITY);
   });
   return arms;
 }
@@ -446,6 +448,16 @@ std::vector<std::string> reading(const Summary& summary) {
   std::vector<std::string> sentences;
   const auto arms = ranked(summary);
   const double target = target_of(summary);
+  if (!arms.empty() && !arms.front()->test_acc_mean && arms.front()->test_loss_mean) {
+    // A task without an accuracy (regression): compare the test losses.
+    std::vector<const ArmSummary*> evaluated;
+    for (const ArmSummary* a : arms)
+      if (a->test_loss_mean) evaluated.push_back(a);
+    sentences.push_back(fmt::format("{} reached the lowest test loss, {}; {} the highest, {}.", evaluated.front()->arm,
+                                    number(evaluated.front()->test_loss_mean), evaluated.back()->arm,
+                                    number(evaluated.back()->test_loss_mean)));
+    return sentences;
+  }
   if (arms.empty() || !arms.front()->test_acc_mean) {
     sentences.push_back("No run finished an epoch, so there is nothing to compare yet.");
     return sentences;
