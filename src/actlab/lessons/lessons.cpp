@@ -41,7 +41,7 @@ const std::vector<Lesson>& lessons() {
        myths},
       {"recurrent",
        {"rnn_vanishes_faster", "rnn_not_faster", "rnn_learns", "rnn_stuck", "lstm_learns", "lstm_stuck", "gru_learns",
-        "gru_stuck"},
+        "gru_stuck", "gated_reach_further", "horizons_close"},
        recurrent},
   };
   return all;

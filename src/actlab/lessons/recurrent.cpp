@@ -71,6 +71,8 @@ Findings recurrent(const LessonOptions& options) {
   f.conclusions.insert(n.at("rnn_first_over_last") < std::min(n.at("lstm_first_over_last"), n.at("gru_first_over_last"))
                            ? "rnn_vanishes_faster"
                            : "rnn_not_faster");
+  f.conclusions.insert(n.at("rnn_horizon") < std::min(n.at("lstm_horizon"), n.at("gru_horizon")) ? "gated_reach_further"
+                                                                                                   : "horizons_close");
   f.try_next = {"--data", "adding:100", "--model", "lstm:128", "--activations", "tanh", "--optimizer", "adam",
                 "--lr", "0.001", "--batch", "50", "--epochs", "4", "--clip-norm", "1", "--diagnostics-every", "40"};
   return f;
