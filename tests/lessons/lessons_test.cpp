@@ -251,6 +251,21 @@ TEST(LessonConclusions, ExplodingGradientsAndTheirRemedies) {
   EXPECT_LT(f.numbers.at("he_first_grad_norm"), f.numbers.at("base_first_grad_norm") / 10);
 }
 
+TEST(LessonConclusions, RecurrentGradientFadesFastestInTheTanhRnn) {
+  QUICK_FINDINGS(f, "recurrent");
+  const auto& n = f.numbers;
+  EXPECT_LT(n.at("rnn_first_over_last"), n.at("lstm_first_over_last"));
+  EXPECT_LT(n.at("rnn_first_over_last"), n.at("gru_first_over_last"));
+  EXPECT_TRUE(chose(f, "rnn_vanishes_faster"));
+  for (const std::string cell : {"rnn", "lstm", "gru"}) {
+    EXPECT_GE(n.at(cell + "_horizon"), 1.0) << cell;  // the last step always counts
+    EXPECT_LE(n.at(cell + "_horizon"), n.at("length")) << cell;
+    EXPECT_LT(n.at(cell + "_radius"), 1.0) << cell;  // U(-1/sqrt(H), 1/sqrt(H)) weights
+    EXPECT_TRUE(chose(f, cell + "_learns") != chose(f, cell + "_stuck")) << cell;
+  }
+  EXPECT_NEAR(n.at("baseline"), 1.0 / 6.0, 1e-12);
+}
+
 TEST(LessonConclusions, MythsAreMeasured) {
   QUICK_FINDINGS(f, "myths");
   EXPECT_NEAR(f.numbers.at("sigmoid_slope_0"), 0.25, 1e-15);
@@ -289,6 +304,7 @@ void expect_page_draws_its_charts(const std::string& name, const std::string& la
 TEST(LessonHtml, ChainRulePageDrawsItsChartInEnglish) { expect_page_draws_its_charts("chain-rule", "en"); }
 TEST(LessonHtml, MythsPageDrawsItsChartsInChinese) { expect_page_draws_its_charts("myths", "zh"); }
 TEST(LessonHtml, LearningRatePageDrawsItsLineChart) { expect_page_draws_its_charts("learning-rate", "en"); }
+TEST(LessonHtml, RecurrentPageDrawsItsLogScaleChartInChinese) { expect_page_draws_its_charts("recurrent", "zh"); }
 
 }  // namespace
 }  // namespace actlab::lessons

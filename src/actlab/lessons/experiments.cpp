@@ -25,8 +25,9 @@ std::optional<Data> load_data(const std::string& name, std::int64_t train_sample
     data::Dataset test = data::load_dataset(name, data::Split::Test, load);
     train = train.narrow(0, std::min(train_samples, train.size()));
     test = test.narrow(0, std::min(test_samples, test.size()));
-    data::Normalization normalization = data::channel_stats(train);
-    return Data{std::move(train), std::move(test), std::move(normalization)};
+    // Sequences are read raw, as `compare` reads them.
+    data::Normalization normalization = train.inputs.dim() == 3 ? data::Normalization{} : data::channel_stats(train);
+    return Data{std::move(train), std::move(test), std::move(normalization), data::dataset_info(name).target};
   } catch (const Error& e) {
     findings.missing_data = fmt::format("{} ({})", name, e.what());
     return std::nullopt;
@@ -68,7 +69,8 @@ TrainResult train(nn::Module& model, const Data& data, const TrainSpec& spec) {
   settings.momentum = spec.momentum;
   const std::vector<Tensor> parameters = model.parameters();
   auto optimizer = experiment::make_optimizer(settings, parameters);
-  const train::Classification task;
+  const std::unique_ptr<train::Task> task_of_data = train::make_task(data.target);
+  const train::Task& task = *task_of_data;
   data::DataLoader loader(data.train, data::LoaderOptions()
                                           .batch_size(spec.batch)
                                           .seed(spec.seed)

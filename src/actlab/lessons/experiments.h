@@ -9,6 +9,7 @@
 
 #include "actlab/data/dataset.h"
 #include "actlab/data/loader.h"
+#include "actlab/data/registry.h"
 #include "actlab/lessons/lesson.h"
 #include "actlab/nn/module.h"
 
@@ -24,10 +25,12 @@ Findings conv_activation(const LessonOptions& options);
 Findings dead_relu(const LessonOptions& options);
 Findings exploding_remedies(const LessonOptions& options);
 Findings myths(const LessonOptions& options);
+Findings recurrent(const LessonOptions& options);
 
 struct Data {
   data::Dataset train, test;
-  data::Normalization normalization;  // the training subset's channel statistics
+  data::Normalization normalization;  // the training subset's channel statistics (none for sequences)
+  data::Target target = data::Target::Class;  // what the labels are: the task train() optimizes
 };
 
 // The first `train_samples` and `test_samples` of a dataset (generated sets: that many drawn).
@@ -59,7 +62,7 @@ struct TrainResult {
   double max_grad_norm() const;
 };
 
-// Trains `model` on data.train (classification) and evaluates it on data.test; stops at the
+// Trains `model` on data.train (the task of data.target) and evaluates it on data.test; stops at the
 // first non-finite step.
 TrainResult train(nn::Module& model, const Data& data, const TrainSpec& spec);
 

@@ -39,6 +39,10 @@ const std::vector<Lesson>& lessons() {
         "weights_tame", "swap_vanishes", "swap_explodes", "swap_balanced", "dropout_helps", "dropout_no_help",
         "batchnorm_helps", "batchnorm_no_help"},
        myths},
+      {"recurrent",
+       {"rnn_vanishes_faster", "rnn_not_faster", "rnn_learns", "rnn_stuck", "lstm_learns", "lstm_stuck", "gru_learns",
+        "gru_stuck", "gated_reach_further", "horizons_close"},
+       recurrent},
   };
   return all;
 }
