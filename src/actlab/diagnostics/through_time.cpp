@@ -60,12 +60,9 @@ class SavedGrads {
 };
 
 std::string horizon_text(const std::vector<double>& norms, double ratio) {
-  const double last = norms.back();
-  std::int64_t horizon = 0;
-  for (auto t = static_cast<std::int64_t>(norms.size()) - 1; t >= 0 && norms[t] >= ratio * last; --t) ++horizon;
   return fmt::format("the gradient reaching step 0 is {:.2e} of the last step's; it stays above {:g} of it only "
                      "over the last {} of {} steps (the horizon)",
-                     norms.front() / last, ratio, horizon, norms.size());
+                     norms.front() / norms.back(), ratio, gradient_horizon(norms, ratio), norms.size());
 }
 
 std::optional<std::string> setting(const RunFacts& f, const std::string& key) {
@@ -101,6 +98,12 @@ std::vector<Remedy> memory_remedies(const RunFacts& f) {
 std::vector<double> doubles(const nlohmann::json& j, const char* key) { return j.at(key).get<std::vector<double>>(); }
 
 }  // namespace
+
+std::int64_t gradient_horizon(const std::vector<double>& norms, double ratio) {
+  std::int64_t steps = 0;
+  for (auto t = static_cast<std::int64_t>(norms.size()) - 1; t >= 0 && norms[t] >= ratio * norms.back(); --t) ++steps;
+  return steps;
+}
 
 double spectral_radius(const Tensor& matrix, int iterations) {
   ACTLAB_CHECK(matrix.dim() == 2 && matrix.size(0) == matrix.size(1),

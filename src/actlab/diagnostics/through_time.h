@@ -57,6 +57,10 @@ ThroughTimeSnapshot measure_through_time(nn::SequenceModel& model, const data::B
 // The spectral radius of a square matrix (see above). Throws Error for a non-square one.
 double spectral_radius(const Tensor& matrix, int iterations = kPowerIterations);
 
+// The horizon: how many steps back from the last ||dL/dh_t|| (`norms`, one per step) stays at or
+// above `ratio` times the last step's. Requires non-empty norms.
+std::int64_t gradient_horizon(const std::vector<double>& norms, double ratio);
+
 struct ThroughTimeThresholds {
   double vanishing_ratio = 1e-3;
   double exploding_ratio = 1e3;

@@ -12,18 +12,6 @@
 
 namespace actlab::lessons {
 
-namespace {
-
-// The steps back from the last over which ||dL/dh_t|| stays at or above `ratio` of the last
-// step's: the horizon of diagnostics::judge_through_time.
-std::int64_t horizon(const std::vector<double>& norms, double ratio) {
-  std::int64_t steps = 0;
-  for (auto t = static_cast<std::int64_t>(norms.size()) - 1; t >= 0 && norms[t] >= ratio * norms.back(); --t) ++steps;
-  return steps;
-}
-
-}  // namespace
-
 Findings recurrent(const LessonOptions& options) {
   Findings f;
   const std::int64_t length = options.quick ? 20 : 50, hidden = options.quick ? 16 : 32;
@@ -53,7 +41,7 @@ Findings recurrent(const LessonOptions& options) {
     const std::vector<double>& norms = at_init.grad_norms;
     const TrainResult run = train(*model, *data, spec);
     f.measure(cell + "_first_over_last", norms.front() / norms.back());
-    f.measure(cell + "_horizon", static_cast<double>(horizon(norms, threshold)));
+    f.measure(cell + "_horizon", static_cast<double>(diagnostics::gradient_horizon(norms, threshold)));
     f.measure(cell + "_radius", at_init.spectral_radius.front());
     f.measure(cell + "_test_loss", run.test_loss);
     rows += fmt::format("| {} | {} | {} | {} | {} | {} |\n", cell, f.values[cell + "_radius"],
