@@ -23,6 +23,30 @@ std::vector<std::string> tiny_run(const fs::path& out, const std::string& activa
           "--threads", "1", "--diagnostics-every", "0", "--out", out.string()};
 }
 
+// While alive, files this process writes may not grow past `bytes` (a full disk without
+// privileges); writes past it fail instead of raising SIGXFSZ.
+class FileSizeLimit {
+ public:
+  explicit FileSizeLimit(rlim_t bytes) : handler_(std::signal(SIGXFSZ, SIG_IGN)) {
+    ::getrlimit(RLIMIT_FSIZE, &previous_);
+    rlimit small = previous_;
+    small.rlim_cur = bytes;
+    applied_ = ::setrlimit(RLIMIT_FSIZE, &small) == 0;
+  }
+  ~FileSizeLimit() {
+    ::setrlimit(RLIMIT_FSIZE, &previous_);
+    std::signal(SIGXFSZ, handler_);
+  }
+  FileSizeLimit(const FileSizeLimit&) = delete;
+  FileSizeLimit& operator=(const FileSizeLimit&) = delete;
+  bool applied() const { return applied_; }
+
+ private:
+  rlimit previous_{};
+  void (*handler_)(int);
+  bool applied_ = false;
+};
+
 std::size_t lines_of(const fs::path& path) {
   const std::string text = read_text(path);
   return static_cast<std::size_t>(std::count(text.begin(), text.end(), '\n'));
@@ -111,18 +135,14 @@ TEST(RobustOutput, LockIsReleasedAndRetaken) {
 // A full disk, as a file-size limit: the writers fail with an error and leave no temporary file.
 TEST(RobustOutput, FullDiskLeavesNoPartialFile) {
   TempDir dir;
-  rlimit previous{};
-  ::getrlimit(RLIMIT_FSIZE, &previous);
-  const auto handler = std::signal(SIGXFSZ, SIG_IGN);
-  rlimit small = previous;
-  small.rlim_cur = 64 * 1024;
-  ASSERT_EQ(::setrlimit(RLIMIT_FSIZE, &small), 0);
-  const std::string big(1 << 20, 'x');
-  const std::string atomic = error_of([&] { io::write_file_atomically((dir / "summary.json").string(), big); });
-  const std::string tensors =
-      error_of([&] { io::save_safetensors((dir / "m.safetensors").string(), {{"w", zeros({1 << 18})}}); });
-  ::setrlimit(RLIMIT_FSIZE, &previous);
-  std::signal(SIGXFSZ, handler);
+  std::string atomic, tensors;
+  {
+    const FileSizeLimit limit(64 * 1024);
+    ASSERT_TRUE(limit.applied());
+    const std::string big(1 << 20, 'x');
+    atomic = error_of([&] { io::write_file_atomically((dir / "summary.json").string(), big); });
+    tensors = error_of([&] { io::save_safetensors((dir / "m.safetensors").string(), {{"w", zeros({1 << 18})}}); });
+  }
   EXPECT_NE(atomic.find("cannot write"), std::string::npos) << atomic;
   EXPECT_NE(tensors.find("cannot write"), std::string::npos) << tensors;
   EXPECT_TRUE(fs::is_empty(dir.path()));
@@ -134,17 +154,14 @@ TEST(RobustOutput, FullDiskStopsTheMetricsWithAnError) {
   experiment::MetricsFiles files(dir.path());
   experiment::RunResult run;
   run.arm = run.activation = "relu";
-  rlimit previous{};
-  ::getrlimit(RLIMIT_FSIZE, &previous);
-  const auto handler = std::signal(SIGXFSZ, SIG_IGN);
-  rlimit small = previous;
-  small.rlim_cur = 16 * 1024;
-  ASSERT_EQ(::setrlimit(RLIMIT_FSIZE, &small), 0);
-  const std::string error = error_of([&] {
-    for (std::int64_t step = 0; step < 10000; ++step) files.step(run, {step, 1, 0.5});
-  });
-  ::setrlimit(RLIMIT_FSIZE, &previous);
-  std::signal(SIGXFSZ, handler);
+  std::string error;
+  {
+    const FileSizeLimit limit(16 * 1024);
+    ASSERT_TRUE(limit.applied());
+    error = error_of([&] {
+      for (std::int64_t step = 0; step < 10000; ++step) files.step(run, {step, 1, 0.5});
+    });
+  }
   EXPECT_NE(error.find("cannot write metrics into " + dir.path().string()), std::string::npos) << error;
 }
 
