@@ -19,6 +19,8 @@ packages+=(python3-protobuf python3-crc32c)
 if ! command -v npm >/dev/null; then packages+=(nodejs npm); fi
 # The report test loads report.html in headless Chromium.
 if [[ "${ACTLAB_WITH_BROWSER:-0}" == 1 ]]; then packages+=(chromium); fi
+# CI builds the same objects twice (Ninja, then Makefiles); ccache compiles them once.
+if [[ "${ACTLAB_WITH_CCACHE:-0}" == 1 ]]; then packages+=(ccache); fi
 
 missing=()
 for p in "${packages[@]}"; do
