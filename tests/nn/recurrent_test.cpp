@@ -14,6 +14,7 @@
 #include "actlab/activations/pointwise.h"
 #include "actlab/autograd/grad_mode.h"
 #include "actlab/autograd/gradcheck.h"
+#include "actlab/core/cpu.h"
 #include "actlab/io/safetensors.h"
 #include "actlab/nn/any_module.h"
 #include "data/data_test_util.h"
@@ -24,11 +25,14 @@ namespace {
 
 using nn::RecurrentBase;
 
+constexpr std::int64_t kSteps = 4, kBatch = 2, kInput = 3, kHidden = 5, kLayers = 2;
+
 struct Config {
   std::string kind;  // "RNN", "LSTM", "GRU"
   std::string activation = "tanh";
   bool batch_first = false;
   bool bias = true;
+  std::int64_t hidden = kHidden;
 };
 
 std::string name_of(const Config& c) {
@@ -36,14 +40,12 @@ std::string name_of(const Config& c) {
                      c.bias ? "" : ", no bias");
 }
 
-constexpr std::int64_t kSteps = 4, kBatch = 2, kInput = 3, kHidden = 5, kLayers = 2;
-
 std::shared_ptr<RecurrentBase> make(const Config& c, Generator& gen) {
   const auto gated = [&] {
-    return nn::GatedRNNOptions{kInput, kHidden, kLayers, c.bias, c.batch_first, c.activation};
+    return nn::GatedRNNOptions{kInput, c.hidden, kLayers, c.bias, c.batch_first, c.activation};
   };
   if (c.kind == "RNN")
-    return std::make_shared<nn::RNN>(nn::RNNOptions{kInput, kHidden, kLayers, c.bias, c.batch_first, c.activation},
+    return std::make_shared<nn::RNN>(nn::RNNOptions{kInput, c.hidden, kLayers, c.bias, c.batch_first, c.activation},
                                      gen);
   if (c.kind == "LSTM") return std::make_shared<nn::LSTM>(gated(), gen);
   return std::make_shared<nn::GRU>(gated(), gen);
@@ -178,24 +180,35 @@ TEST(Recurrent, WithoutGradGivesTheSameValues) {
   EXPECT_TRUE(allclose(h_plain, h_recorded, 0, 0));
 }
 
-TEST(Recurrent, VectorKernelsMatchTheScalarReference) {
-  for (const Config& c : {Config{"RNN"}, Config{"LSTM"}, Config{"GRU", "tanh", true}}) {
-    // Gradients of x and of every parameter, with the vector kernels or the scalar reference loops.
-    const auto gradients = [&](bool reference) {
-      std::optional<ReferenceKernelsGuard> guard;
-      if (reference) guard.emplace();
-      Generator gen(9);
-      auto model = make(c, gen);
-      const Tensor x = randn(input_shape(c), gen).requires_grad_();
-      auto [out, h_n, c_n] = run(*model, x, Tensor(), Tensor());
-      (out * out).sum().backward();
-      std::vector<Tensor> all{out.detach(), x.grad()};
-      for (const Tensor& p : model->parameters()) all.push_back(p.grad());
-      return all;
-    };
-    const auto vector = gradients(false), reference = gradients(true);
-    for (std::size_t i = 0; i < vector.size(); ++i)
-      EXPECT_TRUE(allclose(vector[i], reference[i], 1e-5, 1e-6)) << name_of(c) << " tensor " << i;
+// The step kernels are compiled per instruction-set level: at every level this CPU has, with 37
+// units (whole vectors and a remainder at every width), tanh inside the kernels and other
+// activations between them.
+TEST(Recurrent, VectorKernelsMatchTheScalarReferenceAtEveryLevel) {
+  const std::vector<Config> configs = {{"RNN", "tanh", false, true, 37},      {"LSTM", "tanh", false, true, 37},
+                                       {"GRU", "tanh", true, true, 37},       {"RNN", "relu", false, true, 37},
+                                       {"LSTM", "elu", false, false, 37},     {"GRU", "sigmoid", false, true, 37},
+                                       {"LSTM", "tanh", false, true, kHidden}};
+  for (const Isa isa : available_isas()) {
+    const IsaGuard level(isa);
+    for (const Config& c : configs) {
+      // Gradients of x and of every parameter, with the vector kernels or the scalar reference loops.
+      const auto gradients = [&](bool reference) {
+        std::optional<ReferenceKernelsGuard> guard;
+        if (reference) guard.emplace();
+        Generator gen(9);
+        auto model = make(c, gen);
+        const Tensor x = randn(input_shape(c), gen).requires_grad_();
+        auto [out, h_n, c_n] = run(*model, x, Tensor(), Tensor());
+        (out * out).sum().backward();
+        std::vector<Tensor> all{out.detach(), x.grad()};
+        for (const Tensor& p : model->parameters()) all.push_back(p.grad());
+        return all;
+      };
+      const auto vector = gradients(false), reference = gradients(true);
+      for (std::size_t i = 0; i < vector.size(); ++i)
+        EXPECT_TRUE(allclose(vector[i], reference[i], 1e-5, 1e-6))
+            << isa_name(isa) << ": " << name_of(c) << " hidden " << c.hidden << " tensor " << i;
+    }
   }
 }
 

@@ -1,4 +1,6 @@
-// RNN, LSTM, GRU: one autograd op per layer and sequence, BPTT written out in its backward.
+// RNN, LSTM, GRU: one autograd op per layer and sequence, BPTT written out in its backward. The
+// elementwise work of a time step (the gates, the cell update, one BPTT step) is compiled once per
+// instruction-set level (core/cpu.h); the rest, below ACTLAB_KERNELS_ONLY, once.
 #include "actlab/nn/recurrent.h"
 
 #include <algorithm>
@@ -6,16 +8,73 @@
 
 #include "actlab/activations/pointwise.h"
 #include "actlab/activations/simd.h"
-#include "actlab/autograd/grad_mode.h"
-#include "actlab/autograd/node.h"
-#include "actlab/nn/init.h"
-#include "actlab/ops/gemm.h"
+#include "actlab/core/cpu.h"
 
 namespace actlab::nn {
 
-namespace {
-
 using Cell = RecurrentBase::Cell;
+
+// One time step's arrays for the per-level kernels. Rows are the batch's samples: a gate row holds
+// the cell's slots of `hidden` each (LSTM i, f, g, o; GRU r, z, n; RNN one), a state row `hidden`.
+// Pointers a cell does not use are null.
+template <typename T>
+struct StepArrays {
+  std::int64_t batch, hidden;
+  const T* input_part;      // W_ih x_t + b_ih, [B, GH]
+  const T* recurrent_part;  // W_hh h_{t-1} + b_hh, [B, GH]
+  const T* h_prev;          // h_{t-1}, [B, H]
+  const T* c_prev;          // LSTM: c_{t-1}
+  T* gates;                 // the sigmoid gates, in their slots of [B, GH]
+  T* pre;                   // the candidate's pre-activation, [B, H] (not written when tanh is inline)
+  T* hidden_n;              // GRU: W_hn h + b_hn, kept for backward
+  T* candidate;             // act(pre): RNN h, LSTM g, GRU n
+  T* candidate_d;           // act'(pre), written only with inline tanh and when not null
+  T* c;                     // LSTM: c_t
+  T* cell_out;              // LSTM: act(c_t)
+  T* cell_out_d;            // LSTM: act'(c_t), as candidate_d
+  T* h;                     // h_t
+};
+
+// What one BPTT step reads and writes (see bptt_step).
+template <typename T>
+struct StepGradients {
+  std::int64_t batch, hidden;
+  const T* grad_h;  // dL/dh_t from the layer's output, [B, H]
+  const T* gates;
+  const T* candidate;
+  const T* candidate_d;
+  const T* cell_out;
+  const T* cell_out_d;
+  const T* c_prev;
+  const T* h_prev;
+  const T* hidden_n;
+  T* dh;           // in: h_t's gradient from later steps; out: h_{t-1}'s part not through W_hh
+  T* dc;           // LSTM: in c_t's gradient, out c_{t-1}'s
+  T* d_input;      // the gates' pre-activation gradients on the input side, [B, GH]
+  T* d_recurrent;  // on the recurrent side (GRU; the same as d_input otherwise)
+};
+
+// step_begin: the sigmoid gates and the candidate's pre-activation, or with `tanh_inline` the
+// candidate itself (and its derivative). step_finish: after the candidate, the LSTM's c_t (with
+// `tanh_inline` also act(c_t) and h_t), the GRU's and the RNN's h_t. lstm_output: h_t = o act(c_t).
+// bptt_step: one step of BPTT at time t.
+#define ACTLAB_DECLARE_RECURRENT_KERNELS(level)                                     \
+  namespace level {                                                                 \
+  template <typename T>                                                             \
+  void step_begin(Cell cell, const StepArrays<T>& s, bool tanh_inline);             \
+  template <typename T>                                                             \
+  void step_finish(Cell cell, const StepArrays<T>& s, bool tanh_inline);            \
+  template <typename T>                                                             \
+  void lstm_output(const StepArrays<T>& s);                                         \
+  template <typename T>                                                             \
+  void bptt_step(Cell cell, const StepGradients<T>& s);                             \
+  }
+ACTLAB_DECLARE_RECURRENT_KERNELS(avx512)
+ACTLAB_DECLARE_RECURRENT_KERNELS(avx2)
+ACTLAB_DECLARE_RECURRENT_KERNELS(baseline)
+#undef ACTLAB_DECLARE_RECURRENT_KERNELS
+
+namespace {
 
 std::int64_t gate_count(Cell cell) {
   switch (cell) {
@@ -25,6 +84,179 @@ std::int64_t gate_count(Cell cell) {
   }
   return 0;
 }
+
+// fn(i, remaining) for each block of V's lanes over n elements, in V blocks for float unless
+// reference kernels are on (then one element at a time, as every activation's reference loop).
+template <typename T, class Fn>
+void in_blocks(std::int64_t n, Fn fn) {
+  activations::with_vector_type<T>(!reference_kernels_enabled(), [&]<class V>() {
+    for (std::int64_t i = 0; i < n; i += simd::lanes<V>)
+      fn.template operator()<V>(i, std::min<std::int64_t>(simd::lanes<V>, n - i));
+  });
+}
+
+template <Cell kCell, typename T>
+void begin_rows(const StepArrays<T>& s, bool tanh_inline) {
+  const std::int64_t hidden = s.hidden, gh = gate_count(kCell) * hidden;
+  for (std::int64_t b = 0; b < s.batch; ++b) {
+    const T* in = s.input_part + b * gh;
+    const T* rec = s.recurrent_part + b * gh;
+    T* gate = s.gates + b * gh;
+    const std::int64_t row = b * hidden;
+    in_blocks<T>(hidden, [&]<class V>(std::int64_t j, std::int64_t r) {
+      const auto sum = [&](std::int64_t slot) {
+        return simd::load_n<V>(in + slot * hidden + j, r) + simd::load_n<V>(rec + slot * hidden + j, r);
+      };
+      const auto sigmoid_gate = [&](std::int64_t slot) {
+        const V value = simd::sigmoid(sum(slot));
+        simd::store_n(gate + slot * hidden + j, value, r);
+        return value;
+      };
+      V pre;
+      if constexpr (kCell == Cell::lstm) {
+        for (const std::int64_t slot : {0, 1, 3}) sigmoid_gate(slot);
+        pre = sum(2);
+      } else if constexpr (kCell == Cell::gru) {
+        const V reset = sigmoid_gate(0);
+        sigmoid_gate(1);
+        const V hidden_n = simd::load_n<V>(rec + 2 * hidden + j, r);
+        simd::store_n(s.hidden_n + row + j, hidden_n, r);
+        pre = simd::load_n<V>(in + 2 * hidden + j, r) + reset * hidden_n;
+      } else {
+        pre = sum(0);
+      }
+      if (!tanh_inline) {
+        simd::store_n(s.pre + row + j, pre, r);
+        return;
+      }
+      const V candidate = simd::tanh(pre);
+      simd::store_n(s.candidate + row + j, candidate, r);
+      if (s.candidate_d) simd::store_n(s.candidate_d + row + j, V(1) - candidate * candidate, r);
+    });
+  }
+}
+
+template <Cell kCell, typename T>
+void finish_rows(const StepArrays<T>& s, bool tanh_inline) {
+  const std::int64_t hidden = s.hidden, gh = gate_count(kCell) * hidden;
+  for (std::int64_t b = 0; b < s.batch; ++b) {
+    const T* gate = s.gates + b * gh;
+    const std::int64_t row = b * hidden;
+    in_blocks<T>(hidden, [&]<class V>(std::int64_t j, std::int64_t r) {
+      const V candidate = simd::load_n<V>(s.candidate + row + j, r);
+      if constexpr (kCell == Cell::lstm) {
+        const V c = simd::load_n<V>(gate + hidden + j, r) * simd::load_n<V>(s.c_prev + row + j, r) +
+                    simd::load_n<V>(gate + j, r) * candidate;
+        simd::store_n(s.c + row + j, c, r);
+        if (!tanh_inline) return;
+        const V cell_out = simd::tanh(c);
+        simd::store_n(s.cell_out + row + j, cell_out, r);
+        if (s.cell_out_d) simd::store_n(s.cell_out_d + row + j, V(1) - cell_out * cell_out, r);
+        simd::store_n(s.h + row + j, simd::load_n<V>(gate + 3 * hidden + j, r) * cell_out, r);
+      } else if constexpr (kCell == Cell::gru) {
+        const V z = simd::load_n<V>(gate + hidden + j, r), h_prev = simd::load_n<V>(s.h_prev + row + j, r);
+        simd::store_n(s.h + row + j, candidate + z * (h_prev - candidate), r);
+      } else {
+        simd::store_n(s.h + row + j, candidate, r);
+      }
+    });
+  }
+}
+
+template <Cell kCell, typename T>
+void bptt_rows(const StepGradients<T>& s) {
+  const std::int64_t hidden = s.hidden, gh = gate_count(kCell) * hidden;
+  for (std::int64_t b = 0; b < s.batch; ++b) {
+    T* d = s.d_input + b * gh;
+    T* d_rec = s.d_recurrent + b * gh;
+    const T* gate = kCell == Cell::rnn ? nullptr : s.gates + b * gh;
+    const std::int64_t row = b * hidden;
+    const T *gy = s.grad_h + row, *cand = s.candidate + row, *cand_d = s.candidate_d + row;
+    T *dh = s.dh + row, *dc = kCell == Cell::lstm ? s.dc + row : nullptr;
+#pragma omp simd
+    for (std::int64_t j = 0; j < hidden; ++j) {
+      const T dh_j = dh[j] + gy[j];
+      if constexpr (kCell == Cell::rnn) {
+        d[j] = dh_j * cand_d[j];
+        dh[j] = T(0);
+      } else if constexpr (kCell == Cell::lstm) {
+        const T i = gate[j], f = gate[hidden + j], o = gate[3 * hidden + j];
+        const T dc_j = dc[j] + dh_j * o * s.cell_out_d[row + j];
+        d[j] = dc_j * cand[j] * i * (T(1) - i);
+        d[hidden + j] = dc_j * s.c_prev[row + j] * f * (T(1) - f);
+        d[2 * hidden + j] = dc_j * i * cand_d[j];
+        d[3 * hidden + j] = dh_j * s.cell_out[row + j] * o * (T(1) - o);
+        dc[j] = dc_j * f;
+        dh[j] = T(0);
+      } else {
+        const T r = gate[j], z = gate[hidden + j];
+        const T dn = dh_j * (T(1) - z) * cand_d[j];
+        const T dz = dh_j * (s.h_prev[row + j] - cand[j]) * z * (T(1) - z);
+        const T d_reset = dn * s.hidden_n[row + j] * r * (T(1) - r);
+        d[j] = d_rec[j] = d_reset;
+        d[hidden + j] = d_rec[hidden + j] = dz;
+        d[2 * hidden + j] = dn;
+        d_rec[2 * hidden + j] = dn * r;
+        dh[j] = dh_j * z;
+      }
+    }
+  }
+}
+
+// fn.template operator()<cell>() for the runtime `cell`.
+template <class Fn>
+void with_cell(Cell cell, Fn fn) {
+  switch (cell) {
+    case Cell::rnn: return fn.template operator()<Cell::rnn>();
+    case Cell::lstm: return fn.template operator()<Cell::lstm>();
+    case Cell::gru: return fn.template operator()<Cell::gru>();
+  }
+}
+
+}  // namespace
+
+template <typename T>
+void ACTLAB_ISA::step_begin(Cell cell, const StepArrays<T>& s, bool tanh_inline) {
+  with_cell(cell, [&]<Cell kCell>() { begin_rows<kCell>(s, tanh_inline); });
+}
+template <typename T>
+void ACTLAB_ISA::step_finish(Cell cell, const StepArrays<T>& s, bool tanh_inline) {
+  with_cell(cell, [&]<Cell kCell>() { finish_rows<kCell>(s, tanh_inline); });
+}
+template <typename T>
+void ACTLAB_ISA::lstm_output(const StepArrays<T>& s) {
+  const std::int64_t hidden = s.hidden, gh = 4 * hidden;
+  for (std::int64_t b = 0; b < s.batch; ++b)
+    in_blocks<T>(hidden, [&]<class V>(std::int64_t j, std::int64_t r) {
+      const std::int64_t at = b * hidden + j;
+      simd::store_n(s.h + at, simd::load_n<V>(s.gates + b * gh + 3 * hidden + j, r) * simd::load_n<V>(s.cell_out + at, r),
+                    r);
+    });
+}
+template <typename T>
+void ACTLAB_ISA::bptt_step(Cell cell, const StepGradients<T>& s) {
+  with_cell(cell, [&]<Cell kCell>() { bptt_rows<kCell>(s); });
+}
+#define ACTLAB_INSTANTIATE_RECURRENT_KERNELS(T)                                          \
+  template void ACTLAB_ISA::step_begin<T>(Cell, const StepArrays<T>&, bool);           \
+  template void ACTLAB_ISA::step_finish<T>(Cell, const StepArrays<T>&, bool);          \
+  template void ACTLAB_ISA::lstm_output<T>(const StepArrays<T>&);                      \
+  template void ACTLAB_ISA::bptt_step<T>(Cell, const StepGradients<T>&);
+ACTLAB_INSTANTIATE_RECURRENT_KERNELS(float)
+ACTLAB_INSTANTIATE_RECURRENT_KERNELS(double)
+#undef ACTLAB_INSTANTIATE_RECURRENT_KERNELS
+
+}  // namespace actlab::nn
+
+#if !ACTLAB_KERNELS_ONLY
+#include "actlab/autograd/grad_mode.h"
+#include "actlab/autograd/node.h"
+#include "actlab/nn/init.h"
+#include "actlab/ops/gemm.h"
+
+namespace actlab::nn {
+
+namespace {
 
 // Sets grad mode for its lifetime.
 class GradModeGuard {
@@ -55,13 +287,12 @@ Tensor activate(ActivationFunction& act, const Tensor& pre) {
   return act.forward(pre);
 }
 
-// f'(pre) elementwise, given post = f(pre): from post for tanh and sigmoid, else through the
-// activation's own backward (a vector-Jacobian product with ones is f' for an elementwise f).
+// f'(pre) elementwise, given post = f(pre): from post for sigmoid, else through the activation's
+// own backward (a vector-Jacobian product with ones is f' for an elementwise f).
 Tensor derivative(ActivationFunction& act, const Tensor& pre, const Tensor& post) {
-  const std::string& name = act.info().name;
-  if (name == "tanh" || name == "sigmoid") {
+  if (act.info().name == "sigmoid") {
     NoGradGuard no_grad;
-    return name == "tanh" ? 1.0 - post * post : post * (1.0 - post);
+    return post * (1.0 - post);
   }
   GradModeGuard grad_on(true);
   Tensor leaf = pre.detach().clone().requires_grad_();
@@ -111,134 +342,52 @@ void forward_layer(Tape& tape, const Tensor& b_ih, const Tensor& b_hh, Activatio
   ops::gemm<T>(false, true, rows, gh, s.input, T(1), tape.x.data<T>(), s.input, tape.w_ih.data<T>(), s.input,
                init_rows_with_bias<T>(b_ih, xw, rows, gh), xw, gh);
   Tensor recurrent = Tensor::empty({batch, gh}, tape.x.dtype());
-  Tensor pre = Tensor::empty({steps, batch, hidden}, tape.x.dtype());
   tape.candidate = Tensor::empty({steps, batch, hidden}, tape.x.dtype());
   T* rec = recurrent.data<T>();
-  T* gate = tape.gates.defined() ? tape.gates.data<T>() : nullptr;
   const std::int64_t step_size = batch * hidden;
-  const bool inline_tanh = act.info().name == "tanh";
-  // act over n contiguous elements: inline for tanh, else through the activation on a tensor.
+  // tanh (the default) runs inside the step kernels; another activation runs on the step's tensor.
+  const bool tanh_inline = act.info().name == "tanh";
+  const Tensor pre = tanh_inline ? Tensor() : Tensor::empty({steps, batch, hidden}, tape.x.dtype());
+  if (tanh_inline && keep_derivatives) {
+    tape.candidate_d = Tensor::empty({steps, batch, hidden}, tape.x.dtype());
+    if (s.cell == Cell::lstm) tape.cell_out_d = Tensor::empty({steps, batch, hidden}, tape.x.dtype());
+  }
+  const auto at_step = [](const Tensor& t, std::int64_t offset) { return t.defined() ? t.data<T>() + offset : nullptr; };
+  // out = act(pre_rows) over a step's n elements, through the activation on a tensor.
   const auto apply = [&](const Tensor& pre_rows, T* out, std::int64_t n) {
-    if (inline_tanh) {
-      activations::map_elements(n, out, [](auto v) { return simd::tanh(v); }, pre_rows.data<T>());
-      return;
-    }
     std::copy_n(activate(act, pre_rows).contiguous().data<T>(), n, out);
   };
-  const auto sigmoid_gate = [&](const T* xw_t, T* gate_t, std::int64_t gate_index) {
-    for (std::int64_t b = 0; b < batch; ++b) {
-      const std::int64_t at = b * gh + gate_index * hidden;
-      activations::map_elements(
-          hidden, gate_t + at, [](auto x, auto r) { return simd::sigmoid(x + r); }, xw_t + at, rec + at);
-    }
-  };
-  const auto add = [](auto x, auto r) { return x + r; };
   for (std::int64_t t = 0; t < steps; ++t) {
-    const T* h_prev = tape.states.data<T>() + t * step_size;
-    T* h = tape.states.data<T>() + (t + 1) * step_size;
-    ops::gemm<T>(false, true, batch, gh, hidden, T(1), h_prev, hidden, tape.w_hh.data<T>(), hidden,
+    const std::int64_t at = t * step_size;
+    const StepArrays<T> arrays{.batch = batch,
+                               .hidden = hidden,
+                               .input_part = xw + t * batch * gh,
+                               .recurrent_part = rec,
+                               .h_prev = tape.states.data<T>() + at,
+                               .c_prev = at_step(tape.cells, at),
+                               .gates = at_step(tape.gates, t * batch * gh),
+                               .pre = at_step(pre, at),
+                               .hidden_n = at_step(tape.hidden_n, at),
+                               .candidate = tape.candidate.data<T>() + at,
+                               .candidate_d = at_step(tape.candidate_d, at),
+                               .c = at_step(tape.cells, at + step_size),
+                               .cell_out = at_step(tape.cell_out, at),
+                               .cell_out_d = at_step(tape.cell_out_d, at),
+                               .h = tape.states.data<T>() + at + step_size};
+    ops::gemm<T>(false, true, batch, gh, hidden, T(1), arrays.h_prev, hidden, tape.w_hh.data<T>(), hidden,
                  init_rows_with_bias<T>(b_hh, rec, batch, gh), rec, gh);
-    const T* xw_t = xw + t * batch * gh;
-    T* gate_t = gate ? gate + t * batch * gh : nullptr;
-    T* pre_t = pre.data<T>() + t * step_size;
-    // The candidate's pre-activation (RNN: the only one) from gate slot 0 (RNN), 2 (LSTM g, GRU n).
-    const std::int64_t slot = s.cell == Cell::rnn ? 0 : 2;
-    if (s.cell == Cell::lstm)
-      for (const std::int64_t g : {0, 1, 3}) sigmoid_gate(xw_t, gate_t, g);
-    if (s.cell == Cell::gru)
-      for (const std::int64_t g : {0, 1}) sigmoid_gate(xw_t, gate_t, g);
-    for (std::int64_t b = 0; b < batch; ++b) {
-      const std::int64_t at = b * gh + slot * hidden;
-      if (s.cell == Cell::gru) {
-        std::copy_n(rec + at, hidden, tape.hidden_n.data<T>() + t * step_size + b * hidden);
-        activations::map_elements(
-            hidden, pre_t + b * hidden, [](auto x, auto r, auto hn) { return x + r * hn; }, xw_t + at,
-            gate_t + b * gh, rec + at);
-      } else {
-        activations::map_elements(hidden, pre_t + b * hidden, add, xw_t + at, rec + at);
-      }
-    }
-    T* cand = tape.candidate.data<T>() + t * step_size;
-    apply(pre.select(0, t), cand, step_size);
-    for (std::int64_t b = 0; b < batch; ++b) {
-      const std::int64_t k = b * hidden, row = b * gh;
-      if (s.cell == Cell::lstm) {
-        T* c = tape.cells.data<T>() + (t + 1) * step_size + k;
-        activations::map_elements(
-            hidden, c, [](auto i, auto f, auto g, auto c_prev) { return f * c_prev + i * g; }, gate_t + row,
-            gate_t + row + hidden, cand + k, c - step_size);
-      } else if (s.cell == Cell::gru) {
-        activations::map_elements(
-            hidden, h + k, [](auto z, auto n, auto hp) { return n + z * (hp - n); }, gate_t + row + hidden,
-            cand + k, h_prev + k);
-      }
-    }
-    if (s.cell == Cell::lstm) {
-      T* cell_out = tape.cell_out.data<T>() + t * step_size;
-      apply(tape.cells.select(0, t + 1), cell_out, step_size);
-      for (std::int64_t b = 0; b < batch; ++b)
-        activations::map_elements(
-            hidden, h + b * hidden, [](auto o, auto tc) { return o * tc; }, gate_t + b * gh + 3 * hidden,
-            cell_out + b * hidden);
-    } else if (s.cell == Cell::rnn) {
-      std::copy_n(cand, step_size, h);
+    ACTLAB_ISA_DISPATCH(nn, step_begin<T>(s.cell, arrays, tanh_inline));
+    if (!tanh_inline) apply(pre.select(0, t), arrays.candidate, step_size);
+    ACTLAB_ISA_DISPATCH(nn, step_finish<T>(s.cell, arrays, tanh_inline));
+    if (s.cell == Cell::lstm && !tanh_inline) {
+      apply(tape.cells.select(0, t + 1), arrays.cell_out, step_size);
+      ACTLAB_ISA_DISPATCH(nn, lstm_output<T>(arrays));
     }
   }
-  if (!keep_derivatives) return;
+  if (!keep_derivatives || tanh_inline) return;
   tape.candidate_d = derivative(act, pre, tape.candidate).contiguous();
   if (s.cell == Cell::lstm)
     tape.cell_out_d = derivative(act, tape.cells.narrow(0, 1, steps), tape.cell_out).contiguous();
-}
-
-// One step of BPTT at time t: from dh (the gradient reaching h_t from later steps) and dc (LSTM:
-// reaching c_t), the gates' pre-activation gradients on the input side `di` and the recurrent side
-// `dr` (GRU; the same buffer otherwise); leaves in dh the part of h_{t-1}'s gradient that does not
-// pass through W_hh, and in dc c_{t-1}'s.
-template <Cell kCell, typename T>
-void bptt_step(const Tape& tape, std::int64_t t, const T* grad_out, T* dh, T* dc, T* di, T* dr) {
-  const LayerShape& s = tape.shape;
-  const std::int64_t batch = s.batch, hidden = s.hidden, gh = s.gates(), at_t = t * batch * hidden;
-  const T* gy = grad_out + at_t;
-  const T* cand = tape.candidate.data<T>() + at_t;
-  const T* cand_d = tape.candidate_d.data<T>() + at_t;
-  const T* gate_t = kCell == Cell::rnn ? nullptr : tape.gates.data<T>() + t * batch * gh;
-  const T* cell_out = kCell == Cell::lstm ? tape.cell_out.data<T>() + at_t : nullptr;
-  const T* cell_out_d = kCell == Cell::lstm ? tape.cell_out_d.data<T>() + at_t : nullptr;
-  const T* c_prev = kCell == Cell::lstm ? tape.cells.data<T>() + at_t : nullptr;
-  const T* h_prev = tape.states.data<T>() + at_t;
-  const T* hidden_n = kCell == Cell::gru ? tape.hidden_n.data<T>() + at_t : nullptr;
-  for (std::int64_t b = 0; b < batch; ++b) {
-    T* d = di + b * gh;
-    T* d_rec = dr + b * gh;
-    const T* gate = kCell == Cell::rnn ? nullptr : gate_t + b * gh;
-    for (std::int64_t j = 0; j < hidden; ++j) {
-      const std::int64_t k = b * hidden + j;
-      const T dh_k = dh[k] + gy[k];
-      if constexpr (kCell == Cell::rnn) {
-        d[j] = dh_k * cand_d[k];
-        dh[k] = T(0);
-      } else if constexpr (kCell == Cell::lstm) {
-        const T i = gate[j], f = gate[hidden + j], o = gate[3 * hidden + j];
-        const T dc_k = dc[k] + dh_k * o * cell_out_d[k];
-        d[j] = dc_k * cand[k] * i * (T(1) - i);
-        d[hidden + j] = dc_k * c_prev[k] * f * (T(1) - f);
-        d[2 * hidden + j] = dc_k * i * cand_d[k];
-        d[3 * hidden + j] = dh_k * cell_out[k] * o * (T(1) - o);
-        dc[k] = dc_k * f;
-        dh[k] = T(0);
-      } else {
-        const T r = gate[j], z = gate[hidden + j];
-        const T dn = dh_k * (T(1) - z) * cand_d[k];
-        const T dz = dh_k * (h_prev[k] - cand[k]) * z * (T(1) - z);
-        const T d_reset = dn * hidden_n[k] * r * (T(1) - r);
-        d[j] = d_rec[j] = d_reset;
-        d[hidden + j] = d_rec[hidden + j] = dz;
-        d[2 * hidden + j] = dn;
-        d_rec[2 * hidden + j] = dn * r;
-        dh[k] = dh_k * z;
-      }
-    }
-  }
 }
 
 // BPTT: gradients of {x, h0, c0, w_ih, w_hh, b_ih, b_hh} given that of the packed output.
@@ -258,15 +407,28 @@ std::vector<Tensor> backward_layer(const Tape& tape, const Tensor& grad_packed, 
   T* dh_p = dh.data<T>();
   T* dc_p = dc.data<T>();
   if (s.cell == Cell::lstm) std::copy_n(gy + steps * step_size, step_size, dc_p);
+  const auto at_step = [](const Tensor& t, std::int64_t offset) -> const T* {
+    return t.defined() ? t.data<T>() + offset : nullptr;
+  };
   for (std::int64_t t = steps - 1; t >= 0; --t) {
-    T* di = d_input.data<T>() + t * batch * gh;
-    T* dr = d_recurrent.data<T>() + t * batch * gh;
-    switch (s.cell) {
-      case Cell::rnn: bptt_step<Cell::rnn, T>(tape, t, gy, dh_p, dc_p, di, dr); break;
-      case Cell::lstm: bptt_step<Cell::lstm, T>(tape, t, gy, dh_p, dc_p, di, dr); break;
-      case Cell::gru: bptt_step<Cell::gru, T>(tape, t, gy, dh_p, dc_p, di, dr); break;
-    }
-    ops::gemm<T>(false, false, batch, hidden, gh, T(1), dr, gh, tape.w_hh.data<T>(), hidden,
+    const std::int64_t at = t * step_size;
+    const StepGradients<T> step{.batch = batch,
+                                .hidden = hidden,
+                                .grad_h = gy + at,
+                                .gates = at_step(tape.gates, t * batch * gh),
+                                .candidate = tape.candidate.data<T>() + at,
+                                .candidate_d = tape.candidate_d.data<T>() + at,
+                                .cell_out = at_step(tape.cell_out, at),
+                                .cell_out_d = at_step(tape.cell_out_d, at),
+                                .c_prev = at_step(tape.cells, at),
+                                .h_prev = tape.states.data<T>() + at,
+                                .hidden_n = at_step(tape.hidden_n, at),
+                                .dh = dh_p,
+                                .dc = dc_p,
+                                .d_input = d_input.data<T>() + t * batch * gh,
+                                .d_recurrent = d_recurrent.data<T>() + t * batch * gh};
+    ACTLAB_ISA_DISPATCH(nn, bptt_step<T>(s.cell, step));
+    ops::gemm<T>(false, false, batch, hidden, gh, T(1), step.d_recurrent, gh, tape.w_hh.data<T>(), hidden,
                  s.cell == Cell::gru ? T(1) : T(0), dh_p, hidden);
   }
   std::vector<Tensor> grads(7);
@@ -442,3 +604,4 @@ std::tuple<Tensor, Tensor> GRU::forward(const Tensor& input, const std::optional
 }
 
 }  // namespace actlab::nn
+#endif  // !ACTLAB_KERNELS_ONLY
