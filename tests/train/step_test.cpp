@@ -1,9 +1,12 @@
 // Gradient accumulation in the training step (train/step.h): K micro-batches give the gradient,
 // loss and accuracy of the whole batch within float32 rounding, K = 1 is the plain step bit for
-// bit, and a K the batch cannot hold is refused with a message that says how to fix it.
+// bit, a K the batch cannot hold is refused with a message that says how to fix it, and a last
+// batch too short for K micro-batches is dropped.
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <filesystem>
+#include <sstream>
 #include <vector>
 
 #include "actlab/data/synthetic.h"
@@ -109,6 +112,28 @@ TEST(TrainStepAccumulate, TheSettingRefusesZeroAndMoreMicroBatchesThanTheBatch) 
   const std::string more = testing::error_of([&] { experiment::validate(e); });
   EXPECT_NE(more.find("--accumulate 17 splits each batch of 16 samples"), std::string::npos) << more;
   EXPECT_NE(more.find("at most --batch"), std::string::npos) << more;
+}
+
+TEST(TrainStepAccumulate, ALastBatchTooShortForTheMicroBatchesIsDroppedAndSaid) {
+  const std::filesystem::path out = std::filesystem::temp_directory_path() / "actlab_accumulate_last_batch";
+  std::filesystem::remove_all(out);
+  experiment::Experiment e;
+  e.base.data = "spirals";  // 3200 training samples = 2 x 1599 + 2: a last batch of 2 for 3 micro-batches
+  e.base.model = "mlp:8";
+  e.base.activations = {"relu"};
+  e.base.batch = 1599;
+  e.base.accumulate = 3;
+  e.base.epochs = 1;
+  e.base.diagnostics_every = 0;
+  e.base.out = out.string();
+  std::ostringstream log;
+  const experiment::Outcome outcome = experiment::run_experiment(e, {.log = &log});
+  ASSERT_EQ(outcome.summary.runs.size(), 1u);
+  EXPECT_EQ(outcome.summary.runs.front().status, "ok");
+  EXPECT_NE(log.str().find("leave a last batch of 2, too few for 3 parts (ranks x --accumulate) of 1 sample(s) or "
+                           "more; it is dropped each epoch"), std::string::npos)
+      << log.str();
+  std::filesystem::remove_all(out);
 }
 
 }  // namespace

@@ -132,11 +132,11 @@ bool drop_last_batch(const Settings& s, std::int64_t train_size, std::int64_t ba
                                "cannot normalize; it is dropped each epoch", train_size, batch));
     return true;
   }
-  const std::int64_t least = (s.norm == "batch" ? 2 : 1) * shards;
-  if (last >= least) return false;
-  progress.print(fmt::format("  note: {} training samples in batches of {} leave a last batch of {}, fewer than the {} "
-                             "its {} parts (ranks x --accumulate) need; it is dropped each epoch",
-                             train_size, batch, last, least, shards));
+  const std::int64_t per_part = s.norm == "batch" ? 2 : 1;
+  if (last >= per_part * shards) return false;
+  progress.print(fmt::format("  note: {} training samples in batches of {} leave a last batch of {}, too few for {} "
+                             "parts (ranks x --accumulate) of {} sample(s) or more; it is dropped each epoch",
+                             train_size, batch, last, shards, per_part));
   return true;
 }
 
