@@ -34,22 +34,19 @@ StepResult accumulated(nn::Module& model, const data::Batch& batch, const Task& 
   for (std::int64_t k = 0; k < micro_batches; ++k) {
     const data::Batch micro_batch = batch_shard(batch, k, micro_batches, kWhat, "a smaller --accumulate");
     const StepResult part = forward_backward(model, micro_batch, task, optimizer);
-    if (k == 0) result.correct = part.correct;
     const ShardTotals mine = shard_totals(part);
-    if (k == 0)
+    if (k == 0) {
+      result.correct = part.correct;  // present or not, as the task says
       totals = mine;
-    else
+    } else {
       add_shard(mine.data(), mine.size(), totals.data());
+    }
     finite = finite && std::isfinite(part.loss);
     if (!finite) continue;
-    const double share = static_cast<double>(part.samples) / rows;
-    if (k == 0) {
-      append_weighted_gradients(parameters, share, sum, kWhat);
-    } else {
-      term.clear();
-      append_weighted_gradients(parameters, share, term, kWhat);
-      add_shard(term.data(), term.size(), sum.data());
-    }
+    std::vector<float>& weighted = k == 0 ? sum : term;
+    weighted.clear();
+    append_weighted_gradients(parameters, static_cast<double>(part.samples) / rows, weighted, kWhat);
+    if (k > 0) add_shard(term.data(), term.size(), sum.data());
   }
   apply_totals(totals, result);
   if (finite) assign_gradients(parameters, sum);
