@@ -1,7 +1,9 @@
 // Data-parallel training under mpirun (distributed/data_parallel.h): 2 ranks with batch B train
 // the weights 1 process trains with batch 2B, within 1e-5 (relative L2 norm of the weights) after
-// 100 steps; a deterministic run repeats bit for bit; and a run whose rank 1 is killed resumes to
-// the files of the run that was not. Skipped when actlab is built without MPI.
+// 100 steps, and in deterministic mode exactly the weights of 1 process with batch 2B in 2
+// accumulated micro-batches; a deterministic run repeats bit for bit; and a run whose rank 1 is
+// killed resumes to the files of the run that was not. Every process runs on one thread.
+// Skipped when actlab is built without MPI.
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -73,6 +75,18 @@ TEST_F(DataParallel, TwoRanksOfBatchBTrainWhatOneProcessOfBatch2BTrains) {
     EXPECT_LT(difference(alone / "models/tanh-seed1.safetensors", ranks / "models/tanh-seed1.safetensors").first, 1e-5)
         << "deterministic " << deterministic;
   }
+}
+
+TEST_F(DataParallel, DeterministicTwoRanksOfBatchBTrainExactlyWhatOneProcessAccumulatingTwoHalvesTrains) {
+  const fs::path alone = dir_ / "accumulated", ranks = dir_ / "ranks";
+  std::vector<std::string> accumulate = run_args(alone, 128, true);
+  accumulate.insert(accumulate.end(), {"--accumulate", "2"});
+  ASSERT_EQ(test::Child(accumulate, "/dev/null", test::kAsRoot).wait(), 0);
+  ASSERT_EQ(test::mpirun_two_ranks(data_parallel(run_args(ranks, 64, true))), 0);
+  // The same two halves, each rank's gradient weighted by its share and summed in rank order.
+  const auto [relative, identical] =
+      difference(alone / "models/tanh-seed1.safetensors", ranks / "models/tanh-seed1.safetensors");
+  EXPECT_TRUE(identical) << "relative difference " << relative;
 }
 
 TEST_F(DataParallel, DeterministicRunsRepeatBitForBit) {

@@ -3,9 +3,9 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdint>
-#include <cstring>
 
 #include "actlab/core/error.h"
+#include "actlab/train/shards.h"
 
 namespace actlab::distributed {
 namespace {
@@ -14,14 +14,6 @@ constexpr std::size_t kBucketFloats = std::size_t{1} << 20;  // 4 MiB
 
 double seconds_since(std::chrono::steady_clock::time_point start) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-}
-
-// Sums `count` values per rank, in rank order, from `gathered` (rank-major) into `out`.
-template <typename T>
-void sum_in_rank_order(const T* gathered, std::size_t count, int ranks, T* out) {
-  std::copy(gathered, gathered + count, out);
-  for (int r = 1; r < ranks; ++r)
-    for (std::size_t i = 0; i < count; ++i) out[i] += gathered[static_cast<std::size_t>(r) * count + i];
 }
 
 }  // namespace
@@ -51,11 +43,7 @@ bool DataParallelOverRanks::any(bool flag) {
 void DataParallelOverRanks::barrier() { MPI_Barrier(MPI_COMM_WORLD); }
 
 data::Batch DataParallelOverRanks::local_batch(const data::Batch& batch) const {
-  const std::int64_t rows = batch.labels.size(0), ranks = world_.size(), r = world_.rank();
-  ACTLAB_CHECK(rows >= ranks, "data-parallel: a batch of {} samples cannot be shared by {} ranks; use a larger --batch "
-               "or fewer ranks", rows, ranks);
-  const std::int64_t begin = r * rows / ranks, end = (r + 1) * rows / ranks;
-  return {batch.images.narrow(0, begin, end - begin), batch.labels.narrow(0, begin, end - begin)};
+  return train::batch_shard(batch, world_.rank(), world_.size(), "data-parallel", "fewer ranks");
 }
 
 void DataParallelOverRanks::reduce_buckets(std::vector<float>& values) {
@@ -75,42 +63,26 @@ void DataParallelOverRanks::reduce_buckets(std::vector<float>& values) {
   if (!fixed_order_) return;
   for (std::size_t begin = 0; begin < values.size(); begin += kBucketFloats) {
     const std::size_t count = std::min(kBucketFloats, values.size() - begin);
-    sum_in_rank_order(gathered_.data() + begin * ranks, count, world_.size(), values.data() + begin);
+    train::sum_in_shard_order(gathered_.data() + begin * ranks, count, ranks, values.data() + begin);
   }
 }
 
 void DataParallelOverRanks::synchronize(const std::vector<Tensor>& parameters, train::StepResult& result) {
   const auto start = std::chrono::steady_clock::now();
   // loss x samples, correct, samples: gathered and summed in rank order, the same on every rank.
-  const double mine[3] = {result.loss * static_cast<double>(result.samples), result.correct.value_or(0),
-                          static_cast<double>(result.samples)};
-  std::vector<double> all(3 * static_cast<std::size_t>(world_.size()));
-  MPI_Allgather(mine, 3, MPI_DOUBLE, all.data(), 3, MPI_DOUBLE, MPI_COMM_WORLD);
-  double total[3];
-  sum_in_rank_order(all.data(), 3, world_.size(), total);
+  const train::ShardTotals mine = train::shard_totals(result);
+  std::vector<double> all(mine.size() * static_cast<std::size_t>(world_.size()));
+  MPI_Allgather(mine.data(), static_cast<int>(mine.size()), MPI_DOUBLE, all.data(), static_cast<int>(mine.size()),
+                MPI_DOUBLE, MPI_COMM_WORLD);
+  train::ShardTotals total;
+  train::sum_in_shard_order(all.data(), mine.size(), static_cast<std::size_t>(world_.size()), total.data());
   const double share = mine[2] / total[2];  // this rank's weight in the mean gradient
-  result.loss = total[0] / total[2];
-  if (result.correct) result.correct = total[1];
-  result.samples = static_cast<std::int64_t>(total[2]);
+  train::apply_totals(total, result);
   if (std::isfinite(result.loss)) {  // not finite on any rank: no rank updates, nothing to exchange
     gradients_.clear();
-    for (auto p = parameters.rbegin(); p != parameters.rend(); ++p) {
-      const Tensor grad = p->grad();
-      ACTLAB_CHECK(grad.defined() && grad.dtype() == kFloat32 && grad.is_contiguous(),
-                   "data-parallel: every parameter needs a float32 gradient after backward (a parameter of shape {} "
-                   "has none, or another dtype); data-parallel training supports float32 models whose parameters all "
-                   "take part in the loss", shape_str(p->shape()));
-      const float* g = grad.data<float>();
-      for (std::int64_t i = 0; i < grad.numel(); ++i) gradients_.push_back(static_cast<float>(g[i] * share));
-    }
+    train::append_weighted_gradients(parameters, share, gradients_, "data-parallel");
     reduce_buckets(gradients_);
-    std::size_t at = 0;
-    for (auto p = parameters.rbegin(); p != parameters.rend(); ++p) {
-      const Tensor grad = p->grad();
-      std::memcpy(grad.data<float>(), gradients_.data() + at, static_cast<std::size_t>(grad.numel()) * sizeof(float));
-      at += static_cast<std::size_t>(grad.numel());
-      grad.bump_version();
-    }
+    train::assign_gradients(parameters, gradients_);
   }
   exchange_seconds_ += seconds_since(start);
 }

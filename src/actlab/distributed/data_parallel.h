@@ -6,7 +6,8 @@
 //   run sees the same samples as one process with batch N x `batch`.
 // - After backward the gradients are exchanged in buckets of up to 4 MiB (in reverse
 //   registration order, the order backward finishes them), each bucket's reduction started as
-//   soon as it is packed, and averaged weighted by each rank's samples. Default: MPI_Allreduce
+//   soon as it is packed, and averaged weighted by each rank's samples (train/shards.h, which
+//   gradient accumulation shares). Default: MPI_Allreduce
 //   (Open MPI chooses the algorithm). Deterministic mode (`fixed_order`): each bucket is
 //   gathered from every rank and summed in rank order, the same bits whatever the algorithm.
 // - The loss, correct count and sample count are summed in rank order, so every rank records

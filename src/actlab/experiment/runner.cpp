@@ -120,12 +120,23 @@ diagnostics::Thresholds thresholds_of(const Settings& s) {
   return {s.vanishing_ratio, s.exploding_ratio, s.dead_threshold, s.saturation_threshold};
 }
 
-// An incomplete last batch of one sample cannot be batch-normalized (its variance is 0): drop
-// it, and say so.
-bool drop_last_batch(const Settings& s, std::int64_t train_size, Progress& progress) {
-  if (s.norm != "batch" || train_size % s.batch != 1 || train_size == 1) return false;
-  progress.print(fmt::format("  note: {} training samples in batches of {} leave a last batch of 1, which BatchNorm "
-                             "cannot normalize; it is dropped each epoch", train_size, s.batch));
+// An incomplete last batch too short to train on is dropped each epoch, and the run says so:
+// BatchNorm cannot normalize one sample (its variance is 0), and each of the `shards` parts of a
+// batch (ranks x micro-batches) needs a sample, two with BatchNorm.
+bool drop_last_batch(const Settings& s, std::int64_t train_size, std::int64_t batch, std::int64_t shards,
+                     Progress& progress) {
+  const std::int64_t last = train_size % batch;
+  if (last == 0 || train_size < batch) return false;
+  if (s.norm == "batch" && last == 1) {
+    progress.print(fmt::format("  note: {} training samples in batches of {} leave a last batch of 1, which BatchNorm "
+                               "cannot normalize; it is dropped each epoch", train_size, batch));
+    return true;
+  }
+  const std::int64_t per_part = s.norm == "batch" ? 2 : 1;
+  if (last >= per_part * shards) return false;
+  progress.print(fmt::format("  note: {} training samples in batches of {} leave a last batch of {}, too few for {} "
+                             "parts (ranks x --accumulate) of {} sample(s) or more; it is dropped each epoch",
+                             train_size, batch, last, shards, per_part));
   return true;
 }
 
@@ -144,12 +155,13 @@ RunResult train_run(const Arm& arm, std::uint64_t seed, const Data& data, const 
   auto model = make_model(s, data.train.sample_shape(), data.train.num_classes(), seed);
   auto optimizer = make_optimizer(s, model->parameters());
   Schedule schedule(s, *optimizer);
-  const std::int64_t batch = s.batch * (group ? group->size() : 1);
+  const std::int64_t ranks = group ? group->size() : 1, batch = s.batch * ranks;
   data::DataLoader loader(data.train, data::LoaderOptions()
                                           .batch_size(batch)
                                           .seed(seed)
                                           .normalize(data.normalization)
-                                          .drop_last(drop_last_batch(s, data.train.size(), progress)));
+                                          .drop_last(drop_last_batch(s, data.train.size(), batch,
+                                                                     ranks * s.accumulate, progress)));
   const std::string title = fmt::format("{} · seed {}", arm.label, seed);
   progress.start_run(title, s.epochs, loader.batches_per_epoch());
   train::TrainState state;
@@ -201,6 +213,7 @@ RunResult train_run(const Arm& arm, std::uint64_t seed, const Data& data, const 
 
   train::LoopOptions options;
   options.step.clip_norm = s.clip_norm;
+  options.step.accumulate = s.accumulate;
   options.log_every = s.log_every;
   options.validation = data.validation ? &*data.validation : nullptr;
   options.test = &data.test;
@@ -352,6 +365,9 @@ void validate(const Experiment& experiment) {
     try {
       init_scheme(a.init);
       check_schedule(a.schedule, a.epochs, "--schedule");
+      ACTLAB_CHECK(a.accumulate <= a.batch, "--accumulate {} splits each batch of {} samples into {} micro-batches of "
+                   "at least one sample each; use an --accumulate of at most --batch, or a larger --batch",
+                   a.accumulate, a.batch, a.accumulate);
     } catch (const Error& e) {
       fail("{}: {}", arm.label, e.what());
     }

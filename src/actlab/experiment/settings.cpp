@@ -125,6 +125,9 @@ const std::vector<Key>& keys() {
        [](const Settings& s) { return fmt::format("{}", fmt::join(s.activations, ",")); }},
       int_key("epochs", &Settings::epochs, 1, "training epochs"),
       int_key("batch", &Settings::batch, 1, "mini-batch size"),
+      int_key("accumulate", &Settings::accumulate, 1,
+              "split each batch into this many micro-batches and accumulate their gradients: the same update in "
+              "the memory of one micro-batch (1: off; at most --batch)"),
       string_key("optimizer", &Settings::optimizer, optimizer_names(), "optimizer"),
       float_key("lr", &Settings::lr, 0, 1e3, "learning rate"),
       float_key("momentum", &Settings::momentum, 0, 1, "momentum for sgd-momentum/nesterov/rmsprop"),

@@ -36,6 +36,7 @@ struct Settings {
   std::vector<std::string> activations = {"sigmoid", "tanh", "relu", "leaky_relu", "elu", "gelu", "silu"};
   std::int64_t epochs = 5;
   std::int64_t batch = 128;
+  std::int64_t accumulate = 1;  // micro-batches per batch, gradients accumulated (train/step.h)
   std::string optimizer = "adam";
   double lr = 1e-3;
   double momentum = 0.9;

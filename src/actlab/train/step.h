@@ -8,6 +8,14 @@
 // applied), clipping to `clip_norm` (0: none), and optimizer.step(). A non-finite loss or
 // gradient norm skips backward or the update: the parameters keep their values and the caller
 // decides what a diverged step means.
+//
+// Gradient accumulation (`accumulate` K > 1): forward and backward run on each of K micro-batches
+// in turn, rows [k*rows/K, (k+1)*rows/K) as data-parallel training splits a batch over K ranks,
+// and their gradients, loss and counts are combined in micro-batch order as shards.h sums shards:
+// the batch's gradient in the memory of one micro-batch. K = 1 is the plain step, bit for bit.
+// Each micro-batch is a batch of its own to the model: BatchNorm normalizes it with its own
+// statistics and updates the running statistics once per micro-batch; dropout draws its masks
+// per micro-batch. Throws Error when K < 1 or the batch has fewer than K rows.
 #pragma once
 
 #include <cmath>
@@ -26,6 +34,7 @@ struct StepResult;
 
 struct StepOptions {
   double clip_norm = 0;  // clip the global gradient norm to this (0: no clipping)
+  std::int64_t accumulate = 1;  // micro-batches per batch (1: the whole batch at once)
   // Data-parallel training (data_parallel.h): after backward (skipped when the loss is not
   // finite), before the gradient norm, makes the result and the gradients the whole batch's.
   std::function<void(StepResult&)> synchronize;
