@@ -241,7 +241,7 @@ void bind_activations(py::module_& m) {
 void bind_experiments(py::module_& m) {
   py::class_<experiment::Experiment>(m, "Experiment", "Resolved settings and sweep of an experiment")
       .def("set", [](experiment::Experiment& e, const std::string& key, const std::string& value,
-                     const std::string& origin) { experiment::set_setting(e.base, key, value, origin); })
+                     const std::string& origin) { experiment::override_setting(e, key, value, origin); })
       .def("get", [](const experiment::Experiment& e, const std::string& key) { return experiment::get_setting(e.base, key); })
       .def("arm_labels", [](const experiment::Experiment& e) {
         std::vector<std::string> labels;

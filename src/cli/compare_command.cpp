@@ -104,7 +104,7 @@ void run_compare(const CompareArgs& args) {
   const std::string config = args.resume.empty() ? args.config : args.resume + "/config.toml";
   experiment::Experiment e = config.empty() ? experiment::Experiment{} : experiment::load_config(config);
   if (!args.resume.empty()) e.base.out = args.resume;
-  for (const auto& [key, value] : *args.values) experiment::set_setting(e.base, key, value, option_name(key));
+  for (const auto& [key, value] : *args.values) experiment::override_setting(e, key, value, option_name(key));
   e.base.threads = capped_threads(e.base.threads);
   check_folder_option(e.base.data_dir, "--data-dir");
   if (e.base.threads > 0) set_num_threads(static_cast<int>(e.base.threads));

@@ -20,7 +20,7 @@ struct DiagnoseArgs {
 void run_diagnose(const DiagnoseArgs& args) {
   // A short run of one model unless the config or the options say otherwise.
   experiment::Experiment e = args.config.empty() ? experiment::diagnose_defaults() : experiment::load_config(args.config);
-  for (const auto& [key, value] : *args.values) experiment::set_setting(e.base, key, value, option_name(key));
+  for (const auto& [key, value] : *args.values) experiment::override_setting(e, key, value, option_name(key));
   e.base.threads = capped_threads(e.base.threads);
   experiment::RunnerOptions options;
   options.tty = experiment::is_terminal(2);

@@ -119,6 +119,25 @@ TEST(Config, PublishedFiguresMatchArmsAndRoundTrip) {
   EXPECT_EQ(again.published[0].source, "Table 2");
 }
 
+// A command-line value replaces the config's, a swept one too: `--model rnn:128` on a config that
+// sweeps the model runs that model only, and the figures published for the swept arms go.
+TEST(Config, AnOverrideOfASweptKeyFixesIt) {
+  Experiment e = parse_config("activations = [\"tanh\"]\n[sweep]\nmodel = [\"lstm:8\", \"gru:8\"]\n"
+                              "dropout = [0.0, 0.5]\n[[published]]\nactivation = \"tanh\"\nmodel = \"gru:8\"\n"
+                              "test_error = 2.0\nsource = \"T\"\n",
+                              "override");
+  ASSERT_EQ(e.arm_count(), 4u);
+  override_setting(e, "model", "rnn:8", "--model");
+  override_setting(e, "epochs", "2", "--epochs");
+  EXPECT_EQ(e.arm_count(), 2u);
+  for (const Arm& arm : e.arms()) {
+    EXPECT_EQ(arm.settings.model, "rnn:8") << arm.label;
+    EXPECT_EQ(arm.settings.epochs, 2) << arm.label;
+  }
+  EXPECT_TRUE(e.published.empty());
+  EXPECT_THROW(override_setting(e, "epochs", "two", "--epochs"), Error);
+}
+
 TEST(Config, PublishedFiguresThatMatchNoArmAreRejected) {
   const std::string sweep = "activations = [\"tanh\"]\n[sweep]\ninit = [\"standard\", \"xavier\"]\n";
   const auto no_arm = write_config("published_no_arm", sweep + "[[published]]\nactivation = \"relu\"\n"

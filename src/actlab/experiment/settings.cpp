@@ -308,6 +308,13 @@ const std::vector<SettingInfo>& setting_keys() {
   return infos;
 }
 
+void override_setting(Experiment& experiment, const std::string& key, const std::string& value,
+                      const std::string& origin) {
+  set_setting(experiment.base, key, value, origin);
+  std::erase_if(experiment.sweep, [&](const SweepAxis& axis) { return axis.key == key; });
+  std::erase_if(experiment.published, [&](const PublishedFigure& figure) { return figure.arm.contains(key); });
+}
+
 void set_setting(Settings& settings, const std::string& key, const std::string& value, const std::string& origin) {
   find_key(key, origin).set(settings, value, origin);
 }
