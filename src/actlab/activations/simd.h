@@ -284,16 +284,35 @@ namespace math_constants {
 // the exponents n that occur.
 constexpr float kLn2High = 0.693145751953125f, kLn2Low = 1.42860682030941723212e-6f;
 
-// 1 / k! for the Taylor series of exp and expm1.
-constexpr auto kInverseFactorial = [] {
-  std::array<float, 13> c{};
+// 1 / (k + first)! for k < N: the Taylor coefficients of exp from x^first on.
+template <std::size_t N, int first>
+constexpr std::array<float, N> inverse_factorials() {
+  std::array<float, N> c{};
   double f = 1;
-  c[0] = 1;
-  for (int k = 1; k <= 12; ++k) c[k] = static_cast<float>(1 / (f *= k));
+  for (int k = 2; k <= first; ++k) f *= k;
+  for (std::size_t k = 0; k < N; ++k) {
+    c[k] = static_cast<float>(1 / f);
+    f *= static_cast<double>(k) + first + 1;
+  }
   return c;
-}();
+}
 
 }  // namespace math_constants
+
+// c[0] + c[1] x + ... + c[N-1] x^(N-1) by Estrin's scheme (pairs c[2k] + c[2k+1] x, then pairs
+// of those in x^2, x^4, ...): a dependency chain of about log2(N) multiply-adds rather than
+// Horner's N - 1, which lets the core overlap consecutive vectors.
+template <std::size_t N>
+Vec polynomial(Vec x, const std::array<float, N>& c) {
+  std::array<Vec, (N + 1) / 2> terms;
+  for (std::size_t k = 0; k < terms.size(); ++k) terms[k] = 2 * k + 1 < N ? Vec(c[2 * k + 1]) * x + Vec(c[2 * k]) : Vec(c[2 * k]);
+  Vec power = x * x;
+  for (std::size_t n = terms.size(); n > 1; n = (n + 1) / 2, power = power * power) {
+    for (std::size_t k = 0; k < n / 2; ++k) terms[k] = terms[2 * k + 1] * power + terms[2 * k];
+    if (n % 2 == 1) terms[n / 2] = terms[n - 1];
+  }
+  return terms[0];
+}
 
 // e^x = 2^n e^r, n = round(x / log 2), r = x - n log 2 in two parts (Cody-Waite), |r| <= 0.347;
 // e^r by its Taylor series to r^7 (truncation error 5e-9 relative), 2^n by scale_by_power_of_two, which rounds
@@ -304,16 +323,16 @@ inline Vec exp(Vec x) {
   const Vec clamped = max(Vec(-104.0f), min(Vec(89.0f), x));
   const Vec n = round_to_integer(clamped * Vec(1.44269504f));
   const Vec r = (clamped - n * Vec(math_constants::kLn2High)) - n * Vec(math_constants::kLn2Low);
-  Vec p(math_constants::kInverseFactorial[7]);
-  for (int k = 6; k >= 0; --k) p = p * r + Vec(math_constants::kInverseFactorial[k]);
-  return scale_by_power_of_two(p, n);
+  // 1 + (r + r^2 q(r)): the leading terms added last, each rounding once.
+  static constexpr auto kTaylor = math_constants::inverse_factorials<6, 2>();
+  return scale_by_power_of_two(Vec(1.0f) + (r * r * polynomial(r, kTaylor) + r), n);
 }
 // SLEEF's expm1 costs four exps. exp(x) - 1 loses at most 2 bits for |x| >= 0.7; below, the
 // Taylor series to x^12 is exact to 3e-11 relative. About 2 ulp in all.
 inline Vec expm1(Vec x) {
-  Vec series = Vec(math_constants::kInverseFactorial[12]);
-  for (int k = 11; k >= 1; --k) series = series * x + Vec(math_constants::kInverseFactorial[k]);
-  return select(abs(x) < Vec(0.7f), series * x, exp(x) - Vec(1.0f));
+  static constexpr auto kTaylor = math_constants::inverse_factorials<11, 2>();
+  const Vec series = x * x * polynomial(x, kTaylor) + x;
+  return select(abs(x) < Vec(0.7f), series, exp(x) - Vec(1.0f));
 }
 // log1p(x) = log(u) + e / u with u = 1 + x rounded and e its exact rounding error (TwoSum);
 // log(u) = k log 2 + log(1 + f), 1 + f = u / 2^k in [sqrt(2)/2, sqrt(2)), by FreeBSD's logf
@@ -343,13 +362,11 @@ inline Vec log1p(Vec x) {
 // 1.2e-7 everywhere (Numerical Recipes, 6.2 "erfcc"); erfc(-z) = 2 - erfc(z). Four times faster
 // than SLEEF's erfc at float accuracy.
 inline Vec erfc(Vec x) {
-  static constexpr float kP[10] = {-1.26551223f, 1.00002368f, 0.37409196f, 0.09678418f, -0.18628806f,
-                                   0.27886807f,  -1.13520398f, 1.48851587f, -0.82215223f, 0.17087277f};
+  static constexpr std::array<float, 10> kP = {-1.26551223f, 1.00002368f,  0.37409196f, 0.09678418f, -0.18628806f,
+                                               0.27886807f,  -1.13520398f, 1.48851587f, -0.82215223f, 0.17087277f};
   const Vec z = min(Vec(1e4f), abs(x));  // erfc(1e4) is 0 already; keeps 1 / (1 + z/2) normal
   const Vec t = reciprocal(Vec(1.0f) + Vec(0.5f) * z);
-  Vec p = Vec(kP[9]);
-  for (int k = 8; k >= 0; --k) p = p * t + Vec(kP[k]);
-  const Vec tail = t * exp(p - z * z);
+  const Vec tail = t * exp(polynomial(t, kP) - z * z);
   return select(x < Vec(0.0f), Vec(2.0f) - tail, tail);
 }
 
