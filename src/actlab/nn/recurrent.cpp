@@ -449,8 +449,11 @@ std::vector<Tensor> backward_layer(const Tape& tape, const Tensor& grad_packed, 
     ops::gemm<T>(true, false, gh, hidden, rows, T(1), d_recurrent.data<T>(), gh, tape.states.data<T>(), hidden, T(0),
                  grads[4].data<T>(), hidden);
   }
-  if (needs[5]) grads[5] = d_input.reshape({rows, gh}).sum({0});
-  if (needs[6]) grads[6] = d_recurrent.reshape({rows, gh}).sum({0});
+  // b_ih and b_hh get the same gradient unless the cell is a GRU: summed once, then copied (not
+  // shared, since each parameter's gradient accumulates on its own).
+  const auto bias_gradient = [&](const Tensor& d) { return d.reshape({rows, gh}).sum({0}); };
+  if (needs[5]) grads[5] = bias_gradient(d_input);
+  if (needs[6]) grads[6] = s.cell != Cell::gru && needs[5] ? grads[5].clone() : bias_gradient(d_recurrent);
   return grads;
 }
 
