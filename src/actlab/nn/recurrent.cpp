@@ -471,8 +471,12 @@ Tensor recurrent_layer(Cell cell, const std::shared_ptr<ActivationFunction>& act
   const Tensor b_ih = s.bias ? w.bias_ih.detach().contiguous() : Tensor();
   const Tensor b_hh = s.bias ? w.bias_hh.detach().contiguous() : Tensor();
   const auto with_initial = [&](const Tensor& initial) {
-    Tensor all = zeros({s.steps + 1, s.batch, s.hidden}, dtype);
-    if (initial.defined()) all.select(0, 0).copy_(initial.detach());
+    // Steps 1..T are all written by the forward; only step 0 is set here.
+    Tensor all = Tensor::empty({s.steps + 1, s.batch, s.hidden}, dtype);
+    if (initial.defined())
+      all.select(0, 0).copy_(initial.detach());
+    else
+      all.select(0, 0).fill_(0.0);
     return all;
   };
   tape.states = with_initial(h0);
