@@ -324,6 +324,12 @@ struct Tape {
 };
 
 // Copies `bias` ([cols]) into every row of `out`, or zeros it without bias; returns GEMM's beta.
+// The element at `offset` of a tape tensor, or null when the cell has no such tensor.
+template <typename T>
+T* at_step(const Tensor& t, std::int64_t offset) {
+  return t.defined() ? t.data<T>() + offset : nullptr;
+}
+
 template <typename T>
 T init_rows_with_bias(const Tensor& bias, T* out, std::int64_t rows, std::int64_t cols) {
   if (!bias.defined()) return T(0);
@@ -352,7 +358,6 @@ void forward_layer(Tape& tape, const Tensor& b_ih, const Tensor& b_hh, Activatio
     tape.candidate_d = Tensor::empty({steps, batch, hidden}, tape.x.dtype());
     if (s.cell == Cell::lstm) tape.cell_out_d = Tensor::empty({steps, batch, hidden}, tape.x.dtype());
   }
-  const auto at_step = [](const Tensor& t, std::int64_t offset) { return t.defined() ? t.data<T>() + offset : nullptr; };
   // out = act(pre_rows) over a step's n elements, through the activation on a tensor.
   const auto apply = [&](const Tensor& pre_rows, T* out, std::int64_t n) {
     std::copy_n(activate(act, pre_rows).contiguous().data<T>(), n, out);
@@ -364,15 +369,15 @@ void forward_layer(Tape& tape, const Tensor& b_ih, const Tensor& b_hh, Activatio
                                .input_part = xw + t * batch * gh,
                                .recurrent_part = rec,
                                .h_prev = tape.states.data<T>() + at,
-                               .c_prev = at_step(tape.cells, at),
-                               .gates = at_step(tape.gates, t * batch * gh),
-                               .pre = at_step(pre, at),
-                               .hidden_n = at_step(tape.hidden_n, at),
+                               .c_prev = at_step<T>(tape.cells, at),
+                               .gates = at_step<T>(tape.gates, t * batch * gh),
+                               .pre = at_step<T>(pre, at),
+                               .hidden_n = at_step<T>(tape.hidden_n, at),
                                .candidate = tape.candidate.data<T>() + at,
-                               .candidate_d = at_step(tape.candidate_d, at),
-                               .c = at_step(tape.cells, at + step_size),
-                               .cell_out = at_step(tape.cell_out, at),
-                               .cell_out_d = at_step(tape.cell_out_d, at),
+                               .candidate_d = at_step<T>(tape.candidate_d, at),
+                               .c = at_step<T>(tape.cells, at + step_size),
+                               .cell_out = at_step<T>(tape.cell_out, at),
+                               .cell_out_d = at_step<T>(tape.cell_out_d, at),
                                .h = tape.states.data<T>() + at + step_size};
     ops::gemm<T>(false, true, batch, gh, hidden, T(1), arrays.h_prev, hidden, tape.w_hh.data<T>(), hidden,
                  init_rows_with_bias<T>(b_hh, rec, batch, gh), rec, gh);
@@ -407,22 +412,19 @@ std::vector<Tensor> backward_layer(const Tape& tape, const Tensor& grad_packed, 
   T* dh_p = dh.data<T>();
   T* dc_p = dc.data<T>();
   if (s.cell == Cell::lstm) std::copy_n(gy + steps * step_size, step_size, dc_p);
-  const auto at_step = [](const Tensor& t, std::int64_t offset) -> const T* {
-    return t.defined() ? t.data<T>() + offset : nullptr;
-  };
   for (std::int64_t t = steps - 1; t >= 0; --t) {
     const std::int64_t at = t * step_size;
     const StepGradients<T> step{.batch = batch,
                                 .hidden = hidden,
                                 .grad_h = gy + at,
-                                .gates = at_step(tape.gates, t * batch * gh),
+                                .gates = at_step<T>(tape.gates, t * batch * gh),
                                 .candidate = tape.candidate.data<T>() + at,
                                 .candidate_d = tape.candidate_d.data<T>() + at,
-                                .cell_out = at_step(tape.cell_out, at),
-                                .cell_out_d = at_step(tape.cell_out_d, at),
-                                .c_prev = at_step(tape.cells, at),
+                                .cell_out = at_step<T>(tape.cell_out, at),
+                                .cell_out_d = at_step<T>(tape.cell_out_d, at),
+                                .c_prev = at_step<T>(tape.cells, at),
                                 .h_prev = tape.states.data<T>() + at,
-                                .hidden_n = at_step(tape.hidden_n, at),
+                                .hidden_n = at_step<T>(tape.hidden_n, at),
                                 .dh = dh_p,
                                 .dc = dc_p,
                                 .d_input = d_input.data<T>() + t * batch * gh,
