@@ -105,6 +105,37 @@ TEST(Autograd, HooksSeeAndReplaceGradients) {
   EXPECT_EQ(x.grad().to_vector<double>(), (std::vector<double>{9, 18}));
 }
 
+// Data-parallel training exchanges a gradient as soon as backward has finished it: each leaf is
+// reported once, with its whole gradient, the later layer before the earlier one.
+TEST(Autograd, GradientReadyReportsEachLeafOnceWithItsCompleteGradient) {
+  Tensor w1 = from_vector<double>({0.5, -1.0}).requires_grad_();
+  Tensor w2 = from_vector<double>({2.0, 3.0}).requires_grad_();
+  const Tensor x = from_vector<double>({1.0, 2.0});  // needs no gradient: never reported
+  std::vector<std::pair<const TensorImpl*, std::vector<double>>> reported;
+  {
+    autograd::GradientReadyGuard guard([&](const Tensor& leaf) {
+      reported.emplace_back(leaf.impl().get(), leaf.grad().to_vector<double>());
+    });
+    const Tensor h = x * w1;
+    // w2 is used twice, in different ops, so its gradient arrives in two parts.
+    ((h * w2).sum() + (w2 * w2).sum()).backward();
+  }
+  ASSERT_EQ(reported.size(), 2u);
+  EXPECT_EQ(reported[0].first, w2.impl().get());
+  EXPECT_EQ(reported[0].second, w2.grad().to_vector<double>());
+  EXPECT_EQ(reported[0].second, (std::vector<double>{0.5 + 4.0, -2.0 + 6.0}));  // h + 2 w2
+  EXPECT_EQ(reported[1].first, w1.impl().get());
+  EXPECT_EQ(reported[1].second, (std::vector<double>{2.0, 6.0}));  // x w2
+  // Outside the guard nothing is reported.
+  (w1 * w1).sum().backward();
+  EXPECT_EQ(reported.size(), 2u);
+}
+
+TEST(Autograd, GradientReadyGuardsDoNotNest) {
+  const autograd::GradientReadyGuard outer([](const Tensor&) {});
+  EXPECT_THROW(autograd::GradientReadyGuard([](const Tensor&) {}), Error);
+}
+
 TEST(Autograd, GradOfIntegerOpsIsRejectedClearly) {
   Tensor x = from_vector<float>({1.5f, 2.5f}).requires_grad_();
   const Tensor as_int = x.to(kInt64);

@@ -22,8 +22,8 @@ namespace fs = std::filesystem;
 
 // 3200 spirals training samples: 25 steps per epoch at 128 samples, 100 steps in 4 epochs.
 std::vector<std::string> run_args(const fs::path& out, int batch, bool deterministic,
-                                  const std::string& activations = "tanh") {
-  std::vector<std::string> args = {"compare", "--data", "spirals", "--model", "mlp:32x2", "--activations", activations,
+                                  const std::string& activations = "tanh", const std::string& model = "mlp:32x2") {
+  std::vector<std::string> args = {"compare", "--data", "spirals", "--model", model, "--activations", activations,
                                    "--epochs", "4", "--threads", "1", "--batch", std::to_string(batch),
                                    "--out", out.string()};
   if (deterministic) args.push_back("--deterministic");
@@ -78,11 +78,13 @@ TEST_F(DataParallel, TwoRanksOfBatchBTrainWhatOneProcessOfBatch2BTrains) {
 }
 
 TEST_F(DataParallel, DeterministicTwoRanksOfBatchBTrainExactlyWhatOneProcessAccumulatingTwoHalvesTrains) {
+  // 600 x 3 units: the gradients fill several buckets, each exchanged while backward goes on.
+  const std::string model = "mlp:600x3";
   const fs::path alone = dir_ / "accumulated", ranks = dir_ / "ranks";
-  std::vector<std::string> accumulate = run_args(alone, 128, true);
+  std::vector<std::string> accumulate = run_args(alone, 128, true, "tanh", model);
   accumulate.insert(accumulate.end(), {"--accumulate", "2"});
   ASSERT_EQ(test::Child(accumulate, "/dev/null", test::kAsRoot).wait(), 0);
-  ASSERT_EQ(test::mpirun_two_ranks(data_parallel(run_args(ranks, 64, true))), 0);
+  ASSERT_EQ(test::mpirun_two_ranks(data_parallel(run_args(ranks, 64, true, "tanh", model))), 0);
   // The same two halves, each rank's gradient weighted by its share and summed in rank order.
   const auto [relative, identical] =
       difference(alone / "models/tanh-seed1.safetensors", ranks / "models/tanh-seed1.safetensors");

@@ -10,6 +10,7 @@ namespace actlab {
 namespace {
 thread_local bool grad_mode_enabled = true;
 thread_local bool anomaly_detection_enabled = false;
+thread_local const std::function<void(const Tensor&)>* gradient_ready = nullptr;
 }
 
 bool grad_enabled() { return grad_mode_enabled; }
@@ -142,6 +143,27 @@ void accumulate_leaf(const std::shared_ptr<TensorImpl>& leaf, Tensor grad) {
   }
 }
 
+// Counts down the uses of each leaf in one backward and reports the leaf when its last use is done
+// (GradientReadyGuard). Inactive, and free, when no guard is alive.
+class LeafCountdown {
+ public:
+  explicit LeafCountdown(const std::vector<Node*>& order) {
+    if (gradient_ready == nullptr) return;
+    for (const Node* node : order)
+      for (const auto& input : node->inputs)
+        if (input != nullptr && input->grad_fn == nullptr) ++uses_[input.get()];
+  }
+  // Every leaf input of `node` has had its use (its gradient accumulated, or none came).
+  void done(const Node& node) {
+    if (gradient_ready == nullptr) return;
+    for (const auto& input : node.inputs)
+      if (input != nullptr && input->grad_fn == nullptr && --uses_[input.get()] == 0) (*gradient_ready)(Tensor(input));
+  }
+
+ private:
+  std::unordered_map<const TensorImpl*, int> uses_;
+};
+
 // Nodes reachable from root, each after every node that consumes its output.
 std::vector<Node*> topological_order(Node* root) {
   std::vector<Node*> order;
@@ -180,14 +202,20 @@ void run_backward(const Tensor& root, const Tensor& grad, bool retain_graph) {
   NoGradGuard no_grad;
   if (root.is_leaf()) {
     accumulate_leaf(root.impl(), seed.to(root.dtype()));
+    if (gradient_ready != nullptr) (*gradient_ready)(root);
     return;
   }
 
   std::unordered_map<Node*, Tensor> grads;
   grads[root.grad_fn().get()] = seed.to(root.dtype());
-  for (Node* node : topological_order(root.grad_fn().get())) {
+  const std::vector<Node*> order = topological_order(root.grad_fn().get());
+  LeafCountdown leaves(order);
+  for (Node* node : order) {
     auto found = grads.find(node);
-    if (found == grads.end()) continue;
+    if (found == grads.end()) {
+      leaves.done(*node);
+      continue;
+    }
     Tensor grad_output = apply_hooks(node->hooks, std::move(found->second));
     grads.erase(found);
     ACTLAB_CHECK(node->backward != nullptr,
@@ -217,8 +245,16 @@ void run_backward(const Tensor& root, const Tensor& grad, bool retain_graph) {
       auto [slot, inserted] = grads.try_emplace(input->grad_fn.get(), input_grad);
       if (!inserted) slot->second = slot->second + input_grad;
     }
+    leaves.done(*node);
   }
 }
+
+GradientReadyGuard::GradientReadyGuard(Callback ready) : ready_(std::move(ready)) {
+  ACTLAB_CHECK(gradient_ready == nullptr, "GradientReadyGuard: another guard is alive on this thread");
+  gradient_ready = &ready_;
+}
+
+GradientReadyGuard::~GradientReadyGuard() { gradient_ready = nullptr; }
 
 }  // namespace autograd
 

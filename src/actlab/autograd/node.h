@@ -70,6 +70,23 @@ struct NonFiniteGradient : Error {
   Tensor input;        // the op's input whose gradient is not finite
 };
 
+// While alive, every backward() on this thread calls `ready(leaf)` once per leaf it reaches, as
+// soon as that leaf's gradient for this backward is complete (every op that uses it is done), in
+// the order backward completes them; data-parallel training starts exchanging a gradient there,
+// while backward goes on. `ready` runs on the backward thread; an exception it throws ends
+// backward. Not nestable: requires no other guard alive on this thread.
+class GradientReadyGuard {
+ public:
+  using Callback = std::function<void(const Tensor& leaf)>;
+  explicit GradientReadyGuard(Callback ready);
+  ~GradientReadyGuard();
+  GradientReadyGuard(const GradientReadyGuard&) = delete;
+  GradientReadyGuard& operator=(const GradientReadyGuard&) = delete;
+
+ private:
+  Callback ready_;
+};
+
 // True when no element of a floating tensor is NaN or infinite (other dtypes: always true).
 bool all_finite(const Tensor& t);
 

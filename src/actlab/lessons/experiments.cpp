@@ -85,7 +85,7 @@ TrainResult train(nn::Module& model, const Data& data, const TrainSpec& spec) {
         NoGradGuard no_grad;
         for (const Tensor& p : parameters) before.push_back(p.detach().clone());
       }
-      const train::StepResult step = train::train_step(model, batch, task, *optimizer, {.clip_norm = spec.clip_norm, .synchronize = {}});
+      const train::StepResult step = train::train_step(model, batch, task, *optimizer, {.clip_norm = spec.clip_norm, .data_parallel = nullptr});
       result.losses.push_back(step.loss);
       result.grad_norms.push_back(step.grad_norm);
       if (!step.finite()) {

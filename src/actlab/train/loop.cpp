@@ -61,9 +61,7 @@ void fit(Run& run, const LoopOptions& options, const std::vector<Observer*>& obs
   StepOptions step_options = options.step;
   if (group) {
     group->broadcast(run.model);
-    step_options.synchronize = [group, parameters = run.optimizer.parameters()](StepResult& r) {
-      group->synchronize(parameters, r);
-    };
+    step_options.data_parallel = group;
   }
   auto stop = [&] {
     const bool requested = options.should_stop && options.should_stop();

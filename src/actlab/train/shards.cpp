@@ -28,16 +28,22 @@ void apply_totals(const ShardTotals& total, StepResult& result) {
   result.samples = static_cast<std::int64_t>(total[2]);
 }
 
+void write_weighted_gradient(const Tensor& parameter, double share, float* out, const char* what) {
+  const Tensor grad = parameter.grad();
+  ACTLAB_CHECK(grad.defined() && grad.dtype() == kFloat32 && grad.is_contiguous(),
+               "{}: every parameter needs a float32 gradient after backward (a parameter of shape {} has none, or "
+               "another dtype); it supports float32 models whose parameters all take part in the loss",
+               what, shape_str(parameter.shape()));
+  const float* g = grad.data<float>();
+  for (std::int64_t i = 0; i < grad.numel(); ++i) out[i] = static_cast<float>(g[i] * share);
+}
+
 void append_weighted_gradients(const std::vector<Tensor>& parameters, double share, std::vector<float>& out,
                                const char* what) {
   for (auto p = parameters.rbegin(); p != parameters.rend(); ++p) {
-    const Tensor grad = p->grad();
-    ACTLAB_CHECK(grad.defined() && grad.dtype() == kFloat32 && grad.is_contiguous(),
-                 "{}: every parameter needs a float32 gradient after backward (a parameter of shape {} has none, or "
-                 "another dtype); it supports float32 models whose parameters all take part in the loss",
-                 what, shape_str(p->shape()));
-    const float* g = grad.data<float>();
-    for (std::int64_t i = 0; i < grad.numel(); ++i) out.push_back(static_cast<float>(g[i] * share));
+    const std::size_t at = out.size();
+    out.resize(at + static_cast<std::size_t>(p->numel()));
+    write_weighted_gradient(*p, share, out.data() + at, what);
   }
 }
 

@@ -33,9 +33,11 @@ ShardTotals shard_totals(const StepResult& shard);
 // Sets the result's loss, correct count and samples from the totals summed over all shards.
 void apply_totals(const ShardTotals& total, StepResult& result);
 
-// Appends float(g * share) for every element of every parameter's gradient, last parameter
-// first (the order backward finishes them). Throws Error when a parameter has no float32
-// contiguous gradient; `what` names the caller in the message.
+// Writes float(g * share) for every element of the parameter's gradient g to out[0, numel).
+// Throws Error when it has no float32 contiguous gradient; `what` names the caller in the message.
+void write_weighted_gradient(const Tensor& parameter, double share, float* out, const char* what);
+// Appends write_weighted_gradient's values for every parameter, last parameter first (the order
+// backward finishes them).
 void append_weighted_gradients(const std::vector<Tensor>& parameters, double share, std::vector<float>& out,
                                const char* what);
 // Writes `values` (in append_weighted_gradients' order) into the parameters' gradients.

@@ -2,20 +2,29 @@
 
 #include "actlab/core/error.h"
 #include "actlab/optim/clip.h"
+#include "actlab/train/data_parallel.h"
 #include "actlab/train/shards.h"
 
 namespace actlab::train {
 namespace {
 
-// Forward, loss and (when the loss is finite) backward on one batch, into fresh gradients.
-StepResult forward_backward(nn::Module& model, const data::Batch& batch, const Task& task, optim::Optimizer& optimizer) {
+// Forward and loss on one batch, into fresh gradients; `loss` is left for backward.
+StepResult forward(nn::Module& model, const data::Batch& batch, const Task& task, optim::Optimizer& optimizer,
+                   Tensor& loss) {
   StepResult result;
   result.samples = batch.labels.size(0);
   optimizer.zero_grad();
   const Tensor output = model(batch.images);
-  const Tensor loss = task.loss(output, batch);
+  loss = task.loss(output, batch);
   result.loss = loss.item();
   result.correct = task.correct(output, batch);
+  return result;
+}
+
+// Forward, loss and (when the loss is finite) backward on one batch, into fresh gradients.
+StepResult forward_backward(nn::Module& model, const data::Batch& batch, const Task& task, optim::Optimizer& optimizer) {
+  Tensor loss;
+  StepResult result = forward(model, batch, task, optimizer, loss);
   if (std::isfinite(result.loss)) loss.backward();
   return result;
 }
@@ -59,9 +68,21 @@ StepResult train_step(nn::Module& model, const data::Batch& batch, const Task& t
                       const StepOptions& options, const AfterBackward& after_backward) {
   ACTLAB_CHECK(options.accumulate >= 1, "--accumulate must be at least 1 (1: no accumulation), got {}",
                options.accumulate);
-  StepResult result = options.accumulate == 1 ? forward_backward(model, batch, task, optimizer)
+  // With accumulation every micro-batch's backward has run already, and `loss` stays undefined.
+  Tensor loss;
+  StepResult result = options.accumulate == 1 ? forward(model, batch, task, optimizer, loss)
                                               : accumulated(model, batch, task, optimizer, options.accumulate);
-  if (options.synchronize) options.synchronize(result);
+  DataParallelGroup* group = options.data_parallel;
+  if (group) group->combine(result);
+  if (std::isfinite(result.loss)) {
+    const auto backward = [&loss] {
+      if (loss.defined()) loss.backward();
+    };
+    if (group)
+      group->reduce_gradients(optimizer.parameters(), backward);
+    else
+      backward();
+  }
   if (std::isfinite(result.loss)) result.grad_norm = optim::grad_norm(optimizer.parameters());
   if (after_backward) after_backward(result);
   if (!result.finite()) return result;

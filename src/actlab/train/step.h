@@ -2,8 +2,9 @@
 // optimizer's update, as one plain function. It returns what happened and touches nothing else,
 // so every loop (compare, benchmarks, a playground, data-parallel training) takes the same step.
 //
-// Order: zero the gradients, forward, loss, backward, `synchronize` (data-parallel training),
-// the global gradient norm, then
+// Order: zero the gradients, forward, loss, backward (in data-parallel training: the whole
+// batch's loss agreed first, then the gradients exchanged while backward runs), the global
+// gradient norm, then
 // `after_backward(result)` (diagnostics look at gradients here, before they are clipped and
 // applied), clipping to `clip_norm` (0: none), and optimizer.step(). A non-finite loss or
 // gradient norm skips backward or the update: the parameters keep their values and the caller
@@ -30,14 +31,15 @@
 
 namespace actlab::train {
 
-struct StepResult;
+class DataParallelGroup;
 
 struct StepOptions {
   double clip_norm = 0;  // clip the global gradient norm to this (0: no clipping)
   std::int64_t accumulate = 1;  // micro-batches per batch (1: the whole batch at once)
-  // Data-parallel training (data_parallel.h): after backward (skipped when the loss is not
-  // finite), before the gradient norm, makes the result and the gradients the whole batch's.
-  std::function<void(StepResult&)> synchronize;
+  // Trains the step together with the group's other processes (data_parallel.h): the result and
+  // the gradients become the whole batch's. With accumulate > 1 the exchange follows the last
+  // micro-batch's backward instead of overlapping it. Null: alone.
+  DataParallelGroup* data_parallel = nullptr;
 };
 
 struct StepResult {
