@@ -1,8 +1,9 @@
 // Data-parallel training under mpirun (distributed/data_parallel.h): 2 ranks with batch B train
 // the weights 1 process trains with batch 2B, within 1e-5 (relative L2 norm of the weights) after
 // 100 steps, and in deterministic mode exactly the weights of 1 process with batch 2B in 2
-// accumulated micro-batches; a deterministic run repeats bit for bit; and a run whose rank 1 is
-// killed resumes to the files of the run that was not. Every process runs on one thread.
+// accumulated micro-batches; a diverging run stops where one process stops; a deterministic run
+// repeats bit for bit; and a run whose rank 1 is killed resumes to the files of the run that was
+// not. Every process runs on one thread.
 // Skipped when actlab is built without MPI.
 #include <gtest/gtest.h>
 
@@ -78,8 +79,8 @@ TEST_F(DataParallel, TwoRanksOfBatchBTrainWhatOneProcessOfBatch2BTrains) {
 }
 
 TEST_F(DataParallel, DeterministicTwoRanksOfBatchBTrainExactlyWhatOneProcessAccumulatingTwoHalvesTrains) {
-  // 600 x 3 units: the gradients fill several buckets, each exchanged while backward goes on.
-  const std::string model = "mlp:600x3";
+  // 300 x 3 units: the gradients fill three buckets, each exchanged while backward goes on.
+  const std::string model = "mlp:300x3";
   const fs::path alone = dir_ / "accumulated", ranks = dir_ / "ranks";
   std::vector<std::string> accumulate = run_args(alone, 128, true, "tanh", model);
   accumulate.insert(accumulate.end(), {"--accumulate", "2"});
@@ -89,6 +90,24 @@ TEST_F(DataParallel, DeterministicTwoRanksOfBatchBTrainExactlyWhatOneProcessAccu
   const auto [relative, identical] =
       difference(alone / "models/tanh-seed1.safetensors", ranks / "models/tanh-seed1.safetensors");
   EXPECT_TRUE(identical) << "relative difference " << relative;
+}
+
+// The whole batch's loss is agreed before backward, so when it overflows every rank skips
+// backward and the update at the same step, as one process does, and the job ends normally.
+TEST_F(DataParallel, ARunThatDivergesStopsAtTheStepOneProcessStopsAt) {
+  // 6 linear layers at lr 1000: the logits overflow within a few steps.
+  auto diverging = [](const fs::path& out, int batch) {
+    std::vector<std::string> args = run_args(out, batch, false, "identity", "mlp:64x6");
+    args.insert(args.end(), {"--optimizer", "sgd", "--lr", "1000"});
+    return args;
+  };
+  const fs::path alone = dir_ / "alone", ranks = dir_ / "ranks";
+  ASSERT_EQ(test::Child(diverging(alone, 128), "/dev/null", test::kAsRoot).wait(), 0);
+  ASSERT_EQ(test::mpirun_two_ranks(data_parallel(diverging(ranks, 64))), 0);
+  const nlohmann::json one = test::summary_of(alone).at("runs").at(0), two = test::summary_of(ranks).at("runs").at(0);
+  EXPECT_EQ(one.at("status"), "diverged");
+  EXPECT_EQ(two.at("status"), "diverged");
+  EXPECT_EQ(two.at("diverged_at_step"), one.at("diverged_at_step"));
 }
 
 TEST_F(DataParallel, DeterministicRunsRepeatBitForBit) {
