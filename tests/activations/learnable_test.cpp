@@ -111,19 +111,23 @@ TEST(Learnable, RreluSamplesInTrainingAndUsesMeanSlopeInEval) {
 
 TEST(Learnable, RreluTrainingVectorKernelDrawsTheReferenceSlopes) {
   // Threads split 100000 elements inside a 64-element group of draws; a short tensor ends inside one.
-  for (std::int64_t n : {std::int64_t{100000}, std::int64_t{1001}}) {
-  const Tensor x = randn({n + 3}).narrow(0, 3, n);
-  Generator a(9), b(9);
-  const Tensor vec = rrelu(x, 0.1, 0.3, true, a);
-  Tensor ref;
-  {
-    ReferenceKernelsGuard reference;
-    ref = rrelu(x, 0.1, 0.3, true, b);
-  }
-  // The same draws; only a contracted multiply-add (FMA) may round the slope differently.
-  EXPECT_TRUE(allclose(vec, ref, 1e-6, 0));
-  EXPECT_EQ(a.offset(), b.offset());
-  }
+  for (const Isa isa : available_isas())
+    for (std::int64_t n : {std::int64_t{100000}, std::int64_t{1001}}) {
+      const Tensor x = randn({n + 3}).narrow(0, 3, n);
+      Generator a(9), b(9);
+      Tensor vec, ref;
+      {
+        const IsaGuard level(isa);
+        vec = rrelu(x, 0.1, 0.3, true, a);
+      }
+      {
+        ReferenceKernelsGuard reference;
+        ref = rrelu(x, 0.1, 0.3, true, b);
+      }
+      // The same draws; only a contracted multiply-add (FMA) may round the slope differently.
+      EXPECT_TRUE(allclose(vec, ref, 1e-6, 0)) << isa_name(isa) << ", " << n << " elements";
+      EXPECT_EQ(a.offset(), b.offset());
+    }
 }
 
 TEST(Learnable, WrongChannelCountSaysWhatIsExpected) {

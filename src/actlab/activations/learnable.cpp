@@ -7,7 +7,9 @@
 //   template <class V> V backward(V x, V g, const V* theta, V* grad_theta) const;
 // apply_learnable runs it with theta of shape [C, kParams], C = 1 (shared) or x.size(1) (one set
 // per channel): forward in one pass, backward in one fused pass that also reduces grad_theta.
+#include <bit>
 #include <cmath>
+#include <cstring>
 
 #include "actlab/activations/builtin.h"
 #include "actlab/activations/functional.h"
@@ -186,80 +188,120 @@ std::uint64_t slope_block(std::uint64_t first, std::int64_t i) {
   return first + static_cast<std::uint64_t>(i / kGroup * 16 + i % 16);
 }
 
+#if defined(__AVX512F__) || defined(__AVX2__)
+// Philox4x32-10 (philox_rounds) on kLanes consecutive counters at once: Generator::block's
+// stream, kLanes blocks per call, for the lane type of this level.
 #if defined(__AVX512F__)
-// Philox4x32-10 (philox_rounds) on 16 consecutive counters at once: Generator::block's stream,
-// 16 blocks per call.
-struct PhiloxWords {
-  __m512i word[4];
+struct PhiloxLanes {
+  static constexpr int kLanes = 16;
+  using Word = __m512i;
+  static Word load(const std::uint32_t* p) { return _mm512_load_si512(p); }
+  static Word splat(std::uint32_t k) { return _mm512_set1_epi32(static_cast<int>(k)); }
+  // The high 32 bits of 16 32x32-bit products: even lanes from one 64-bit multiply, odd from
+  // another (the masked intrinsics: GCC 12's plain ones warn spuriously).
+  static void mulhilo(Word a, std::uint32_t multiplier, Word& hi, Word& lo) {
+    auto shift_right_32 = [](__m512i v) { return _mm512_mask_srli_epi64(v, 0xFF, v, 32); };
+    const __m512i m = splat(multiplier);
+    const __m512i even = shift_right_32(_mm512_mask_mul_epu32(a, 0xFF, a, m));
+    const __m512i odd = _mm512_mask_mul_epu32(a, 0xFF, shift_right_32(a), m);
+    hi = _mm512_mask_blend_epi32(0xAAAA, even, odd);
+    lo = _mm512_mullo_epi32(a, m);
+  }
+  // uniform_float of every lane.
+  static Vec uniform(Word w) {
+    const __m512i bits = _mm512_mask_srli_epi32(w, 0xFFFF, w, 8);
+    return _mm512_mul_ps(_mm512_mask_cvtepi32_ps(_mm512_setzero_ps(), 0xFFFF, bits), _mm512_set1_ps(0x1.0p-24f));
+  }
 };
-PhiloxWords philox16(std::uint64_t seed, std::uint64_t counter) {
-  alignas(64) std::uint32_t low[16], high[16];
-  for (int j = 0; j < 16; ++j) {
+#else
+struct PhiloxLanes {
+  static constexpr int kLanes = 8;
+  using Word = __m256i;
+  static Word load(const std::uint32_t* p) { return _mm256_load_si256(reinterpret_cast<const __m256i*>(p)); }
+  static Word splat(std::uint32_t k) { return _mm256_set1_epi32(static_cast<int>(k)); }
+  static void mulhilo(Word a, std::uint32_t multiplier, Word& hi, Word& lo) {
+    const __m256i m = splat(multiplier);
+    const __m256i even = _mm256_srli_epi64(_mm256_mul_epu32(a, m), 32);
+    const __m256i odd = _mm256_mul_epu32(_mm256_srli_epi64(a, 32), m);
+    hi = _mm256_blend_epi32(even, odd, 0xAA);
+    lo = _mm256_mullo_epi32(a, m);
+  }
+  static Vec uniform(Word w) {
+    const __m256 u = _mm256_mul_ps(_mm256_cvtepi32_ps(_mm256_srli_epi32(w, 8)), _mm256_set1_ps(0x1.0p-24f));
+    return std::bit_cast<Vec::Raw>(u);
+  }
+};
+#endif
+static_assert(PhiloxLanes::kLanes == Vec::kLanes);
+
+struct PhiloxWords {
+  PhiloxLanes::Word word[4];
+};
+PhiloxWords philox_lanes(std::uint64_t seed, std::uint64_t counter) {
+  constexpr int L = PhiloxLanes::kLanes;
+  alignas(64) std::uint32_t low[L], high[L];
+  for (int j = 0; j < L; ++j) {
     low[j] = static_cast<std::uint32_t>(counter + static_cast<std::uint64_t>(j));
     high[j] = static_cast<std::uint32_t>((counter + static_cast<std::uint64_t>(j)) >> 32);
   }
-  PhiloxWords out{{_mm512_load_si512(low), _mm512_load_si512(high), _mm512_setzero_si512(), _mm512_setzero_si512()}};
+  PhiloxWords out{{PhiloxLanes::load(low), PhiloxLanes::load(high), PhiloxLanes::splat(0), PhiloxLanes::splat(0)}};
   auto& [c0, c1, c2, c3] = out.word;
-  // The high 32 bits of 16 32x32-bit products: even lanes from one 64-bit multiply, odd from
-  // another (the masked intrinsics: GCC 12's plain ones warn spuriously).
-  auto shift_right_32 = [](__m512i a) { return _mm512_mask_srli_epi64(a, 0xFF, a, 32); };
-  auto key = [](std::uint32_t k) { return _mm512_set1_epi32(static_cast<int>(k)); };
-  philox_rounds(
-      c0, c1, c2, c3, seed,
-      [&](__m512i a, std::uint32_t multiplier, __m512i& hi, __m512i& lo) {
-        const __m512i m = key(multiplier);
-        const __m512i even = shift_right_32(_mm512_mask_mul_epu32(a, 0xFF, a, m));
-        const __m512i odd = _mm512_mask_mul_epu32(a, 0xFF, shift_right_32(a), m);
-        hi = _mm512_mask_blend_epi32(0xAAAA, even, odd);
-        lo = _mm512_mullo_epi32(a, m);
-      },
-      key);
+  philox_rounds(c0, c1, c2, c3, seed, PhiloxLanes::mulhilo, PhiloxLanes::splat);
   return out;
 }
 #endif
+
+// The slope of one element from its draw (the scalar path, and the vector path's partial chunks).
+template <class T>
+void rrelu_element(const T* x, T* y, T* slopes, std::int64_t i, std::uint32_t word, T lower, T upper) {
+  slopes[i] = x[i] < 0 ? lower + (upper - lower) * static_cast<T>(uniform_float(word)) : T(1);
+  y[i] = slopes[i] * x[i];
+}
 
 // Fills slopes[i] (1 where x >= 0, else lower + (upper - lower) u_i) and y[i] = slopes[i] x[i]
 // for i in [begin, end).
 template <class T>
 void rrelu_range(const T* x, T* y, T* slopes, std::int64_t begin, std::int64_t end, const Generator& gen,
                  std::uint64_t first, T lower, T upper, bool vectorize) {
-#if defined(__AVX512F__)
+#if defined(__AVX512F__) || defined(__AVX2__)
   if constexpr (std::is_same_v<T, float>) {
     if (vectorize) {
-      using simd::Vec16;
-      for (std::int64_t group = begin / kGroup * kGroup; group < end; group += kGroup) {
-        const auto words = philox16(gen.seed(), slope_block(first, group));
-        for (int w = 0; w < 4; ++w) {
-          const std::int64_t from = std::max(begin, group + 16 * w), to = std::min(end, group + 16 * (w + 1));
-          if (from >= to) continue;
-          const __m512i bits = _mm512_mask_srli_epi32(words.word[w], 0xFFFF, words.word[w], 8);
-          const __m512 u = _mm512_mul_ps(_mm512_mask_cvtepi32_ps(_mm512_setzero_ps(), 0xFFFF, bits), _mm512_set1_ps(0x1.0p-24f));
-          // Lane j of the word belongs to element group + 16 w + j; the range may start mid-vector.
-          const int skip = static_cast<int>(from - (group + 16 * w)), count = static_cast<int>(to - from);
-          const __mmask16 lanes = static_cast<__mmask16>(((1u << count) - 1u) << skip);
-          const std::int64_t base = group + 16 * w;
-          const Vec16 xv = _mm512_maskz_loadu_ps(lanes, x + base);
-          const Vec16 slope = simd::select(xv < Vec16(0.0f), Vec16(lower) + Vec16(upper - lower) * Vec16(u), Vec16(1.0f));
-          _mm512_mask_storeu_ps(slopes + base, lanes, slope.v);
-          _mm512_mask_storeu_ps(y + base, lanes, (slope * xv).v);
+      constexpr int L = PhiloxLanes::kLanes;
+      for (std::int64_t group = begin / kGroup * kGroup; group < end; group += kGroup)
+        for (int part = 0; part < 16 / L; ++part) {
+          // Lane j of word w holds the draw of element group + 16 w + L part + j.
+          const auto words = philox_lanes(gen.seed(), slope_block(first, group) + static_cast<std::uint64_t>(L * part));
+          for (int w = 0; w < 4; ++w) {
+            const std::int64_t base = group + 16 * w + L * part;
+            const std::int64_t from = std::max(begin, base), to = std::min(end, base + L);
+            if (from >= to) continue;
+            if (to - from < L) {  // the range starts or ends inside this vector
+              alignas(64) std::uint32_t word[L];
+              std::memcpy(word, &words.word[w], sizeof(word));
+              for (std::int64_t i = from; i < to; ++i) rrelu_element(x, y, slopes, i, word[i - base], lower, upper);
+              continue;
+            }
+            const Vec xv = Vec::load(x + base);
+            const Vec slope = select(xv < Vec(0.0f), Vec(lower) + Vec(upper - lower) * PhiloxLanes::uniform(words.word[w]),
+                                     Vec(1.0f));
+            slope.store(slopes + base);
+            (slope * xv).store(y + base);
+          }
         }
-      }
       return;
     }
   }
 #endif
   (void)vectorize;
-  for (std::int64_t i = begin; i < end; ++i) {
-    const std::uint32_t word = gen.block(slope_block(first, i))[static_cast<std::size_t>(i % kGroup / 16)];
-    slopes[i] = x[i] < 0 ? lower + (upper - lower) * static_cast<T>(uniform_float(word)) : T(1);
-    y[i] = slopes[i] * x[i];
-  }
+  for (std::int64_t i = begin; i < end; ++i)
+    rrelu_element(x, y, slopes, i, gen.block(slope_block(first, i))[static_cast<std::size_t>(i % kGroup / 16)], lower,
+                  upper);
 }
 
 }  // namespace
 
 namespace activations {
-// rrelu_range for float32 at one level (16-lane Philox where the level has AVX-512).
+// rrelu_range for float32 at one level (Philox on 16 lanes with AVX-512, 8 with AVX2).
 #define ACTLAB_DECLARE_RRELU_SLOPES(level)                                                                    \
   namespace level {                                                                                           \
   void rrelu_slopes(const float* x, float* y, float* slopes, std::int64_t begin, std::int64_t end,           \
