@@ -24,6 +24,11 @@
 
 #include "actlab/core/cpu.h"
 
+// The vector math is inlined into every kernel loop whatever the compiler's size heuristics say:
+// out of line, each vector pays a call and reloads its constants (GCC 12 keeps exp and the
+// polynomials out of line at AVX2 and AVX-512, which halved GELU's speed).
+#define ACTLAB_VECTOR_MATH [[gnu::always_inline]] inline
+
 namespace actlab::simd {
 inline namespace ACTLAB_ISA {
 
@@ -253,7 +258,7 @@ template <int N> bool all_of(MaskN<N> mask) {
     if (!mask.bits[i]) return false;
   return true;
 }
-template <int N> VecN<N> scale_by_power_of_two(VecN<N> p, VecN<N> n) {
+template <int N> ACTLAB_VECTOR_MATH VecN<N> scale_by_power_of_two(VecN<N> p, VecN<N> n) {
   using Bits = typename VecN<N>::Bits;
   const Bits whole = __builtin_convertvector(n.v, Bits);
   // The common case, p 2^n normal for every lane (p in [0.5, 2), n in [-125, 127]): n added to
@@ -303,7 +308,7 @@ constexpr std::array<float, N> inverse_factorials() {
 // of those in x^2, x^4, ...): a dependency chain of about log2(N) multiply-adds rather than
 // Horner's N - 1, which lets the core overlap consecutive vectors.
 template <std::size_t N>
-Vec polynomial(Vec x, const std::array<float, N>& c) {
+ACTLAB_VECTOR_MATH Vec polynomial(Vec x, const std::array<float, N>& c) {
   std::array<Vec, (N + 1) / 2> terms;
   for (std::size_t k = 0; k < terms.size(); ++k) terms[k] = 2 * k + 1 < N ? Vec(c[2 * k + 1]) * x + Vec(c[2 * k]) : Vec(c[2 * k]);
   Vec power = x * x;
@@ -319,7 +324,7 @@ Vec polynomial(Vec x, const std::array<float, N>& c) {
 // once into the subnormal range and gives inf past FLT_MAX. x is clamped to [-104, 89] first
 // (e^x is 0 and inf beyond), which keeps r finite for x = +-inf; NaN passes through. About
 // 1 ulp, in fewer operations than SLEEF's expf.
-inline Vec exp(Vec x) {
+ACTLAB_VECTOR_MATH Vec exp(Vec x) {
   const Vec clamped = max(Vec(-104.0f), min(Vec(89.0f), x));
   const Vec n = round_to_integer(clamped * Vec(1.44269504f));
   const Vec r = (clamped - n * Vec(math_constants::kLn2High)) - n * Vec(math_constants::kLn2Low);
@@ -329,7 +334,7 @@ inline Vec exp(Vec x) {
 }
 // SLEEF's expm1 costs four exps. exp(x) - 1 loses at most 2 bits for |x| >= 0.7; below, the
 // Taylor series to x^12 is exact to 3e-11 relative. About 2 ulp in all.
-inline Vec expm1(Vec x) {
+ACTLAB_VECTOR_MATH Vec expm1(Vec x) {
   static constexpr auto kTaylor = math_constants::inverse_factorials<11, 2>();
   const Vec series = x * x * polynomial(x, kTaylor) + x;
   return select(abs(x) < Vec(0.7f), series, exp(x) - Vec(1.0f));
@@ -338,7 +343,7 @@ inline Vec expm1(Vec x) {
 // log(u) = k log 2 + log(1 + f), 1 + f = u / 2^k in [sqrt(2)/2, sqrt(2)), by FreeBSD's logf
 // (s = f / (2 + f), a degree-8 polynomial in s, error below 2^-34 before rounding). About 1 ulp,
 // without the double-float arithmetic of SLEEF's log1pf.
-inline Vec log1p(Vec x) {
+ACTLAB_VECTOR_MATH Vec log1p(Vec x) {
   const Vec one(1.0f);
   const Vec u = x + one;
   const Vec rounded_x = u - one;
@@ -361,7 +366,7 @@ inline Vec log1p(Vec x) {
 // erfc(z) = t exp(-z^2 + P(t)), t = 1 / (1 + z/2), for z >= 0, with fractional error below
 // 1.2e-7 everywhere (Numerical Recipes, 6.2 "erfcc"); erfc(-z) = 2 - erfc(z). Four times faster
 // than SLEEF's erfc at float accuracy.
-inline Vec erfc(Vec x) {
+ACTLAB_VECTOR_MATH Vec erfc(Vec x) {
   static constexpr std::array<float, 10> kP = {-1.26551223f, 1.00002368f,  0.37409196f, 0.09678418f, -0.18628806f,
                                                0.27886807f,  -1.13520398f, 1.48851587f, -0.82215223f, 0.17087277f};
   const Vec z = min(Vec(1e4f), abs(x));  // erfc(1e4) is 0 already; keeps 1 / (1 + z/2) normal
@@ -395,23 +400,23 @@ inline float horizontal_max(Vec v) { return v.max(); }
 // ---- shared building blocks, written once for every V ----
 
 // a * b, but 0 where b == 0 even when a is infinite (the limit of x * f(x) as f -> 0).
-template <class V> V mul_or_zero(V a, V b) { return select(b == V(0), V(0), a * b); }
+template <class V> ACTLAB_VECTOR_MATH V mul_or_zero(V a, V b) { return select(b == V(0), V(0), a * b); }
 
 // sigmoid(x) = 1 / (1 + e^-x) and sigmoid'(x) = sigmoid(x) (1 - sigmoid(x)), both from one
 // e^-|x|: no exponential overflows and the derivative e^-|x| / (1 + e^-|x|)^2 never cancels.
 template <class V> struct SigmoidParts {
   V value, derivative;
 };
-template <class V> SigmoidParts<V> sigmoid_parts(V x) {
+template <class V> ACTLAB_VECTOR_MATH SigmoidParts<V> sigmoid_parts(V x) {
   const V e = exp(-abs(x));
   const V r = reciprocal(V(1) + e);
   return {select(x >= V(0), r, e * r), e * r * r};
 }
-template <class V> V sigmoid(V x) { return sigmoid_parts(x).value; }
-template <class V> V sigmoid_derivative(V x) { return sigmoid_parts(x).derivative; }
+template <class V> ACTLAB_VECTOR_MATH V sigmoid(V x) { return sigmoid_parts(x).value; }
+template <class V> ACTLAB_VECTOR_MATH V sigmoid_derivative(V x) { return sigmoid_parts(x).derivative; }
 
 // log(1 + e^x) = max(x, 0) + log1p(e^-|x|); exact in both tails, NaN-propagating.
-template <class V> V softplus(V x) { return max(V(0), x) + log1p(exp(-abs(x))); }
+template <class V> ACTLAB_VECTOR_MATH V softplus(V x) { return max(V(0), x) + log1p(exp(-abs(x))); }
 
 }  // namespace ACTLAB_ISA
 }  // namespace actlab::simd

@@ -30,9 +30,11 @@ bool stream_output(std::int64_t output_bytes);
 // `count` lanes only (at the ragged ends). With `stream`, the whole 64-byte lines of out are
 // written with non-temporal stores (the ragged ends with ordinary ones). Call it inside
 // parallel_for, whose chunks end with the fence that makes those stores visible to other threads
-// (a fence per row would stall short rows). T must fill 64 bytes with whole V's.
+// (a fence per row would stall short rows). T must fill 64 bytes with whole V's. Flattened: the
+// element function and all it calls are inlined into the loops, so a kernel's constants stay in
+// registers.
 template <class V, class T, class Value>
-void write_row(T* out, std::int64_t n, bool stream, Value value) {
+[[gnu::flatten]] void write_row(T* out, std::int64_t n, bool stream, Value value) {
   constexpr bool kScalar = std::is_arithmetic_v<V>;
   constexpr std::int64_t kLanes = [] {
     if constexpr (kScalar)
