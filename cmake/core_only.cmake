@@ -1,13 +1,12 @@
 # ACTLAB_CORE_ONLY: after actlab_lib holds just the core areas (ACTLAB_CORE_AREAS), the tests of
 # those areas that need nothing else: a file of tests/<area>/ is one when every actlab header it
-# includes is of a core area, or the umbrella actlab/actlab.h (which the linker then holds to the
-# core parts). No program, examples, web assets, MPI or Python.
+# includes is of a core area, or the umbrella actlab/actlab.h (a test that used it for more than
+# the core would fail to link). No program, examples, web assets, MPI or Python.
 if(NOT ACTLAB_BUILD_TESTS)
   return()
 endif()
 enable_testing()
 find_package(GTest REQUIRED)
-include(GoogleTest)
 set(ACTLAB_CORE_TESTS "")
 set(core_includes ${ACTLAB_CORE_AREAS} actlab)
 foreach(area ${ACTLAB_CORE_AREAS})

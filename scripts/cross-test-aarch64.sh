@@ -3,10 +3,10 @@
 # under qemu-aarch64 (ACTLAB_CORE_ONLY: tensors, autograd, ops, activations, layers, optimizers;
 # see cmake/core_only.cmake). Needs the cross toolchain and the arm64 packages:
 #   ACTLAB_WITH_ARM=1 scripts/install-deps.sh
-# Extra arguments go to cmake's configure step.
+# Extra arguments go to cmake's configure step; ACTLAB_ARM_BUILD_DIR names another build folder.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-build="${ACTLAB_BUILD_DIR:-build-aarch64}"
+build="${ACTLAB_ARM_BUILD_DIR:-build-aarch64}"
 ACTLAB_WITH_ARM=1 scripts/install-deps.sh
 launcher=()
 if command -v ccache >/dev/null; then launcher=(-DCMAKE_CXX_COMPILER_LAUNCHER=ccache); fi
