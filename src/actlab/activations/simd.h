@@ -170,8 +170,8 @@ struct VecN {
   }
   void store(float* p) const { std::memcpy(p, &v, sizeof(Raw)); }
   void store(float* p, int n) const { std::memcpy(p, &v, sizeof(float) * static_cast<std::size_t>(n)); }
-  // Non-temporal store (around the cache) to an aligned p; see core/streaming.h. NEON has no
-  // such store for a whole register, so there it is a plain store.
+  // Non-temporal store (around the cache) to an aligned p; see core/streaming.h. On NEON a plain
+  // store (GCC has no intrinsic for its non-temporal pair store, stnp; nor does actlab stream there).
   void stream(float* p) const {
 #if defined(__AVX__)
     if constexpr (N == 8) return _mm256_stream_ps(p, v);
@@ -240,10 +240,11 @@ template <int N> VecN<N> abs(VecN<N> x) { return VecN<N>::from_bits(x.bits() & I
 template <int N> MaskN<N> is_nan(VecN<N> x) { return {x.v != x.v}; }
 // A division: correctly rounded.
 template <int N> VecN<N> reciprocal(VecN<N> d) { return VecN<N>(1.0f) / d; }
-// The exponent primitives of the vector math, as for Vec16 above, by bit manipulation.
+// The exponent primitives of the vector math, as for Vec16 above, by bit manipulation (NEON
+// rounds with frintn, exact for every x).
 template <int N> VecN<N> round_to_integer(VecN<N> x) {
 #if defined(__ARM_NEON)
-  if constexpr (N == 4) return std::bit_cast<typename VecN<N>::Raw>(vrndnq_f32(std::bit_cast<float32x4_t>(x.v)));  // frintn
+  if constexpr (N == 4) return std::bit_cast<typename VecN<N>::Raw>(vrndnq_f32(std::bit_cast<float32x4_t>(x.v)));
 #endif
   const VecN<N> shift(12582912.0f);  // 1.5 2^23: the sum rounds to an integer, ties to even (|x| < 2^22)
   return (x + shift) - shift;
