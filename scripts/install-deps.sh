@@ -21,6 +21,10 @@ if ! command -v npm >/dev/null; then packages+=(nodejs npm); fi
 if [[ "${ACTLAB_WITH_BROWSER:-0}" == 1 ]]; then packages+=(chromium); fi
 # CI builds the same objects twice (Ninja, then Makefiles); ccache compiles them once.
 if [[ "${ACTLAB_WITH_CCACHE:-0}" == 1 ]]; then packages+=(ccache); fi
+# scripts/cross-test-aarch64.sh: the cross compiler, qemu, and the arm64 libraries of the core.
+if [[ "${ACTLAB_WITH_ARM:-0}" == 1 ]]; then
+  packages+=(g++-aarch64-linux-gnu qemu-user libopenblas-openmp-dev:arm64 libsleef-dev:arm64 libfmt-dev:arm64 libgtest-dev:arm64)
+fi
 
 missing=()
 for p in "${packages[@]}"; do
@@ -39,5 +43,8 @@ else
   exit 1
 fi
 export DEBIAN_FRONTEND=noninteractive
+if [[ "${missing[*]}" == *:arm64* ]] && ! dpkg --print-foreign-architectures | grep -qx arm64; then
+  "${apt[@]/apt-get/dpkg}" --add-architecture arm64  # dpkg, with sudo where apt-get has it
+fi
 "${apt[@]}" update -qq
 "${apt[@]}" install -y -qq --no-install-recommends "${missing[@]}"

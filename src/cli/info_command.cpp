@@ -19,7 +19,8 @@ const CommandRegistration registration([](CLI::App& app) {
   info->callback([] {
     std::cout << "actlab " << kVersion << '\n'
               << "cpu: " << cpu_model() << '\n'
-              << "kernels: " << isa_name(active_isa()) << " (best here: " << isa_name(best_isa())
+              << "kernels: " << isa_name(active_isa()) << " = " << isa_description(active_isa())
+              << " (best here: " << isa_name(best_isa())
               << "; set ACTLAB_ISA=avx2 or baseline for a lower level)\n"
               << "threads: " << num_threads() << " (set OMP_NUM_THREADS or --threads to change)\n"
               << "blas: " << openblas_get_config() << '\n';

@@ -21,6 +21,9 @@
 #if defined(__SSE2__)
 #include <immintrin.h>
 #endif
+#if defined(__ARM_NEON)
+#include <arm_neon.h>
+#endif
 
 #include "actlab/core/cpu.h"
 
@@ -172,7 +175,8 @@ struct VecN {
   }
   void store(float* p) const { std::memcpy(p, &v, sizeof(Raw)); }
   void store(float* p, int n) const { std::memcpy(p, &v, sizeof(float) * static_cast<std::size_t>(n)); }
-  // Non-temporal store (around the cache) to an aligned p; see core/streaming.h.
+  // Non-temporal store (around the cache) to an aligned p; see core/streaming.h. On NEON a plain
+  // store (GCC has no intrinsic for its non-temporal pair store, stnp; nor does actlab stream there).
   void stream(float* p) const {
 #if defined(__AVX__)
     if constexpr (N == 8) return _mm256_stream_ps(p, v);
@@ -218,19 +222,19 @@ struct VecN {
 
 template <int N> VecN<N> select(MaskN<N> mask, VecN<N> a, VecN<N> b) { return mask.bits ? a.v : b.v; }
 // select(a < b, a, b) or select(a > b, a, b): exactly what x86's minps / maxps compute, in one
-// instruction.
+// instruction. NEON's fmin / fmax (and fminnm / fmaxnm) differ for NaN and for -0 vs +0, so
+// there it is this select, a compare and a bit select (fcmgt, bsl).
 template <int N> VecN<N> min_or_max(VecN<N> a, VecN<N> b, bool maximum) {
-  using Raw = typename VecN<N>::Raw;
 #if defined(__AVX__)
   if constexpr (N == 8) {
     const __m256 x = std::bit_cast<__m256>(a.v), y = std::bit_cast<__m256>(b.v);
-    return std::bit_cast<Raw>(maximum ? _mm256_max_ps(x, y) : _mm256_min_ps(x, y));
+    return std::bit_cast<typename VecN<N>::Raw>(maximum ? _mm256_max_ps(x, y) : _mm256_min_ps(x, y));
   }
 #endif
 #if defined(__SSE2__)
   if constexpr (N == 4) {
     const __m128 x = std::bit_cast<__m128>(a.v), y = std::bit_cast<__m128>(b.v);
-    return std::bit_cast<Raw>(maximum ? _mm_max_ps(x, y) : _mm_min_ps(x, y));
+    return std::bit_cast<typename VecN<N>::Raw>(maximum ? _mm_max_ps(x, y) : _mm_min_ps(x, y));
   }
 #endif
   return select(maximum ? a > b : a < b, a, b);
@@ -241,13 +245,20 @@ template <int N> VecN<N> abs(VecN<N> x) { return VecN<N>::from_bits(x.bits() & I
 template <int N> MaskN<N> is_nan(VecN<N> x) { return {x.v != x.v}; }
 // A division: correctly rounded.
 template <int N> VecN<N> reciprocal(VecN<N> d) { return VecN<N>(1.0f) / d; }
-// The exponent primitives of the vector math, as for Vec16 above, by bit manipulation.
+// The exponent primitives of the vector math, as for Vec16 above, by bit manipulation (NEON
+// rounds with frintn, exact for every x).
 template <int N> VecN<N> round_to_integer(VecN<N> x) {
+#if defined(__ARM_NEON)
+  if constexpr (N == 4) return std::bit_cast<typename VecN<N>::Raw>(vrndnq_f32(std::bit_cast<float32x4_t>(x.v)));
+#endif
   const VecN<N> shift(12582912.0f);  // 1.5 2^23: the sum rounds to an integer, ties to even (|x| < 2^22)
   return (x + shift) - shift;
 }
-// Whether every lane of the mask is set (one movemask on x86).
+// Whether every lane of the mask is set (one movemask on x86, one minimum across lanes on NEON).
 template <int N> bool all_of(MaskN<N> mask) {
+#if defined(__ARM_NEON)
+  if constexpr (N == 4) return vminvq_u32(std::bit_cast<uint32x4_t>(mask.bits)) == UINT32_MAX;
+#endif
 #if defined(__AVX__)
   if constexpr (N == 8) return _mm256_movemask_ps(std::bit_cast<__m256>(mask.bits)) == 0xFF;
 #endif

@@ -49,6 +49,22 @@ std::string_view isa_name(Isa isa) {
   return "unknown";
 }
 
+std::string_view isa_description(Isa isa) {
+  switch (isa) {
+    case Isa::avx512: return "AVX-512, 16 floats a vector";
+    case Isa::avx2: return "AVX2 and FMA, 8 floats a vector";
+    case Isa::baseline:
+#if defined(__ARM_NEON)
+      return "NEON, 4 floats a vector";
+#elif defined(__SSE2__)
+      return "SSE2, 4 floats a vector";
+#else
+      return "the compiler's generic vectors, 4 floats a vector";
+#endif
+  }
+  return "unknown";
+}
+
 Isa best_isa() {
   static const Isa best = [] {
     Isa found = Isa::baseline;

@@ -20,6 +20,11 @@ enum class Isa { baseline, avx2, avx512 };
 // "baseline", "avx2" or "avx512".
 std::string_view isa_name(Isa isa);
 
+// The instructions and vector width of a level on this architecture, e.g. "AVX2 and FMA, 8 floats
+// a vector", or for the baseline "SSE2, 4 floats a vector" (x86-64), "NEON, 4 floats a vector"
+// (aarch64).
+std::string_view isa_description(Isa isa);
+
 // The best level that is both built and supported by this CPU.
 Isa best_isa();
 
