@@ -3,6 +3,7 @@
 
 #include <iostream>
 #include <string>
+#include <vector>
 
 #include "actlab/core/cpu.h"
 #include "actlab/core/parallel.h"
@@ -17,11 +18,15 @@ namespace {
 const CommandRegistration registration([](CLI::App& app) {
   auto* info = app.add_subcommand("info", "Print version, CPU, thread count and BLAS configuration");
   info->callback([] {
+    std::string lower;  // the levels ACTLAB_ISA may ask for instead of the best, highest first
+    const std::vector<Isa> levels = available_isas();
+    for (auto isa = levels.rbegin(); isa != levels.rend(); ++isa)
+      if (*isa != best_isa()) lower += (lower.empty() ? "" : " or ") + std::string(isa_name(*isa));
     std::cout << "actlab " << kVersion << '\n'
               << "cpu: " << cpu_model() << '\n'
               << "kernels: " << isa_name(active_isa()) << " = " << isa_description(active_isa())
               << " (best here: " << isa_name(best_isa())
-              << "; set ACTLAB_ISA=avx2 or baseline for a lower level)\n"
+              << (lower.empty() ? "; no lower level built" : "; set ACTLAB_ISA=" + lower + " for a lower level") << ")\n"
               << "threads: " << num_threads() << " (set OMP_NUM_THREADS or --threads to change)\n"
               << "blas: " << openblas_get_config() << '\n';
 #if ACTLAB_MPI
