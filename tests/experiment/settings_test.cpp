@@ -124,7 +124,8 @@ TEST(Config, PublishedFiguresMatchArmsAndRoundTrip) {
 TEST(Config, AnOverrideOfASweptKeyFixesIt) {
   Experiment e = parse_config("activations = [\"tanh\"]\n[sweep]\nmodel = [\"lstm:8\", \"gru:8\"]\n"
                               "dropout = [0.0, 0.5]\n[[published]]\nactivation = \"tanh\"\nmodel = \"gru:8\"\n"
-                              "test_error = 2.0\nsource = \"T\"\n",
+                              "test_error = 2.0\nsource = \"T\"\n[[published]]\nactivation = \"tanh\"\n"
+                              "dropout = 0.5\ntest_error = 3.0\nsource = \"T\"\n",
                               "override");
   ASSERT_EQ(e.arm_count(), 4u);
   override_setting(e, "model", "rnn:8", "--model");
@@ -134,7 +135,15 @@ TEST(Config, AnOverrideOfASweptKeyFixesIt) {
     EXPECT_EQ(arm.settings.model, "rnn:8") << arm.label;
     EXPECT_EQ(arm.settings.epochs, 2) << arm.label;
   }
-  EXPECT_TRUE(e.published.empty());
+  // The figure for gru:8 has no arm left; the one for dropout 0.5 keeps its arm when 0.5 is fixed.
+  Experiment other_dropout = e;
+  override_setting(other_dropout, "dropout", "0", "--dropout");
+  EXPECT_TRUE(other_dropout.published.empty());
+  override_setting(e, "dropout", "0.50", "--dropout");
+  ASSERT_EQ(e.published.size(), 1u);
+  EXPECT_EQ(e.published[0].value, 3.0);
+  EXPECT_EQ(e.published[0].arm, (std::map<std::string, std::string>{{"activation", "tanh"}}));
+  EXPECT_TRUE(matches(e.published[0], e.arms().at(0).axis_values));
   EXPECT_THROW(override_setting(e, "epochs", "two", "--epochs"), Error);
 }
 

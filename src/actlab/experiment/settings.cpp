@@ -312,7 +312,20 @@ void override_setting(Experiment& experiment, const std::string& key, const std:
                       const std::string& origin) {
   set_setting(experiment.base, key, value, origin);
   std::erase_if(experiment.sweep, [&](const SweepAxis& axis) { return axis.key == key; });
-  std::erase_if(experiment.published, [&](const PublishedFigure& figure) { return figure.arm.contains(key); });
+  // A figure published for the fixed value still has its arm, now without that axis; one for
+  // another value has none.
+  const std::string fixed = get_setting(experiment.base, key);
+  std::vector<PublishedFigure> kept;
+  for (PublishedFigure& figure : experiment.published) {
+    if (const auto named = figure.arm.find(key); named != figure.arm.end()) {
+      Settings as_published = experiment.base;
+      set_setting(as_published, key, named->second, origin);
+      if (get_setting(as_published, key) != fixed) continue;
+      figure.arm.erase(named);
+    }
+    kept.push_back(std::move(figure));
+  }
+  experiment.published = std::move(kept);
 }
 
 void set_setting(Settings& settings, const std::string& key, const std::string& value, const std::string& origin) {

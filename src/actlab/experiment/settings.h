@@ -117,8 +117,9 @@ const std::vector<SettingInfo>& setting_keys();
 // Sets `key` from its text form (as on the command line); throws Error naming `origin`.
 void set_setting(Settings& settings, const std::string& key, const std::string& value, const std::string& origin);
 // Sets `key` in the experiment's fixed settings, as a command-line option does: a value given there
-// replaces the config's, so a swept key stops being swept (its axis, and the published figures
-// that name it, are dropped). Throws Error naming `origin`.
+// replaces the config's, so a swept key stops being swept: its axis is dropped, and so are the
+// published figures that name another value of it (those for the fixed value keep their arm).
+// Throws Error naming `origin`.
 void override_setting(Experiment& experiment, const std::string& key, const std::string& value,
                       const std::string& origin);
 // The text form of `key` (lists comma-separated).
