@@ -117,6 +117,12 @@ void expect_within_ulp(simd::MathFunction function, const std::vector<float>& po
   }
 }
 constexpr auto kTwoUlp = [](float) { return 2.0f; };
+// The baseline level is SSE2 (no FMA) on x86-64, NEON (with FMA) on aarch64.
+#if defined(__aarch64__)
+constexpr bool kBaselineHasNoFma = false;
+#else
+constexpr bool kBaselineHasNoFma = true;
+#endif
 
 std::vector<float> grid(float lo, float hi, int count, std::vector<float> specials) {
   for (int i = 0; i <= count; ++i) specials.push_back(lo + (hi - lo) * static_cast<float>(i) / static_cast<float>(count));
@@ -141,12 +147,14 @@ TEST(VectorMath, Log1pWithinTwoUlpAtEveryLevel) {
   expect_within_ulp(simd::MathFunction::log1p, grid(-0.99f, 4.0f, 400000, specials), [](double x) { return std::log1p(x); }, kTwoUlp);
 }
 
-// erfc: 1.2e-7 relative (2 ulp near 1) and the polynomial's rounding (3 more without FMA), plus
-// the rounding of x^2 in e^-x^2, amplified to up to 2 x^2 ulp in the right tail (x^2 without
-// FMA's single rounding); up to where erfc leaves the normal range (x = 9.1).
+// erfc: the fit's 1.3e-8 relative and about 5 roundings (4.9 ulp measured) where the level has
+// FMA, which carries the rounding error of x^2 into e^-x^2. SSE2 has no FMA: that rounding,
+// amplified to up to 2 x^2 ulp in the right tail, is left (65 ulp measured at x = 8.2). Up to
+// where erfc leaves the normal range (x = 9.1).
 TEST(VectorMath, ErfcWithinItsBoundAtEveryLevel) {
   expect_within_ulp(simd::MathFunction::erfc, grid(-6.0f, 9.1f, 400000, {0.0f, -0.0f, 1e-30f, -30.0f, -1e30f, -INFINITY, NAN}),
-                    [](double x) { return std::erfc(x); }, [](float x) { return 5.0f + 2.0f * x * x; });
+                    [](double x) { return std::erfc(x); },
+                    [](float x) { return active_isa() == Isa::baseline && kBaselineHasNoFma ? 5.0f + 2.0f * x * x : 5.5f; });
 }
 
 }  // namespace

@@ -63,7 +63,7 @@ const std::vector<Case>& cases() {
        [](L x) { return x > 0 ? kScale : kScale * kSelu * std::exp(x); }, 3, 3},
       {"celu:0.5", [](L x) { return x > 0 ? x : 0.5L * std::expm1(x / 0.5L); },
        [](L x) { return x > 0 ? 1 : std::exp(x / 0.5L); }, 2, 2},
-      {"gelu", [](L x) { return finite_times(x, cdf(x)); }, [](L x) { return cdf(x) + finite_times(x, phi(x)); }, 320, 128,
+      {"gelu", [](L x) { return finite_times(x, cdf(x)); }, [](L x) { return cdf(x) + finite_times(x, phi(x)); }, 96, 96,
        nullptr, [](L x) { return cdf(x) + std::fabs(x) * phi(x); }},
       {"gelu_tanh", [](L x) { return finite_times(x, sigmoid(2 * kK * (x + kC * x * x * x))); },
        [](L x) {

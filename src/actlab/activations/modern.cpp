@@ -44,7 +44,7 @@ struct Celu {
   template <class V> V derivative(V x) const { return select(x > V(0), V(1), exp(x / V(alpha))); }
 };
 
-// Phi(x) = erfc(-x / sqrt 2) / 2 keeps full relative precision in the left tail, where
+// Phi(x) from erfc (simd::normal_parts) keeps full relative precision in the left tail, where
 // (1 + erf) would cancel to 0.
 struct Gelu {
   static constexpr std::string_view kName = "gelu";
@@ -55,11 +55,10 @@ struct Gelu {
             .monotonic = false, .smooth = true, .saturates = "x -> -inf",
             .note = "transformers' default; a smooth ReLU that weighs inputs by their probability"};
   }
-  template <class V> V forward(V x) const { return mul_or_zero(x, V(0.5) * erfc(V(-std::numbers::sqrt2 / 2) * x)); }
+  template <class V> V forward(V x) const { return mul_or_zero(x, normal_parts(x).cdf); }
   template <class V> V derivative(V x) const {
-    const V cdf = V(0.5) * erfc(V(-std::numbers::sqrt2 / 2) * x);
-    const V pdf = V(0.5 * std::numbers::inv_sqrtpi * std::numbers::sqrt2) * exp(V(-0.5) * x * x);
-    return cdf + mul_or_zero(x, pdf);
+    const auto [cdf, gaussian] = normal_parts(x);
+    return cdf + mul_or_zero(x, V(0.5 * std::numbers::inv_sqrtpi * std::numbers::sqrt2) * gaussian);
   }
 };
 
