@@ -44,7 +44,7 @@ struct Celu {
   template <class V> V derivative(V x) const { return select(x > V(0), V(1), exp(x / V(alpha))); }
 };
 
-// Phi(x) from erfc (simd::normal_parts) keeps full relative precision in the left tail, where
+// Phi(x) from erfc (simd::gelu_parts) keeps full relative precision in the left tail, where
 // (1 + erf) would cancel to 0.
 struct Gelu {
   static constexpr std::string_view kName = "gelu";
@@ -55,11 +55,8 @@ struct Gelu {
             .monotonic = false, .smooth = true, .saturates = "x -> -inf",
             .note = "transformers' default; a smooth ReLU that weighs inputs by their probability"};
   }
-  template <class V> V forward(V x) const { return mul_or_zero(x, normal_parts(x).cdf); }
-  template <class V> V derivative(V x) const {
-    const auto [cdf, gaussian] = normal_parts(x);
-    return cdf + mul_or_zero(x, V(0.5 * std::numbers::inv_sqrtpi * std::numbers::sqrt2) * gaussian);
-  }
+  template <class V> V forward(V x) const { return gelu_parts(x).value; }
+  template <class V> V derivative(V x) const { return gelu_parts(x).derivative; }
 };
 
 // x (1 + tanh(u)) / 2 = x sigmoid(2u): the sigmoid form does not cancel for x < 0.

@@ -6,7 +6,7 @@
 // or 4 (SSE2, NEON). The vector math is one formula per function for every level (simd.cpp),
 // within the accuracy stated there. Both see the same operations:
 //   + - * / and comparisons, select(mask, a, b), min/max, abs, reciprocal, exp, expm1, log1p, tanh,
-//   erf, erfc, normal_parts.
+//   erf, erfc, gelu_parts.
 // min(a, b) and max(a, b) return b when either is NaN (the x86 rule), so `max(0, x)` propagates a
 // NaN x. Everything here lives in a namespace per level (ACTLAB_ISA), so code compiled for one
 // level never links against another's.
@@ -17,6 +17,7 @@
 #include <cmath>
 #include <cstdint>
 #include <cstring>
+#include <numbers>
 
 #if defined(__SSE2__)
 #include <immintrin.h>
@@ -47,13 +48,6 @@ template <class T> T log1p(T x) { return std::log1p(x); }
 template <class T> T tanh(T x) { return std::tanh(x); }
 template <class T> T erf(T x) { return std::erf(x); }
 template <class T> T erfc(T x) { return std::erfc(x); }
-// Phi(x), the standard normal CDF, and e^(-x^2 / 2), which the vector form computes on the way.
-template <class T> struct NormalParts {
-  T cdf, gaussian;
-};
-template <class T> NormalParts<T> normal_parts(T x) {
-  return {std::erfc(-x / std::sqrt(T(2))) / 2, std::exp(-x * x / 2)};
-}
 // 1 / d for a normal, finite d (the vector form is not exact for 0, inf or subnormals).
 template <class T> T reciprocal(T d) { return T(1) / d; }
 
@@ -127,12 +121,17 @@ inline Vec16 reciprocal(Vec16 d) {
   return _mm512_fmadd_ps(r, _mm512_fnmadd_ps(d.v, r, _mm512_set1_ps(1.0f)), r);
 }
 // The exponent primitives of the vector math (below): x rounded to an integer (ties to even);
-// p 2^n for p in [0.5, 2) and an integral n in [-150, 128], rounded once; u = m 2^e with m in
-// [1, 2) for a normal positive u.
+// p 2^n for p in [0.5, 2) and an integral n in [-150, 128], rounded once; p 2^m for the integer
+// m that k holds as m + 1.5 2^23 (|m| < 2^22, the sum that rounds to an integer) when p 2^m is
+// normal, by adding m to p's exponent field; u = m 2^e with m in [1, 2) for a normal positive u.
 inline Vec16 round_to_integer(Vec16 x) {
   return _mm512_mask_roundscale_ps(x.v, 0xFFFF, x.v, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
 }
 inline Vec16 scale_by_power_of_two(Vec16 p, Vec16 n) { return _mm512_mask_scalef_ps(p.v, 0xFFFF, p.v, n.v); }
+inline Vec16 scale_by_shifted_integer(Vec16 p, Vec16 k) {
+  const __m512i bits = _mm512_castps_si512(k.v);  // the masked shift, as for min and max above
+  return _mm512_castsi512_ps(_mm512_add_epi32(_mm512_castps_si512(p.v), _mm512_mask_slli_epi32(bits, 0xFFFF, bits, 23)));
+}
 inline Vec16 mantissa(Vec16 u) { return _mm512_mask_getmant_ps(u.v, 0xFFFF, u.v, _MM_MANT_NORM_1_2, _MM_MANT_SIGN_zero); }
 inline Vec16 exponent(Vec16 u) { return _mm512_mask_getexp_ps(u.v, 0xFFFF, u.v); }
 using Vec = Vec16;
@@ -302,6 +301,9 @@ template <int N> ACTLAB_VECTOR_MATH VecN<N> scale_by_power_of_two(VecN<N> p, Vec
   const auto power = [](Bits e) { return VecN<N>::from_bits((e + 127) << 23); };
   return (p * power(half)) * power(whole - half);
 }
+template <int N> VecN<N> scale_by_shifted_integer(VecN<N> p, VecN<N> k) {
+  return VecN<N>::from_bits(p.bits() + (k.bits() << 23));
+}
 template <int N> VecN<N> mantissa(VecN<N> u) { return VecN<N>::from_bits((u.bits() & 0x007FFFFF) | 0x3F800000); }
 template <int N> VecN<N> exponent(VecN<N> u) {
   return __builtin_convertvector(((u.bits() >> 23) & 0xFF) - 127, typename VecN<N>::Raw);
@@ -352,18 +354,23 @@ ACTLAB_VECTOR_MATH Vec polynomial(Vec x, const std::array<float, N>& c) {
   return terms[0];
 }
 
+// e^r for |r| <= 0.347 (ln 2 / 2): 1 + (r + r^2 q(r)), the leading terms added last, each
+// rounding once; q(r) = 1/2 + c3 r + ... + c6 r^4 is the minimax fit (3.8e-9 relative with these
+// float coefficients, below the 5e-9 of the Taylor series to r^7).
+ACTLAB_VECTOR_MATH Vec exp_of_reduced(Vec r) {
+  static constexpr std::array<float, 5> kQ = {0.5f, 1.666653454e-01f, 4.166723788e-02f, 8.367480710e-03f,
+                                              1.386375865e-03f};
+  return Vec(1.0f) + (r * r * polynomial(r, kQ) + r);
+}
 // e^x = 2^n e^r, n = round(x / log 2), r = x - n log 2 in two parts (Cody-Waite), |r| <= 0.347;
-// e^r by its Taylor series to r^7 (truncation error 5e-9 relative), 2^n by scale_by_power_of_two, which rounds
-// once into the subnormal range and gives inf past FLT_MAX. x is clamped to [-104, 89] first
-// (e^x is 0 and inf beyond), which keeps r finite for x = +-inf; NaN passes through. About
-// 1 ulp, in fewer operations than SLEEF's expf.
+// 2^n by scale_by_power_of_two, which rounds once into the subnormal range and gives inf past
+// FLT_MAX. x is clamped to [-104, 89] first (e^x is 0 and inf beyond), which keeps r finite for
+// x = +-inf; NaN passes through. About 1 ulp, in fewer operations than SLEEF's expf.
 ACTLAB_VECTOR_MATH Vec exp(Vec x) {
   const Vec clamped = max(Vec(-104.0f), min(Vec(89.0f), x));
   const Vec n = round_to_integer(clamped * Vec(1.44269504f));
   const Vec r = (clamped - n * Vec(math_constants::kLn2High)) - n * Vec(math_constants::kLn2Low);
-  // 1 + (r + r^2 q(r)): the leading terms added last, each rounding once.
-  static constexpr auto kTaylor = math_constants::inverse_factorials<6, 2>();
-  return scale_by_power_of_two(Vec(1.0f) + (r * r * polynomial(r, kTaylor) + r), n);
+  return scale_by_power_of_two(exp_of_reduced(r), n);
 }
 // SLEEF's expm1 costs four exps. exp(x) - 1 loses at most 2 bits for |x| >= 0.7; below, the
 // Taylor series to x^12 is exact to 3e-11 relative. About 2 ulp in all.
@@ -396,39 +403,36 @@ ACTLAB_VECTOR_MATH Vec log1p(Vec x) {
   const Vec special = select(u == Vec(0.0f), Vec(-INFINITY), select(u == Vec(INFINITY), u, Vec(NAN)));
   return select((u > Vec(0.0f)) & (u < Vec(INFINITY)), log_u, special);
 }
-// erfc(z) = t Q(t) e^(-z^2), t = 1 / (1 + z/2), for z >= 0; erfc(-z) = 2 - erfc(z). Q(t) =
-// erfcx(z) / t is smooth on (0, 1]: a degree-10 polynomial fits it within 1.3e-8 relative for
-// z <= 12 (float32 coefficients, a weighted least-squares fit near minimax), where erfc(z) e^z^2
-// is 1 / (z sqrt pi) to first order. Unlike Numerical Recipes' t exp(-z^2 + P(t)), the
-// polynomial and the exponential are independent, so they overlap instead of queueing on one
-// dependency chain. z^2 arrives as high + low (exact with FMA): e^-z^2 = e^-high (1 - low), so
-// the rounding of z^2, which e^-z^2 amplifies by z^2, does not reach the result.
-struct ErfcTail {
-  Vec value, gaussian;  // erfc(z) and e^-z^2
+// erfc(z) = t Q(t) e^(-z^2), t = 1 / (1 + 0.33 z), for z >= 0; erfc(-z) = 2 - erfc(z). Q(t) =
+// erfcx(z) / t is smooth on (0, 1]: a degree-7 polynomial fits it within 1.2e-7 relative for
+// z <= 10.26 (a weighted least-squares fit near minimax, its float32 coefficients rounded one at
+// a time from the highest, the others refitted), where erfc(z) e^z^2 is 1 / (z sqrt pi) to
+// first order. The polynomial and the exponential are independent, so they run side by side.
+// The exponent -z^2 arrives as high + low (exact with FMA), so its rounding, which e^-z^2
+// amplifies by z^2, does not reach the result. Both results are scaled by 2^64: that keeps them
+// normal where erfc and e^-z^2 are subnormal (products formed before the final rescaling keep
+// full precision), and the exponential adds n + 64, never below -125, straight to the exponent
+// field.
+struct ScaledErfcTail {
+  Vec value, gaussian;  // 2^64 erfc(z) and 2^64 e^-z^2
 };
-// z in [0, 1e4] (erfc(1e4) is 0 already; t stays normal, z^2 finite), or NaN.
-ACTLAB_VECTOR_MATH ErfcTail erfc_tail(Vec z, Vec square_high, Vec square_low) {
-  static constexpr std::array<float, 11> kQ = {0.2820917f,   0.28217614f,  0.24596131f, 0.18105805f,
-                                               0.071404785f, -0.0042130817f, 0.04152706f, -0.35693997f,
-                                               0.42681003f,  -0.20863013f,  0.038754124f};
-  const Vec t = reciprocal(Vec(1.0f) + Vec(0.5f) * z);
-  const Vec e = exp(-square_high);
-  const Vec gaussian = e - e * square_low;
+// z in [0, 10.26] or NaN (erfc(z) is 0 in float from 10.06 on), high + low = -z^2.
+ACTLAB_VECTOR_MATH ScaledErfcTail scaled_erfc_tail(Vec z, Vec exponent_high, Vec exponent_low) {
+  static constexpr std::array<float, 8> kQ = {0.186351612f, 0.183045179f, 0.200694382f, 0.048900757f,
+                                              0.40541625f,  -0.34786877f, 0.458359301f, -0.134898677f};
+  const Vec t = reciprocal(Vec(1.0f) + Vec(0.33f) * z);
+  // n + 64 in the low bits of `rounded` (see scale_by_shifted_integer), n = round(high / ln 2).
+  const Vec shift(12582912.0f + 64.0f);
+  const Vec rounded = exponent_high * Vec(1.44269504f) + shift;
+  const Vec n = rounded - shift;
+  const Vec r = ((exponent_high - n * Vec(math_constants::kLn2High)) - n * Vec(math_constants::kLn2Low)) + exponent_low;
+  const Vec gaussian = scale_by_shifted_integer(exp_of_reduced(r), rounded);
   return {t * polynomial(t, kQ) * gaussian, gaussian};
 }
 ACTLAB_VECTOR_MATH Vec erfc(Vec x) {
-  const Vec z = min(Vec(1e4f), abs(x)), square = z * z;
-  const Vec tail = erfc_tail(z, square, fused_multiply_subtract(z, z, square)).value;
+  const Vec z = min(Vec(10.26f), abs(x)), minus_z = -z, high = minus_z * z;
+  const Vec tail = scaled_erfc_tail(z, high, fused_multiply_subtract(minus_z, z, high)).value * Vec(0x1p-64f);
   return select(x < Vec(0.0f), Vec(2.0f) - tail, tail);
-}
-// Phi(x) = erfc(-x / sqrt 2) / 2, with (x / sqrt 2)^2 as x^2 / 2 from x itself, so the rounding
-// of x / sqrt 2 only moves t (to about an ulp), not the exponential.
-ACTLAB_VECTOR_MATH NormalParts<Vec> normal_parts(Vec x) {
-  const Vec size = min(Vec(1e4f), abs(x)), square = size * size;
-  const ErfcTail tail = erfc_tail(size * Vec(0.70710678f), Vec(0.5f) * square,
-                                  Vec(0.5f) * fused_multiply_subtract(size, size, square));
-  const Vec half_tail = Vec(0.5f) * tail.value;
-  return {select(x > Vec(0.0f), Vec(1.0f) - half_tail, half_tail), tail.gaussian};
 }
 
 Vec tanh(Vec x);
@@ -473,6 +477,33 @@ template <class V> ACTLAB_VECTOR_MATH V sigmoid_derivative(V x) { return sigmoid
 
 // log(1 + e^x) = max(x, 0) + log1p(e^-|x|); exact in both tails, NaN-propagating.
 template <class V> ACTLAB_VECTOR_MATH V softplus(V x) { return max(V(0), x) + log1p(exp(-abs(x))); }
+
+// GELU, x Phi(x), and its derivative Phi(x) + x phi(x), Phi and phi the standard normal CDF and
+// density. The scalar reference from libm's erfc, which keeps full relative precision in the
+// left tail, where 1 + erf(x / sqrt 2) cancels.
+template <class V> struct GeluParts {
+  V value, derivative;
+};
+template <class T> GeluParts<T> gelu_parts(T x) {
+  const T cdf = std::erfc(-x / std::sqrt(T(2))) / 2;
+  const T density = std::exp(-x * x / 2) / std::sqrt(2 * std::numbers::pi_v<T>);
+  return {mul_or_zero(x, cdf), cdf + mul_or_zero(x, density)};
+}
+// The vector form from one scaled_erfc_tail at z = |x| / sqrt 2: Phi(-|x|) = erfc(z) / 2, with
+// the exponent -x^2 / 2 formed from x itself, so the rounding of z only moves t. For x > 0,
+// Phi(x) = 1 - Phi(-x). The products with x are formed at scale 2^65 and rescaled last. Beyond
+// |x| = 14.5, x Phi(-|x|) and x phi(x) round to 0, so x is clamped there (which also keeps +-inf
+// out of the products).
+ACTLAB_VECTOR_MATH GeluParts<Vec> gelu_parts(Vec x) {
+  const Vec size = min(Vec(14.5f), abs(x)), clamped = min(Vec(14.5f), max(Vec(-14.5f), x));
+  const Vec minus_half_size = Vec(-0.5f) * size, high = minus_half_size * size;
+  const ScaledErfcTail tail = scaled_erfc_tail(size * Vec(0.70710678f), high, fused_multiply_subtract(minus_half_size, size, high));
+  const Vec lower = clamped * tail.value * Vec(0x1p-65f);            // x Phi(-|x|)
+  const Vec slope = clamped * Vec(0.79788456f) * tail.gaussian;     // 2^65 x phi(x)
+  const auto positive = x > Vec(0.0f);
+  return {select(positive, x - lower, lower),
+          select(positive, Vec(1.0f), Vec(0.0f)) + select(positive, slope - tail.value, slope + tail.value) * Vec(0x1p-65f)};
+}
 
 }  // namespace ACTLAB_ISA
 }  // namespace actlab::simd
