@@ -175,10 +175,10 @@ template <typename T>
 using Vec = typename VectorOf<T>::type;
 template <typename T>
 inline constexpr std::int64_t kLanes = kVectorBytes / sizeof(T);
-// Accumulators fill three quarters of the vector registers with AVX-512 (24 of 32); with 16
-// registers half of them (8), which leaves room for the loads and the broadcast weight: 12 made
-// GCC keep the tile on the stack.
-inline constexpr int kRows = kVectorRegisters / 4, kCols = kVectorRegisters >= 32 ? 3 : 2;
+// Accumulators fill three quarters of the vector registers: 8 x 3 of 32 with AVX-512, 6 x 2 of 16
+// otherwise, which leaves room for the kCols loads and the broadcast weight (4 x 3 made GCC keep
+// the tile on the stack).
+inline constexpr int kRows = kVectorRegisters >= 32 ? 8 : 6, kCols = kVectorRegisters >= 32 ? 3 : 2;
 
 // One vector of an output row: where its loads start on the padded grid, where it is stored in
 // the output plane, and how many of its lanes are outputs (0 for the spans filling the last tile).
@@ -263,14 +263,25 @@ void correlate_tile(const T* x, std::int64_t channels, const DirectPlan& d, cons
     }
 }
 
-// Weights of each block of up to kRows output channels, as [c][tap][row] (the order the tile reads).
+// A group's output channels cut into as few blocks of at most kRows as possible, as even as
+// possible: 32 channels run as 5 5 6 5 5 6, not 6 6 6 6 6 2 (a 2-row tile leaves the multiply-add
+// units waiting on its few accumulators).
+struct ChannelBlocks {
+  std::int64_t channels, count;
+  explicit ChannelBlocks(std::int64_t group_out) : channels(group_out), count((group_out + kRows - 1) / kRows) {}
+  std::int64_t begin(std::int64_t block) const { return channels * block / count; }
+  std::int64_t rows(std::int64_t block) const { return begin(block + 1) - begin(block); }
+};
+
+// Weights of each block of output channels, as [c][tap][row] (the order the tile reads).
 template <typename T>
 std::vector<T> pack_weights(const ConvGeometry& g, const T* w) {
   std::vector<T> packed(static_cast<std::size_t>(g.out_channels * g.patch()));
   const std::int64_t taps = g.kh * g.kw;
+  const ChannelBlocks blocks(g.group_out());
   for (std::int64_t grp = 0; grp < g.p.groups; ++grp)
-    for (std::int64_t o0 = 0; o0 < g.group_out(); o0 += kRows) {
-      const std::int64_t rows = std::min<std::int64_t>(kRows, g.group_out() - o0), first = grp * g.group_out() + o0;
+    for (std::int64_t b = 0; b < blocks.count; ++b) {
+      const std::int64_t rows = blocks.rows(b), first = grp * g.group_out() + blocks.begin(b);
       T* block = packed.data() + first * g.patch();
       for (std::int64_t r = 0; r < rows; ++r)
         for (std::int64_t c = 0; c < g.group_in(); ++c)
@@ -292,6 +303,7 @@ template <typename T>
 void conv_direct(const ConvGeometry& g, const T* x, const T* w, const T* bias, T* out) {
   const DirectPlan d = plan_direct<T>(g);
   const std::vector<T> packed = pack_weights(g, w);
+  const ChannelBlocks blocks(g.group_out());
   const auto spans = static_cast<std::int64_t>(d.spans.size());
   over_batch_chunks(g.batch, batch_chunks(g), [&](std::int64_t, std::int64_t first, std::int64_t last) {
     const Scratch<T> padded(d.scratch);
@@ -299,9 +311,9 @@ void conv_direct(const ConvGeometry& g, const T* x, const T* w, const T* bias, T
     for (std::int64_t n = first; n < last; ++n) {
       pad_image(g, d, x + n * g.in_sample(), padded.data(), d.plane);
       for (std::int64_t grp = 0; grp < g.p.groups; ++grp)
-        for (std::int64_t o0 = 0; o0 < g.group_out(); o0 += kRows) {
-          const std::int64_t o = grp * g.group_out() + o0;
-          with_block<kRows>(g.group_out() - o0, [&]<int R>() {
+        for (std::int64_t b = 0; b < blocks.count; ++b) {
+          const std::int64_t o = grp * g.group_out() + blocks.begin(b);
+          with_block<kRows>(blocks.rows(b), [&]<int R>() {
             for (std::int64_t s = 0; s < spans; s += kCols)
               correlate_tile<T, R>(padded.data() + grp * g.group_in() * d.plane, g.group_in(), d, d.spans.data() + s,
                                    packed.data() + o * g.patch(), bias != nullptr ? bias + o : nullptr,
@@ -343,21 +355,19 @@ void conv_forward(const ConvGeometry& g, const T* x, const T* w, const T* bias, 
 inline constexpr int kGradRows = kVectorRegisters / 8, kGradTaps = 5;
 inline constexpr std::int64_t kGradSamples = 8;
 
-// Stacks of up to kGradSamples samples: padded inputs [c][n][plane] (channels `x_stride` apart, a
-// vector of zero slack after each) and output gradients [o][n][OH][row_length] (rows rounded up to
-// whole vectors, zero past OW). The sums run over the output rows only, never over padding.
+// Stacks of up to kGradSamples samples: padded inputs [c][n][plane] (channels `x_stride` apart)
+// and output gradients [o][n][sample_length], each sample's rows padded_w apart like the input's
+// and zero past OW. A sample's sum then runs over one contiguous range: the columns past OW read
+// real inputs (or the zero slack after the stack) and multiply them by zero.
 template <typename T>
 struct GradStack {
-  std::int64_t row_length, x_stride, grad_stride;
-  std::vector<std::int64_t> x_rows;  // where each output row of each sample starts in a channel's stack
+  std::int64_t plane, sample_length, x_stride, grad_stride;
 
   GradStack(const ConvGeometry& g, const DirectPlan& d, std::int64_t samples)
-      : row_length((g.out_w + kLanes<T> - 1) / kLanes<T> * kLanes<T>),
-        x_stride(samples * d.plane + kLanes<T>),
-        grad_stride(samples * g.out_h * row_length) {
-    for (std::int64_t n = 0; n < samples; ++n)
-      for (std::int64_t oh = 0; oh < g.out_h; ++oh) x_rows.push_back(n * d.plane + oh * d.padded_w);
-  }
+      : plane(d.plane),
+        sample_length((g.out_h * d.padded_w + kLanes<T> - 1) / kLanes<T> * kLanes<T>),
+        x_stride((samples - 1) * d.plane + sample_length + d.offsets.back()),
+        grad_stride(samples * sample_length) {}
 };
 
 // Loads each vector once: GCC otherwise folds the loads into every multiply-add that uses them
@@ -382,13 +392,12 @@ T horizontal_sum(const Vec<T>& v) {
 
 // Kept out of line: inlined into the batch loop, GCC spills its accumulators.
 template <typename T, int R, int K>
-__attribute__((noinline)) void weight_grad_tile(const GradStack<T>& stack, std::int64_t rows, const T* grad, const T* x,
-                                                const std::int64_t* offsets, T* dw, std::int64_t dw_stride) {
+__attribute__((noinline)) void weight_grad_tile(const GradStack<T>& stack, std::int64_t samples, const T* grad,
+                                                const T* x, const std::int64_t* offsets, T* dw, std::int64_t dw_stride) {
   constexpr std::int64_t L = kLanes<T>;
   Vec<T> acc[R][K] = {};
-  for (std::int64_t row = 0; row < rows; ++row, grad += stack.row_length) {
-    const T* x_row = x + stack.x_rows[static_cast<std::size_t>(row)];
-    for (std::int64_t v = 0; v < stack.row_length; v += L) {
+  for (std::int64_t n = 0; n < samples; ++n, grad += stack.sample_length, x += stack.plane)
+    for (std::int64_t v = 0; v < stack.sample_length; v += L) {
       Vec<T> gv[R];
       for (int r = 0; r < R; ++r) {
         std::memcpy(&gv[r], grad + r * stack.grad_stride + v, sizeof(Vec<T>));
@@ -396,12 +405,11 @@ __attribute__((noinline)) void weight_grad_tile(const GradStack<T>& stack, std::
       }
       for (int k = 0; k < K; ++k) {
         Vec<T> xv;
-        std::memcpy(&xv, x_row + offsets[k] + v, sizeof(Vec<T>));
+        std::memcpy(&xv, x + offsets[k] + v, sizeof(Vec<T>));
         keep_in_register(xv);
         for (int r = 0; r < R; ++r) acc[r][k] += gv[r] * xv;
       }
     }
-  }
   for (int r = 0; r < R; ++r)
     for (int k = 0; k < K; ++k) dw[r * dw_stride + k] += horizontal_sum<T>(acc[r][k]);
 }
@@ -411,21 +419,20 @@ __attribute__((noinline)) void weight_grad_tile(const GradStack<T>& stack, std::
 template <typename T>
 void weight_grad_direct(const ConvGeometry& g, const DirectPlan& d, const GradStack<T>& stack, const T* x, const T* grad,
                         std::int64_t first, std::int64_t last, T* xs, T* gs, T* dw) {
-  const std::int64_t taps = g.kh * g.kw, sample_rows = g.out_h * stack.row_length;
+  const std::int64_t taps = g.kh * g.kw;
   for (std::int64_t n = first; n < last; ++n) {
     pad_image(g, d, x + n * g.in_sample(), xs + (n - first) * d.plane, stack.x_stride);
     for (std::int64_t o = 0; o < g.out_channels; ++o)
       copy_rows(grad + n * g.out_sample() + o * g.pixels(), g.out_h, g.out_w,
-                gs + o * stack.grad_stride + (n - first) * sample_rows, stack.row_length);
+                gs + o * stack.grad_stride + (n - first) * stack.sample_length, d.padded_w);
   }
-  const std::int64_t rows = (last - first) * g.out_h;
   for (std::int64_t grp = 0; grp < g.p.groups; ++grp)
     for (std::int64_t o0 = grp * g.group_out(); o0 < (grp + 1) * g.group_out(); o0 += kGradRows)
       with_block<kGradRows>((grp + 1) * g.group_out() - o0, [&]<int R>() {
         for (std::int64_t c = 0; c < g.group_in(); ++c)
           for (std::int64_t t0 = 0; t0 < taps; t0 += kGradTaps)
             with_block<kGradTaps>(taps - t0, [&]<int K>() {
-              weight_grad_tile<T, R, K>(stack, rows, gs + o0 * stack.grad_stride,
+              weight_grad_tile<T, R, K>(stack, last - first, gs + o0 * stack.grad_stride,
                                         xs + (grp * g.group_in() + c) * stack.x_stride, d.offsets.data() + t0,
                                         dw + o0 * g.patch() + c * taps + t0, g.patch());
             });
