@@ -87,9 +87,16 @@ def cpu_levels():
     return [name for name, needs, _, _ in ISA_LEVELS if needs <= flags]
 
 
-def isa_env(level):
-    """The environment that runs both sides at `level`: (actlab's, PyTorch's)."""
+def isa_env(level, build_dir):
+    """The environment that runs both sides at `level`: (actlab's, PyTorch's). Where the level
+    leaves OpenBLAS's kernels to itself, PyTorch gets the kernels actlab runs: OpenBLAS falls back
+    to its SSE3 kernels on CPUs newer than itself, and actlab corrects that for itself only."""
     _, _, actlab, pytorch = next(entry for entry in ISA_LEVELS if entry[0] == level)
+    if "OPENBLAS_CORETYPE" not in pytorch and (build_dir / "actlab").exists():
+        info = subprocess.run([build_dir / "actlab", "info"], env=clean_env(actlab), capture_output=True, text=True)
+        found = re.search(r"^blas: .* (\w+) MAX_THREADS=", info.stdout, re.MULTILINE)
+        if found:
+            pytorch = {**pytorch, "OPENBLAS_CORETYPE": found.group(1)}
     return actlab, pytorch
 
 
@@ -122,8 +129,8 @@ def clean_env(extra=None):
 
 
 class Family:
-    def __init__(self, name, build_dir, level):
-        self.actlab_env, self.pytorch_env = isa_env(level)
+    def __init__(self, name, build_dir, environments):
+        self.actlab_env, self.pytorch_env = environments
         executable, peer, self.default_filter = FAMILIES[name]
         self.executable = build_dir / executable
         self.peer = ROOT / "bench" / "peer" / peer if peer else None
@@ -350,15 +357,16 @@ def main():
     if "ACTLAB_DATA" not in os.environ and datasets.is_dir():
         os.environ["ACTLAB_DATA"] = str(datasets)
     names = dict.fromkeys([LIMITS_FAMILY, *args.families])
-    families = [Family(name, args.build_dir, args.isa) for name in names]
+    environments = isa_env(args.isa, args.build_dir)
+    families = [Family(name, args.build_dir, environments) for name in names]
 
     # OpenMP's wait policy reaches both sides (see PERFORMANCE.md): say when it was set.
     policy = [f"OMP_WAIT_POLICY={os.environ['OMP_WAIT_POLICY']}"] if "OMP_WAIT_POLICY" in os.environ else []
     command = shlex.join([*policy, "scripts/bench.sh", *sys.argv[1:]])
     parts = [f"Measured {datetime.date.today().isoformat()} on {cpu_model()}, with `{command}`; "
              f"{args.rounds} timed rounds{'' if args.quick else ' after a warm-up'}, batches of at least "
-             f"{args.min_time} s. Instruction sets: actlab {env_str(isa_env(args.isa)[0])}; "
-             f"PyTorch best {env_str(isa_env(args.isa)[1])}."]
+             f"{args.min_time} s. Instruction sets: actlab {env_str(environments[0])}; "
+             f"PyTorch best {env_str(environments[1])}."]
     results_by_threads = {}
     for threads in (int(t) for t in args.threads.split(",")):
         load_before = os.getloadavg()[0]

@@ -1,10 +1,14 @@
 #include "actlab/ops/gemm.h"
 
+#include <cblas.h>
 #include <gtest/gtest.h>
 
+#include <cstdlib>
 #include <cstring>
+#include <string_view>
 #include <vector>
 
+#include "actlab/core/cpu.h"
 #include "actlab/core/parallel.h"
 #include "actlab/core/tensor.h"
 
@@ -62,6 +66,13 @@ TEST(Gemm, DeterministicTilesComputeTheProductAndIgnoreTheThreadCount) {
     for (std::size_t i = 0; i < one.size(); ++i)
       ASSERT_NEAR(one[i], reference[i], 1e-4f * (1.0f + std::abs(reference[i]))) << "element " << i;
   }
+}
+
+// OpenBLAS falls back to its SSE3 kernels on CPUs newer than itself; actlab makes it choose again.
+TEST(Gemm, BlasRunsTheKernelsOfThisCpusLevel) {
+  if (std::getenv("OPENBLAS_CORETYPE") != nullptr) GTEST_SKIP() << "OPENBLAS_CORETYPE chooses the kernels";
+  if (best_isa() == Isa::baseline) GTEST_SKIP() << "no level above the baseline here";
+  EXPECT_NE(std::string_view(openblas_get_corename()), "Prescott") << openblas_get_config();
 }
 
 }  // namespace

@@ -67,6 +67,9 @@ std::string_view isa_description(Isa isa) {
 
 Isa best_isa() {
   static const Isa best = [] {
+#if ACTLAB_ISA_PASSES
+    __builtin_cpu_init();  // may run in a static initializer, before libgcc's own
+#endif
     Isa found = Isa::baseline;
     for (Isa isa : kLevels)
       if (supported(isa)) found = isa;
