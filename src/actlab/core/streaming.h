@@ -17,7 +17,7 @@
 namespace actlab {
 
 // Size of the last-level cache in bytes, read once (from sysfs, then sysconf; 32 MiB if neither
-// knows).
+// knows), at most 8 MiB per CPU sharing it.
 std::int64_t last_level_cache_bytes();
 
 // Whether a kernel writing `output_bytes` should use non-temporal stores (output larger than the
