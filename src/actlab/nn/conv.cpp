@@ -357,8 +357,10 @@ inline constexpr std::int64_t kGradSamples = 8;
 
 // Stacks of up to kGradSamples samples: padded inputs [c][n][plane] (channels `x_stride` apart)
 // and output gradients [o][n][sample_length], each sample's rows padded_w apart like the input's
-// and zero past OW. A sample's sum then runs over one contiguous range: the columns past OW read
-// real inputs (or the zero slack after the stack) and multiply them by zero.
+// and zero past OW. A sample's sum then runs over one contiguous range, with no set-up per row:
+// the columns past OW read real inputs (or the zero slack after the stack) and multiply them by
+// zero (so an infinite input can make a sum NaN that would be finite; its other sums, and the
+// output, are not finite then anyway).
 template <typename T>
 struct GradStack {
   std::int64_t plane, sample_length, x_stride, grad_stride;
