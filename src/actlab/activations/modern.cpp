@@ -251,7 +251,7 @@ struct Logsigmoid {
             .smooth = true, .saturates = "x -> +inf",
             .note = "log-probabilities of a sigmoid (losses, log-space gates) without overflow"};
   }
-  template <class V> V forward(V x) const { return min(V(0), x) - log1p(exp(-abs(x))); }
+  template <class V> V forward(V x) const { return min(V(0), x) - log1p_of_unit(exp(-abs(x))); }
   template <class V> V derivative(V x) const { return sigmoid(-x); }
 };
 

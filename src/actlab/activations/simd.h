@@ -45,6 +45,7 @@ template <class T> bool is_nan(T x) { return std::isnan(x); }
 template <class T> T exp(T x) { return std::exp(x); }
 template <class T> T expm1(T x) { return std::expm1(x); }
 template <class T> T log1p(T x) { return std::log1p(x); }
+template <class T> T log1p_of_unit(T x) { return std::log1p(x); }
 template <class T> T tanh(T x) { return std::tanh(x); }
 template <class T> T erf(T x) { return std::erf(x); }
 template <class T> T erfc(T x) { return std::erfc(x); }
@@ -380,17 +381,13 @@ ACTLAB_VECTOR_MATH Vec expm1(Vec x) {
   return select(abs(x) < Vec(0.7f), series, exp(x) - Vec(1.0f));
 }
 // log1p(x) = log(u) + e / u with u = 1 + x rounded and e its exact rounding error (TwoSum);
-// log(u) = k log 2 + log(1 + f), 1 + f = u / 2^k in [sqrt(2)/2, sqrt(2)), by FreeBSD's logf
+// log(u) = k log 2 + log(1 + f), 1 + f = m = u / 2^k in [sqrt(2)/2, sqrt(2)), by FreeBSD's logf
 // (s = f / (2 + f), a degree-8 polynomial in s, error below 2^-34 before rounding). About 1 ulp,
-// without the double-float arithmetic of SLEEF's log1pf.
-ACTLAB_VECTOR_MATH Vec log1p(Vec x) {
+// without the double-float arithmetic of SLEEF's log1pf. No special cases here (see log1p).
+ACTLAB_VECTOR_MATH Vec log1p_of_split(Vec x, Vec u, Vec m, Vec k) {
   const Vec one(1.0f);
-  const Vec u = x + one;
   const Vec rounded_x = u - one;
   const Vec error = (one - (u - rounded_x)) + (x - rounded_x);
-  const auto high = mantissa(u) > Vec(1.41421356f);
-  const Vec m = select(high, mantissa(u) * Vec(0.5f), mantissa(u));
-  const Vec k = select(high, exponent(u) + one, exponent(u));
   const Vec f = m - one;
   const Vec s = f / (Vec(2.0f) + f);
   const Vec z = s * s, w = z * z;
@@ -398,10 +395,25 @@ ACTLAB_VECTOR_MATH Vec log1p(Vec x) {
                 w * (Vec(0.40000972152f) + w * Vec(0.24279078841f));
   const Vec half_f_squared = Vec(0.5f) * f * f;
   const Vec low_terms = k * Vec(math_constants::kLn2Low) + error * reciprocal(u);
-  const Vec log_u = k * Vec(math_constants::kLn2High) - ((half_f_squared - (s * (half_f_squared + r) + low_terms)) - f);
+  return k * Vec(math_constants::kLn2High) - ((half_f_squared - (s * (half_f_squared + r) + low_terms)) - f);
+}
+ACTLAB_VECTOR_MATH Vec log1p(Vec x) {
+  const Vec one(1.0f);
+  const Vec u = x + one;
+  const auto high = mantissa(u) > Vec(1.41421356f);
+  const Vec log_u = log1p_of_split(x, u, select(high, mantissa(u) * Vec(0.5f), mantissa(u)),
+                                   select(high, exponent(u) + one, exponent(u)));
   // u = 0 (x = -1): -inf; u = inf: inf; u < 0 or NaN: NaN.
   const Vec special = select(u == Vec(0.0f), Vec(-INFINITY), select(u == Vec(INFINITY), u, Vec(NAN)));
   return select((u > Vec(0.0f)) & (u < Vec(INFINITY)), log_u, special);
+}
+// log1p(x) for x in [0, 1] or NaN (softplus's e^-|x|), equal to log1p(x) there: u is in [1, 2],
+// so k is 0 or 1 without the exponent's bits, and no case is special.
+ACTLAB_VECTOR_MATH Vec log1p_of_unit(Vec x) {
+  const Vec one(1.0f);
+  const Vec u = x + one;
+  const auto high = u > Vec(1.41421356f);
+  return log1p_of_split(x, u, select(high, u * Vec(0.5f), u), select(high, one, Vec(0.0f)));
 }
 // erfc(z) = t Q(t) e^(-z^2), t = 1 / (1 + 0.33 z), for z >= 0; erfc(-z) = 2 - erfc(z). Q(t) =
 // erfcx(z) / t is smooth on (0, 1]: a degree-7 polynomial fits it within 1.2e-7 relative for
@@ -476,7 +488,7 @@ template <class V> ACTLAB_VECTOR_MATH V sigmoid(V x) { return sigmoid_parts(x).v
 template <class V> ACTLAB_VECTOR_MATH V sigmoid_derivative(V x) { return sigmoid_parts(x).derivative; }
 
 // log(1 + e^x) = max(x, 0) + log1p(e^-|x|); exact in both tails, NaN-propagating.
-template <class V> ACTLAB_VECTOR_MATH V softplus(V x) { return max(V(0), x) + log1p(exp(-abs(x))); }
+template <class V> ACTLAB_VECTOR_MATH V softplus(V x) { return max(V(0), x) + log1p_of_unit(exp(-abs(x))); }
 
 // GELU, x Phi(x), and its derivative Phi(x) + x phi(x), Phi and phi the standard normal CDF and
 // density. The scalar reference from libm's erfc, which keeps full relative precision in the
