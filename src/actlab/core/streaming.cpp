@@ -3,8 +3,10 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cstdio>
 #include <cstdlib>
 #include <fstream>
+#include <sstream>
 #include <string>
 
 namespace actlab {
@@ -13,20 +15,12 @@ namespace {
 // How many CPUs a sysfs CPU list names ("0-1", "0-7,16-23"); 0 if it names none.
 std::int64_t cpus_in_list(const std::string& list) {
   std::int64_t count = 0;
-  const char* p = list.c_str();
-  while (*p != '\0') {
-    char* end = nullptr;
-    const long first = std::strtol(p, &end, 10);
-    if (end == p) return 0;
-    long last = first;
-    if (*end == '-') {
-      p = end + 1;
-      last = std::strtol(p, &end, 10);
-      if (end == p || last < first) return 0;
-    }
-    count += last - first + 1;
-    p = *end == ',' ? end + 1 : end;
-    if (*end != ',' && *end != '\0') return 0;
+  std::istringstream ranges(list);
+  for (std::string range; std::getline(ranges, range, ',');) {
+    long first = 0, last = 0;
+    const int fields = std::sscanf(range.c_str(), "%ld-%ld", &first, &last);
+    if (fields < 1 || (fields == 2 && last < first)) return 0;
+    count += (fields == 2 ? last : first) - first + 1;
   }
   return count;
 }
@@ -47,7 +41,8 @@ std::int64_t sysfs_l3_bytes() {
     if (!(std::ifstream(dir + "level") >> level)) break;
     if (level != 3 || !(std::ifstream(dir + "size") >> size)) continue;
     char* unit = nullptr;
-    const std::int64_t bytes = std::strtoll(size.c_str(), &unit, 10) * (*unit == 'K' ? 1024 : *unit == 'M' ? 1024 * 1024 : 1);
+    const std::int64_t bytes =
+        std::strtoll(size.c_str(), &unit, 10) * (*unit == 'K' ? 1024 : *unit == 'M' ? 1024 * 1024 : 1);
     const std::int64_t cpus = std::ifstream(dir + "shared_cpu_list") >> sharing ? cpus_in_list(sharing) : 0;
     return cpus > 0 ? std::min(bytes, cpus * kMaxL3PerCpu) : bytes;
   }

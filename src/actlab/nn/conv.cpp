@@ -395,7 +395,8 @@ T horizontal_sum(const Vec<T>& v) {
 // Kept out of line: inlined into the batch loop, GCC spills its accumulators.
 template <typename T, int R, int K>
 __attribute__((noinline)) void weight_grad_tile(const GradStack<T>& stack, std::int64_t samples, const T* grad,
-                                                const T* x, const std::int64_t* offsets, T* dw, std::int64_t dw_stride) {
+                                                const T* x, const std::int64_t* offsets, T* dw,
+                                                std::int64_t dw_stride) {
   constexpr std::int64_t L = kLanes<T>;
   Vec<T> acc[R][K] = {};
   for (std::int64_t n = 0; n < samples; ++n, grad += stack.sample_length, x += stack.plane)

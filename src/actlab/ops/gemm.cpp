@@ -25,7 +25,8 @@ namespace {
 // kernels of the best level this CPU has. An OPENBLAS_CORETYPE the user set is left alone.
 bool choose_blas_kernels() {
 #if defined(__x86_64__)
-  if (gotoblas_dynamic_init == nullptr || gotoblas_dynamic_quit == nullptr || std::getenv("OPENBLAS_CORETYPE") != nullptr ||
+  const bool switchable = gotoblas_dynamic_init != nullptr && gotoblas_dynamic_quit != nullptr;
+  if (!switchable || std::getenv("OPENBLAS_CORETYPE") != nullptr ||
       std::string_view(openblas_get_corename()) != "Prescott" || best_isa() == Isa::baseline)
     return false;
   setenv("OPENBLAS_CORETYPE", best_isa() == Isa::avx512 ? "SkylakeX" : "Haswell", 1);
