@@ -47,7 +47,7 @@ void learnable_forward(const K& kernel, std::int64_t n, std::int64_t inner, std:
       for (int j = 0; j < P; ++j) th[j] = V(tp[c * P + j]);
       write_row<V>(yp + from, to - from, stream, [&](std::int64_t i, std::int64_t remaining) {
         return kernel.forward(load_n<V>(xp + from + i, remaining), th);
-      });
+      }, xp + from);
     });
   });
 }
@@ -73,7 +73,7 @@ void learnable_backward(const K& kernel, std::int64_t n, std::int64_t inner, std
         write_row<V>(gxp + from, to - from, stream, [&](std::int64_t i, std::int64_t remaining) {
           const V xv = load_n<V>(xp + from + i, remaining);
           return select(is_nan(xv), xv, kernel.backward(xv, load_n<V>(gp + from + i, remaining), th, acc));
-        });
+        }, xp + from, gp + from);
         for (int j = 0; j < P; ++j) block_sums[c * P + j] += horizontal_sum(acc[j]);
       });
     }

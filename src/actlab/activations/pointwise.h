@@ -89,7 +89,7 @@ void map_elements_as(std::int64_t n, T* out, Fn fn, const In*... in) {
   parallel_for(0, n, kParallelGrain, [&](std::int64_t begin, std::int64_t end) {
     write_row<V>(out + begin, end - begin, stream, [&](std::int64_t i, std::int64_t remaining) {
       return fn(simd::load_n<V>(in + begin + i, remaining)...);
-    });
+    }, (in + begin)...);
   });
 }
 

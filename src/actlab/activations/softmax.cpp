@@ -19,11 +19,17 @@ using simd::lanes;
 using simd::load_n;
 using simd::store_n;
 
+template <class V, class T> constexpr std::int64_t kVectorBytes = lanes<V> * static_cast<std::int64_t>(sizeof(T));
+
 template <class V, class T>
 void forward_row(const T* x, T* y, std::int64_t n, bool log) {
   constexpr T kMinusInf = -std::numeric_limits<T>::infinity();
   V vmax = V(kMinusInf);
-  for (std::int64_t i = 0; i < n; i += lanes<V>) vmax = simd::max(vmax, load_n<V>(x + i, n - i, kMinusInf));
+  // The first pass reads the row from memory: it prefetches ahead (the next rows, on short ones).
+  for (std::int64_t i = 0; i < n; i += lanes<V>) {
+    prefetch_ahead(x, i, kVectorBytes<V, T>);
+    vmax = simd::max(vmax, load_n<V>(x + i, n - i, kMinusInf));
+  }
   T row_max = horizontal_max(vmax);
   if (std::isinf(row_max)) row_max = 0;  // all -inf (or a +inf): let exp give the limits
   // The maxima contribute exactly 1 each; summing them apart (ties) from the rest keeps
@@ -56,6 +62,8 @@ void backward_row(const T* y, const T* g, T* gx, std::int64_t n, bool log) {
   for (std::int64_t block = 0; block < n; block += kSumBlock) {
     V vdot = V(0);
     for (std::int64_t i = block; i < std::min(n, block + kSumBlock); i += lanes<V>) {
+      prefetch_ahead(g, i, kVectorBytes<V, T>);
+      prefetch_ahead(y, i, kVectorBytes<V, T>);
       const V gv = load_n<V>(g + i, std::min(n, block + kSumBlock) - i);
       vdot = vdot + (log ? gv : gv * load_n<V>(y + i, std::min(n, block + kSumBlock) - i));
     }

@@ -24,17 +24,31 @@ std::int64_t last_level_cache_bytes();
 // last-level cache, on a CPU where write_row can stream: any x86-64).
 bool stream_output(std::int64_t output_bytes);
 
+// How far ahead of its loop write_row prefetches the rows it reads. The hardware prefetchers
+// cannot be relied on to run that far ahead: on a 2-CPU virtual machine whose loads waited on
+// memory, sigmoid's forward over 16M floats ran 3x faster with it.
+inline constexpr std::int64_t kPrefetchBytes = 4096;
+
+// Prefetches the `bytes` of row, from element i on, kPrefetchBytes ahead. The address may lie past
+// the row's end, where a prefetch is harmless (it never faults) but forming the pointer is not.
+template <class In>
+void prefetch_ahead(const In* row, std::int64_t i, std::int64_t bytes) {
+  const std::uintptr_t address = reinterpret_cast<std::uintptr_t>(row + i) + kPrefetchBytes;
+  for (std::int64_t offset = 0; offset < bytes; offset += 64)
+    __builtin_prefetch(reinterpret_cast<const void*>(address + static_cast<std::uintptr_t>(offset)));
+}
+
 // Writes out[0, n) from value(i, count), which returns the V for elements i, i + 1, ...: V is T
 // (one element per call) or a vector of T with kLanes, store(p), store(p, count) and stream(p)
 // (p aligned to the vector's size); count >= kLanes asks for a whole vector, fewer for the first
-// `count` lanes only (at the ragged ends). With `stream`, the whole 64-byte lines of out are
-// written with non-temporal stores (the ragged ends with ordinary ones). Call it inside
-// parallel_for, whose chunks end with the fence that makes those stores visible to other threads
-// (a fence per row would stall short rows). T must fill 64 bytes with whole V's. Flattened: the
-// element function and all it calls are inlined into the loops, so a kernel's constants stay in
-// registers.
-template <class V, class T, class Value>
-[[gnu::flatten]] void write_row(T* out, std::int64_t n, bool stream, Value value) {
+// `count` lanes only (at the ragged ends). `inputs` are the rows value(i, ...) reads at element i,
+// prefetched ahead. With `stream`, the whole 64-byte lines of out are written with non-temporal
+// stores (the ragged ends with ordinary ones). Call it inside parallel_for, whose chunks end with
+// the fence that makes those stores visible to other threads (a fence per row would stall short
+// rows). T must fill 64 bytes with whole V's. Flattened: the element function and all it calls
+// are inlined into the loops, so a kernel's constants stay in registers.
+template <class V, class T, class Value, class... In>
+[[gnu::flatten]] void write_row(T* out, std::int64_t n, bool stream, Value value, const In*... inputs) {
   constexpr bool kScalar = std::is_arithmetic_v<V>;
   constexpr std::int64_t kLanes = [] {
     if constexpr (kScalar)
@@ -42,6 +56,8 @@ template <class V, class T, class Value>
     else
       return V::kLanes;
   }();
+  constexpr std::int64_t kLine = 64 / static_cast<std::int64_t>(sizeof(T));
+  static_assert(kLine % kLanes == 0, "write_row: a cache line must hold whole vectors");
   auto put = [&](std::int64_t i, std::int64_t remaining) {
     if constexpr (kScalar)
       out[i] = value(i, remaining);
@@ -50,16 +66,19 @@ template <class V, class T, class Value>
     else
       value(i, remaining).store(out + i, static_cast<int>(remaining));
   };
+  // The input bytes one line of out reads.
+  auto prefetch_line = [&]([[maybe_unused]] std::int64_t i) {
+    (prefetch_ahead(inputs, i, kLine * static_cast<std::int64_t>(sizeof(In))), ...);
+  };
   std::int64_t i = 0;
 #if defined(__SSE2__)
-  constexpr std::int64_t kLine = 64 / static_cast<std::int64_t>(sizeof(T));
-  static_assert(kLine % kLanes == 0, "write_row: a cache line must hold whole vectors");
   const auto address = reinterpret_cast<std::uintptr_t>(out);
   if (stream && address % sizeof(T) == 0 && n >= 2 * kLine) {
     const auto head = static_cast<std::int64_t>((64 - address % 64) % 64 / sizeof(T));
     for (; i < head; i += kLanes) put(i, head - i);
     i = head;
     for (; i + kLine <= n; i += kLine) {
+      prefetch_line(i);
       if constexpr (kScalar) {
         alignas(64) T line[kLine];
         for (std::int64_t j = 0; j < kLine; ++j) line[j] = value(i + j, n - i - j);
@@ -73,6 +92,10 @@ template <class V, class T, class Value>
 #else
   (void)stream;
 #endif
+  for (; i + kLine <= n; i += kLine) {
+    prefetch_line(i);
+    for (std::int64_t j = 0; j < kLine; j += kLanes) put(i + j, n - i - j);
+  }
   for (; i < n; i += kLanes) put(i, n - i);
 }
 

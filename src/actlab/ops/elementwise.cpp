@@ -271,7 +271,7 @@ Tensor& Tensor::copy_(const Tensor& source) {
         D* o = reinterpret_cast<D*>(p[0]);
         const S* x = reinterpret_cast<const S*>(p[1]);
         if (s[0] == 1 && s[1] == 1) {
-          write_row<D>(o, n, stream, [&](std::int64_t i, std::int64_t) { return static_cast<D>(x[i]); });
+          write_row<D>(o, n, stream, [&](std::int64_t i, std::int64_t) { return static_cast<D>(x[i]); }, x);
         } else {
           for (std::int64_t i = 0; i < n; ++i) o[i * s[0]] = static_cast<D>(x[i * s[1]]);
         }

@@ -28,7 +28,7 @@ Tensor map_floating(const Tensor& x, std::string_view name, Op op) {
       T* o = reinterpret_cast<T*>(ptrs[0]);
       const T* a = reinterpret_cast<const T*>(ptrs[1]);
       if (s[0] == 1 && s[1] == 1) {
-        write_row<T>(o, n, stream, [&](std::int64_t i, std::int64_t) { return op(a[i]); });
+        write_row<T>(o, n, stream, [&](std::int64_t i, std::int64_t) { return op(a[i]); }, a);
       } else {
         for (std::int64_t i = 0; i < n; ++i) o[i * s[0]] = op(a[i * s[1]]);
       }
@@ -50,13 +50,13 @@ Tensor zip(const Tensor& a, const Tensor& b, std::string_view name, Op op, bool 
       const T* x = reinterpret_cast<const T*>(ptrs[1]);
       const T* y = reinterpret_cast<const T*>(ptrs[2]);
       if (s[0] == 1 && s[1] == 1 && s[2] == 1) {
-        write_row<T>(o, n, stream, [&](std::int64_t i, std::int64_t) { return op(x[i], y[i]); });
+        write_row<T>(o, n, stream, [&](std::int64_t i, std::int64_t) { return op(x[i], y[i]); }, x, y);
       } else if (s[0] == 1 && s[1] == 1 && s[2] == 0) {
         const T yv = *y;
-        write_row<T>(o, n, stream, [&](std::int64_t i, std::int64_t) { return op(x[i], yv); });
+        write_row<T>(o, n, stream, [&](std::int64_t i, std::int64_t) { return op(x[i], yv); }, x);
       } else if (s[0] == 1 && s[1] == 0 && s[2] == 1) {
         const T xv = *x;
-        write_row<T>(o, n, stream, [&](std::int64_t i, std::int64_t) { return op(xv, y[i]); });
+        write_row<T>(o, n, stream, [&](std::int64_t i, std::int64_t) { return op(xv, y[i]); }, y);
       } else {
         for (std::int64_t i = 0; i < n; ++i) o[i * s[0]] = op(x[i * s[1]], y[i * s[2]]);
       }

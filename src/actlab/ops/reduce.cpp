@@ -7,6 +7,7 @@
 #include "actlab/autograd/grad_mode.h"
 #include "actlab/autograd/node.h"
 #include "actlab/core/parallel.h"
+#include "actlab/ops/reduce_kernels.h"
 
 namespace actlab {
 
@@ -52,26 +53,18 @@ Tensor reduced_last(const Tensor& x, const std::vector<int>& dims) {
 
 template <typename T>
 T sum_row(const T* p, std::int64_t n) {
-  // Float rows sum in SIMD blocks of float, blocks accumulate in double.
-  using Acc = double;
-  constexpr std::int64_t kBlock = 4096;
-  Acc total = 0;
-  for (std::int64_t b = 0; b < n; b += kBlock) {
-    const std::int64_t e = std::min(n, b + kBlock);
-    T partial = 0;
-#pragma omp simd reduction(+ : partial)
-    for (std::int64_t i = b; i < e; ++i) partial += p[i];
-    total += partial;
-  }
+  double total = 0;
+  ACTLAB_ISA_DISPATCH(ops::kernels, add_sum<T>(n, p, total));
   return static_cast<T>(total);
 }
 
+// x is float32, float64 or int64 (integer tensors are summed in int64).
 Tensor sum_kernel(const Tensor& x, const std::vector<int>& dims, bool keepdim) {
   const Shape out_shape = reduced_shape(x.shape(), dims, keepdim);
   Tensor out = Tensor::empty(out_shape, x.dtype());
   const std::int64_t m = numel_of(out_shape);
   const std::int64_t r = m == 0 ? 0 : x.numel() / m;
-  dispatch_all(x.dtype(), [&]<typename T>() {
+  auto kernel = [&]<typename T>() {
     T* o = out.data<T>();
     bool leading = x.is_contiguous();
     for (std::size_t i = 0; i < dims.size() && leading; ++i) leading = dims[i] == static_cast<int>(i);
@@ -110,7 +103,11 @@ Tensor sum_kernel(const Tensor& x, const std::vector<int>& dims, bool keepdim) {
                  [&](std::int64_t i0, std::int64_t i1) {
                    for (std::int64_t i = i0; i < i1; ++i) o[i] = sum_row(p + i * r, r);
                  });
-  });
+  };
+  if (x.dtype() == kInt64)
+    kernel.operator()<std::int64_t>();
+  else
+    dispatch_floating(x.dtype(), "sum", kernel);
   return out;
 }
 

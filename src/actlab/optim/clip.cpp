@@ -3,7 +3,7 @@
 #include <cmath>
 
 #include "actlab/autograd/grad_mode.h"
-#include "actlab/optim/update_kernels.h"
+#include "actlab/ops/reduce_kernels.h"
 
 namespace actlab::optim {
 
@@ -14,7 +14,7 @@ double grad_norm(const std::vector<Tensor>& params) {
     if (!g.defined()) continue;
     const Tensor c = g.contiguous();
     dispatch_floating(c.dtype(), "grad_norm", [&]<typename T>() {
-      ACTLAB_ISA_DISPATCH(optim::kernels, add_sum_of_squares<T>(c.numel(), c.data<T>(), squared));
+      ACTLAB_ISA_DISPATCH(ops::kernels, add_sum_of_squares<T>(c.numel(), c.data<T>(), squared));
     });
   }
   return std::sqrt(squared);

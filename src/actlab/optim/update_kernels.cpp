@@ -78,24 +78,11 @@ void adam(const AdamCoefficients<T>& c, std::int64_t n, T* p, const T* g, T* m, 
     adam_sweep<false>(c, n, p, g, m, v, v_max);
 }
 
-template <class T>
-void add_sum_of_squares(std::int64_t n, const T* x, double& total) {
-  constexpr std::int64_t kBlock = 4096;
-  for (std::int64_t start = 0; start < n; start += kBlock) {
-    const std::int64_t end = std::min(n, start + kBlock);
-    T block = 0;
-#pragma omp simd reduction(+ : block)
-    for (std::int64_t i = start; i < end; ++i) block += x[i] * x[i];
-    total += static_cast<double>(block);
-  }
-}
-
 #define ACTLAB_INSTANTIATE_OPTIM_KERNELS(T)                                                          \
   template void sgd<T>(const SgdCoefficients<T>&, std::int64_t, T*, const T*, T*);                   \
   template void rmsprop<T>(const RmspropCoefficients<T>&, std::int64_t, T*, const T*, T*, T*, T*);   \
   template void adagrad<T>(const AdagradCoefficients<T>&, std::int64_t, T*, const T*, T*);           \
-  template void adam<T>(const AdamCoefficients<T>&, std::int64_t, T*, const T*, T*, T*, T*);         \
-  template void add_sum_of_squares<T>(std::int64_t, const T*, double&);
+  template void adam<T>(const AdamCoefficients<T>&, std::int64_t, T*, const T*, T*, T*, T*);
 ACTLAB_INSTANTIATE_OPTIM_KERNELS(float)
 ACTLAB_INSTANTIATE_OPTIM_KERNELS(double)
 #undef ACTLAB_INSTANTIATE_OPTIM_KERNELS

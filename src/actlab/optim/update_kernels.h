@@ -1,6 +1,5 @@
-// The optimizers' per-element update loops and the gradient norm's sum of squares, compiled once
-// per instruction-set level (core/cpu.h) and called through ACTLAB_ISA_DISPATCH(optim::kernels,
-// ...). Each loop updates elements [0, n) of its arrays in place; the coefficients are computed
+// The optimizers' per-element update loops, compiled once per instruction-set level (core/cpu.h)
+// and called through ACTLAB_ISA_DISPATCH(optim::kernels, ...). Each loop updates elements [0, n) of its arrays in place; the coefficients are computed
 // once per step by the optimizer. Instantiated for float and double.
 #pragma once
 
@@ -47,9 +46,6 @@ struct AdamCoefficients {
   void adagrad(const AdagradCoefficients<T>& c, std::int64_t n, T* p, const T* g, T* sum);                   \
   template <class T>                                                                                         \
   void adam(const AdamCoefficients<T>& c, std::int64_t n, T* p, const T* g, T* m, T* v, T* v_max);           \
-  /* total += the sum of x[i]^2, summed in blocks of T at full vector width, the blocks in double. */     \
-  template <class T>                                                                                         \
-  void add_sum_of_squares(std::int64_t n, const T* x, double& total);                                        \
   }
 ACTLAB_DECLARE_OPTIM_KERNELS(avx512)
 ACTLAB_DECLARE_OPTIM_KERNELS(avx2)
