@@ -31,7 +31,8 @@ void check_sums(std::int64_t offset, std::int64_t n) {
   double total = 1;  // added to, not overwritten
   ACTLAB_ISA_DISPATCH(ops::kernels, add_sum<T>(n, x, total));
   // Each float block sums at most kSumBlock terms of |v| <= 12.5: far below 2^24 / 4, so exact.
-  EXPECT_EQ(total, 1 + static_cast<double>(sum)) << "n " << n << " offset " << offset << " size " << static_cast<double>(size);
+  EXPECT_EQ(total, 1 + static_cast<double>(sum))
+      << "n " << n << " offset " << offset << " size " << static_cast<double>(size);
   if constexpr (std::is_floating_point_v<T>) {
     double total_squares = 0;
     ACTLAB_ISA_DISPATCH(ops::kernels, add_sum_of_squares<T>(n, x, total_squares));

@@ -16,11 +16,11 @@ inline constexpr std::int64_t kSumBlock = 4096;
 // 8 AVX2 registers (4 AVX-512 ones) of partial sums: enough to hide the add's latency.
 inline constexpr std::int64_t kPartialBytes = 256;
 
-#define ACTLAB_DECLARE_REDUCE_KERNELS(level)             \
-  namespace level {                                      \
-  template <class T>                                     \
-  void add_sum(std::int64_t n, const T* x, double& total); \
-  template <class T>                                     \
+#define ACTLAB_DECLARE_REDUCE_KERNELS(level)                          \
+  namespace level {                                                   \
+  template <class T>                                                  \
+  void add_sum(std::int64_t n, const T* x, double& total);            \
+  template <class T>                                                  \
   void add_sum_of_squares(std::int64_t n, const T* x, double& total); \
   }
 ACTLAB_DECLARE_REDUCE_KERNELS(avx512)
