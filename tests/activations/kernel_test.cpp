@@ -141,10 +141,13 @@ TEST(VectorMath, Expm1WithinTwoUlpAtEveryLevel) {
   expect_within_ulp(simd::MathFunction::expm1, grid(-20.0f, 89.0f, 400000, kExpSpecials), [](double x) { return std::expm1(x); }, kTwoUlp);
 }
 
-TEST(VectorMath, Log1pWithinTwoUlpAtEveryLevel) {
-  std::vector<float> specials = {-1.0f, -1.5f, -0.999999f, 0.0f, -0.0f, 1e-30f, -1e-30f, 1e-40f, 3e38f, INFINITY, -INFINITY, NAN};
-  for (float x = 1e-7f; x < 1e38f; x *= 1.37f) specials.push_back(x);
-  expect_within_ulp(simd::MathFunction::log1p, grid(-0.99f, 4.0f, 400000, specials), [](double x) { return std::log1p(x); }, kTwoUlp);
+// On [0, 1], the domain softplus and logsigmoid call it on: densely, around the switch at 1/2,
+// and down through the subnormals (1.08 ulp measured with FMA, 1.10 on SSE2).
+TEST(VectorMath, Log1pOfUnitWithinTwoUlpAtEveryLevel) {
+  std::vector<float> specials = {0.0f, 1.0f, 0.5f, std::nextafter(0.5f, 0.0f), std::nextafter(0.5f, 1.0f), 1e-45f, NAN};
+  for (float t = 1e-44f; t < 1.0f; t *= 1.37f) specials.push_back(t);
+  expect_within_ulp(simd::MathFunction::log1p_of_unit, grid(0.0f, 1.0f, 2000000, specials), [](double x) { return std::log1p(x); },
+                    kTwoUlp);
 }
 
 // erfc: the fit's 1.2e-7 relative and about 5 roundings where the level has FMA (6.8 ulp measured

@@ -25,7 +25,7 @@ void evaluate(MathFunction function, std::int64_t n, float* out, const float* x)
       switch (function) {
         case MathFunction::exp: return exp(v);
         case MathFunction::expm1: return expm1(v);
-        case MathFunction::log1p: return log1p(v);
+        case MathFunction::log1p_of_unit: return log1p_of_unit(v);
         case MathFunction::erfc: return erfc(v);
       }
       return v;

@@ -5,7 +5,8 @@
 // instruction-set level this file is compiled for (core/cpu.h): 16 lanes (AVX-512), 8 (AVX2+FMA)
 // or 4 (SSE2, NEON). The vector math is one formula per function for every level (simd.cpp),
 // within the accuracy stated there. Both see the same operations:
-//   + - * / and comparisons, select(mask, a, b), min/max, abs, reciprocal, exp, expm1, log1p, tanh,
+//   + - * / and comparisons, select(mask, a, b), min/max, abs, reciprocal, exp, expm1, log1p_of_unit,
+//   tanh,
 //   erf, erfc, gelu_parts.
 // min(a, b) and max(a, b) return b when either is NaN (the x86 rule), so `max(0, x)` propagates a
 // NaN x. Everything here lives in a namespace per level (ACTLAB_ISA), so code compiled for one
@@ -44,7 +45,6 @@ template <class T> T abs(T x) { return std::fabs(x); }
 template <class T> bool is_nan(T x) { return std::isnan(x); }
 template <class T> T exp(T x) { return std::exp(x); }
 template <class T> T expm1(T x) { return std::expm1(x); }
-template <class T> T log1p(T x) { return std::log1p(x); }
 template <class T> T log1p_of_unit(T x) { return std::log1p(x); }
 template <class T> T tanh(T x) { return std::tanh(x); }
 template <class T> T erf(T x) { return std::erf(x); }
@@ -133,8 +133,6 @@ inline Vec16 scale_by_shifted_integer(Vec16 p, Vec16 k) {
   const __m512i bits = _mm512_castps_si512(k.v);  // the masked shift, as for min and max above
   return _mm512_castsi512_ps(_mm512_add_epi32(_mm512_castps_si512(p.v), _mm512_mask_slli_epi32(bits, 0xFFFF, bits, 23)));
 }
-inline Vec16 mantissa(Vec16 u) { return _mm512_mask_getmant_ps(u.v, 0xFFFF, u.v, _MM_MANT_NORM_1_2, _MM_MANT_SIGN_zero); }
-inline Vec16 exponent(Vec16 u) { return _mm512_mask_getexp_ps(u.v, 0xFFFF, u.v); }
 using Vec = Vec16;
 #else
 // The raw GCC vector types of N floats and of N 32-bit integers.
@@ -305,10 +303,6 @@ template <int N> ACTLAB_VECTOR_MATH VecN<N> scale_by_power_of_two(VecN<N> p, Vec
 template <int N> VecN<N> scale_by_shifted_integer(VecN<N> p, VecN<N> k) {
   return VecN<N>::from_bits(p.bits() + (k.bits() << 23));
 }
-template <int N> VecN<N> mantissa(VecN<N> u) { return VecN<N>::from_bits((u.bits() & 0x007FFFFF) | 0x3F800000); }
-template <int N> VecN<N> exponent(VecN<N> u) {
-  return __builtin_convertvector(((u.bits() >> 23) & 0xFF) - 127, typename VecN<N>::Raw);
-}
 #if defined(__AVX2__) && defined(__FMA__)
 using Vec = VecN<8>;
 #else
@@ -318,7 +312,7 @@ using Vec = VecN<4>;
 
 // The vector math, one formula for every level (only the exponent primitives above differ),
 // inline so that a kernel's loop keeps their constants in registers: exp (~1 ulp), expm1 (~2 ulp),
-// log1p (~1 ulp) and erfc (~5 ulp with FMA) here; SLEEF's 1-ulp tanh and erf in simd.cpp.
+// log1p on [0, 1] (~1 ulp) and erfc (~5 ulp with FMA) here; SLEEF's 1-ulp tanh and erf in simd.cpp.
 namespace math_constants {
 
 // ln 2 split in two (Cody-Waite): kLn2High has trailing zero bits, so n kLn2High is exact for
@@ -380,40 +374,19 @@ ACTLAB_VECTOR_MATH Vec expm1(Vec x) {
   const Vec series = x * x * polynomial(x, kTaylor) + x;
   return select(abs(x) < Vec(0.7f), series, exp(x) - Vec(1.0f));
 }
-// log1p(x) = log(u) + e / u with u = 1 + x rounded and e its exact rounding error (TwoSum);
-// log(u) = k log 2 + log(1 + f), 1 + f = m = u / 2^k in [sqrt(2)/2, sqrt(2)), by FreeBSD's logf
-// (s = f / (2 + f), a degree-8 polynomial in s, error below 2^-34 before rounding). About 1 ulp,
-// without the double-float arithmetic of SLEEF's log1pf. No special cases here (see log1p).
-ACTLAB_VECTOR_MATH Vec log1p_of_split(Vec x, Vec u, Vec m, Vec k) {
-  const Vec one(1.0f);
-  const Vec rounded_x = u - one;
-  const Vec error = (one - (u - rounded_x)) + (x - rounded_x);
-  const Vec f = m - one;
-  const Vec s = f / (Vec(2.0f) + f);
-  const Vec z = s * s, w = z * z;
-  const Vec r = z * (Vec(0.66666662693f) + w * Vec(0.28498786688f)) +
-                w * (Vec(0.40000972152f) + w * Vec(0.24279078841f));
-  const Vec half_f_squared = Vec(0.5f) * f * f;
-  const Vec low_terms = k * Vec(math_constants::kLn2Low) + error * reciprocal(u);
-  return k * Vec(math_constants::kLn2High) - ((half_f_squared - (s * (half_f_squared + r) + low_terms)) - f);
-}
-ACTLAB_VECTOR_MATH Vec log1p(Vec x) {
-  const Vec one(1.0f);
-  const Vec u = x + one;
-  const auto high = mantissa(u) > Vec(1.41421356f);
-  const Vec log_u = log1p_of_split(x, u, select(high, mantissa(u) * Vec(0.5f), mantissa(u)),
-                                   select(high, exponent(u) + one, exponent(u)));
-  // u = 0 (x = -1): -inf; u = inf: inf; u < 0 or NaN: NaN.
-  const Vec special = select(u == Vec(0.0f), Vec(-INFINITY), select(u == Vec(INFINITY), u, Vec(NAN)));
-  return select((u > Vec(0.0f)) & (u < Vec(INFINITY)), log_u, special);
-}
-// log1p(x) for x in [0, 1] or NaN (softplus's e^-|x|), equal to log1p(x) there: u is in [1, 2],
-// so k is 0 or 1 without the exponent's bits, and no case is special.
-ACTLAB_VECTOR_MATH Vec log1p_of_unit(Vec x) {
-  const Vec one(1.0f);
-  const Vec u = x + one;
-  const auto high = u > Vec(1.41421356f);
-  return log1p_of_split(x, u, select(high, u * Vec(0.5f), u), select(high, one, Vec(0.0f)));
+// log1p(t) for t in [0, 1] or NaN (softplus's e^-|x|), without a division: 1 + t = 2^k (1 + f)
+// with k = 0, f = t below 1/2 and k = 1, f = (t - 1) / 2 above, so f lies in [-1/4, 1/2] and is
+// exact (Sterbenz). log1p(f) = f + f^2 R(f), R a degree-9 fit of
+// (log1p(f) - f) / f^2 (5e-10 of the result before rounding); f and k ln 2 are added last, each
+// rounding once. About 1.1 ulp.
+ACTLAB_VECTOR_MATH Vec log1p_of_unit(Vec t) {
+  static constexpr std::array<float, 10> kR = {-0.5f,           3.333336115e-01f,  -2.500021756e-01f, 1.999844611e-01f,
+                                               -1.665203124e-01f, 1.429423690e-01f, -1.279136837e-01f, 1.164339557e-01f,
+                                               -8.733979613e-02f, 3.423517197e-02f};
+  const auto high = t >= Vec(0.5f);
+  const Vec f = select(high, (t - Vec(1.0f)) * Vec(0.5f), t);
+  const Vec low_terms = f * f * polynomial(f, kR) + select(high, Vec(math_constants::kLn2Low), Vec(0.0f));
+  return select(high, Vec(math_constants::kLn2High), Vec(0.0f)) + (f + low_terms);
 }
 // erfc(z) = t Q(t) e^(-z^2), t = 1 / (1 + 0.33 z), for z >= 0; erfc(-z) = 2 - erfc(z). Q(t) =
 // erfcx(z) / t is smooth on (0, 1]: a degree-7 polynomial fits it within 1.2e-7 relative for
@@ -524,7 +497,7 @@ ACTLAB_VECTOR_MATH GeluParts<Vec> gelu_parts(Vec x) {
 // out[i] = f(x[i]) for i < n, through that level's Vec (masked at the end). Call it through
 // ACTLAB_ISA_DISPATCH(simd, evaluate(function, n, out, x)).
 namespace actlab::simd {
-enum class MathFunction { exp, expm1, log1p, erfc };
+enum class MathFunction { exp, expm1, log1p_of_unit, erfc };
 #define ACTLAB_DECLARE_VECTOR_MATH(level) \
   namespace level {                       \
   void evaluate(MathFunction function, std::int64_t n, float* out, const float* x);     \
