@@ -311,26 +311,13 @@ using Vec = VecN<4>;
 #endif
 
 // The vector math, one formula for every level (only the exponent primitives above differ),
-// inline so that a kernel's loop keeps their constants in registers: exp (~1 ulp), expm1 (~2 ulp),
+// inline so that a kernel's loop keeps their constants in registers: exp (~1 ulp), expm1 (~1 ulp),
 // log1p on [0, 1] (~1 ulp) and erfc (~5 ulp with FMA) here; SLEEF's 1-ulp tanh and erf in simd.cpp.
 namespace math_constants {
 
 // ln 2 split in two (Cody-Waite): kLn2High has trailing zero bits, so n kLn2High is exact for
 // the exponents n that occur.
 constexpr float kLn2High = 0.693145751953125f, kLn2Low = 1.42860682030941723212e-6f;
-
-// 1 / (k + first)! for k < N: the Taylor coefficients of exp from x^first on.
-template <std::size_t N, int first>
-constexpr std::array<float, N> inverse_factorials() {
-  std::array<float, N> c{};
-  double f = 1;
-  for (int k = 2; k <= first; ++k) f *= k;
-  for (std::size_t k = 0; k < N; ++k) {
-    c[k] = static_cast<float>(1 / f);
-    f *= static_cast<double>(k) + first + 1;
-  }
-  return c;
-}
 
 }  // namespace math_constants
 
@@ -349,30 +336,45 @@ ACTLAB_VECTOR_MATH Vec polynomial(Vec x, const std::array<float, N>& c) {
   return terms[0];
 }
 
-// e^r for |r| <= 0.347 (ln 2 / 2): 1 + (r + r^2 q(r)), the leading terms added last, each
-// rounding once; q(r) = 1/2 + c3 r + ... + c6 r^4 is the minimax fit (3.8e-9 relative with these
-// float coefficients, below the 5e-9 of the Taylor series to r^7).
-ACTLAB_VECTOR_MATH Vec exp_of_reduced(Vec r) {
+// e^r - 1 for |r| <= 0.347 (ln 2 / 2): r + r^2 q(r), q(r) = 1/2 + c3 r + ... + c6 r^4 the
+// minimax fit (3.8e-9 relative with these float coefficients, below the 5e-9 of the Taylor
+// series to r^7).
+ACTLAB_VECTOR_MATH Vec expm1_of_reduced(Vec r) {
   static constexpr std::array<float, 5> kQ = {0.5f, 1.666653454e-01f, 4.166723788e-02f, 8.367480710e-03f,
                                               1.386375865e-03f};
-  return Vec(1.0f) + (r * r * polynomial(r, kQ) + r);
+  return r * r * polynomial(r, kQ) + r;
 }
-// e^x = 2^n e^r, n = round(x / log 2), r = x - n log 2 in two parts (Cody-Waite), |r| <= 0.347;
-// 2^n by scale_by_power_of_two, which rounds once into the subnormal range and gives inf past
-// FLT_MAX. x is clamped to [-104, 89] first (e^x is 0 and inf beyond), which keeps r finite for
-// x = +-inf; NaN passes through. About 1 ulp, in fewer operations than SLEEF's expf.
+// e^r, the leading terms added last, each rounding once.
+ACTLAB_VECTOR_MATH Vec exp_of_reduced(Vec r) { return Vec(1.0f) + expm1_of_reduced(r); }
+// x = n ln 2 + r, n = round(x / ln 2), r in two parts (Cody-Waite), |r| <= 0.347. n arrives as
+// `rounded` = shift + n, whose low mantissa bits hold n for scale_by_shifted_integer (shift =
+// 1.5 2^23 plus any offset wanted in the exponent).
+struct ReducedByLn2 {
+  Vec rounded, r;
+};
+ACTLAB_VECTOR_MATH ReducedByLn2 reduce_by_ln2(Vec x, Vec shift) {
+  const Vec rounded = x * Vec(1.44269504f) + shift;
+  const Vec n = rounded - shift;
+  return {rounded, (x - n * Vec(math_constants::kLn2High)) - n * Vec(math_constants::kLn2Low)};
+}
+// e^x = 2^n e^r; 2^n by scale_by_power_of_two, which rounds once into the subnormal range and
+// gives inf past FLT_MAX. x is clamped to [-104, 89] first (e^x is 0 and inf beyond), which
+// keeps r finite for x = +-inf; NaN passes through. About 1 ulp, in fewer operations than
+// SLEEF's expf.
 ACTLAB_VECTOR_MATH Vec exp(Vec x) {
   const Vec clamped = max(Vec(-104.0f), min(Vec(89.0f), x));
   const Vec n = round_to_integer(clamped * Vec(1.44269504f));
   const Vec r = (clamped - n * Vec(math_constants::kLn2High)) - n * Vec(math_constants::kLn2Low);
   return scale_by_power_of_two(exp_of_reduced(r), n);
 }
-// SLEEF's expm1 costs four exps. exp(x) - 1 loses at most 2 bits for |x| >= 0.7; below, the
-// Taylor series to x^12 is exact to 3e-11 relative. About 2 ulp in all.
+// e^x - 1 = 2 (h (e^r - 1) + (h - 1/2)), h = 2^(n-1): no cancellation at n = 0, where r = x, and
+// one rounding of the sum elsewhere (SLEEF's expm1 costs four exps). x is clamped to [-18, 89]
+// (below -17.4 the result is -1 in float), so h stays normal, and the final doubling overflows
+// to inf where e^x passes FLT_MAX. About 1 ulp.
 ACTLAB_VECTOR_MATH Vec expm1(Vec x) {
-  static constexpr auto kTaylor = math_constants::inverse_factorials<11, 2>();
-  const Vec series = x * x * polynomial(x, kTaylor) + x;
-  return select(abs(x) < Vec(0.7f), series, exp(x) - Vec(1.0f));
+  const ReducedByLn2 reduced = reduce_by_ln2(max(Vec(-18.0f), min(Vec(89.0f), x)), Vec(12582912.0f));
+  const Vec h = scale_by_shifted_integer(Vec(0.5f), reduced.rounded);
+  return Vec(2.0f) * (h * expm1_of_reduced(reduced.r) + (h - Vec(0.5f)));
 }
 // log1p(t) for t in [0, 1] or NaN (softplus's e^-|x|), without a division: 1 + t = 2^k (1 + f)
 // with k = 0, f = t below 1/2 and k = 1, f = (t - 1) / 2 above, so f lies in [-1/4, 1/2] and is
@@ -407,11 +409,8 @@ ACTLAB_VECTOR_MATH ScaledErfcTail scaled_erfc_tail(Vec z, Vec exponent_high, Vec
                                               0.40541625f,  -0.34786877f, 0.458359301f, -0.134898677f};
   const Vec t = reciprocal(Vec(1.0f) + Vec(0.33f) * z);
   // n + 64 in the low bits of `rounded` (see scale_by_shifted_integer), n = round(high / ln 2).
-  const Vec shift(12582912.0f + 64.0f);
-  const Vec rounded = exponent_high * Vec(1.44269504f) + shift;
-  const Vec n = rounded - shift;
-  const Vec r = ((exponent_high - n * Vec(math_constants::kLn2High)) - n * Vec(math_constants::kLn2Low)) + exponent_low;
-  const Vec gaussian = scale_by_shifted_integer(exp_of_reduced(r), rounded);
+  const ReducedByLn2 reduced = reduce_by_ln2(exponent_high, Vec(12582912.0f + 64.0f));
+  const Vec gaussian = scale_by_shifted_integer(exp_of_reduced(reduced.r + exponent_low), reduced.rounded);
   return {t * polynomial(t, kQ) * gaussian, gaussian};
 }
 ACTLAB_VECTOR_MATH Vec erfc(Vec x) {
