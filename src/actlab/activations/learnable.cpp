@@ -45,7 +45,8 @@ void learnable_forward(const K& kernel, std::int64_t n, std::int64_t inner, std:
     for_channel_segments(begin, end, inner, channels, [&](std::int64_t c, std::int64_t from, std::int64_t to) {
       V th[P];
       for (int j = 0; j < P; ++j) th[j] = V(tp[c * P + j]);
-      write_row<V>(yp + from, to - from, stream, [&](std::int64_t i, std::int64_t remaining) {
+      // By value, as in map_elements_as: the loop owns the kernel and th.
+      write_row<V>(yp + from, to - from, stream, [=](std::int64_t i, std::int64_t remaining) {
         return kernel.forward(load_n<V>(xp + from + i, remaining), th);
       }, xp + from);
     });
@@ -70,7 +71,7 @@ void learnable_backward(const K& kernel, std::int64_t n, std::int64_t inner, std
           th[j] = V(tp[c * P + j]);
           acc[j] = V(0);
         }
-        write_row<V>(gxp + from, to - from, stream, [&](std::int64_t i, std::int64_t remaining) {
+        write_row<V>(gxp + from, to - from, stream, [=, &acc](std::int64_t i, std::int64_t remaining) {
           const V xv = load_n<V>(xp + from + i, remaining);
           return select(is_nan(xv), xv, kernel.backward(xv, load_n<V>(gp + from + i, remaining), th, acc));
         }, xp + from, gp + from);

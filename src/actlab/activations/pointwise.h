@@ -87,7 +87,9 @@ template <class V, class T, class Fn, class... In>
 void map_elements_as(std::int64_t n, T* out, Fn fn, const In*... in) {
   const bool stream = stream_output(n * static_cast<std::int64_t>(sizeof(T)));
   parallel_for(0, n, kParallelGrain, [&](std::int64_t begin, std::int64_t end) {
-    write_row<V>(out + begin, end - begin, stream, [&](std::int64_t i, std::int64_t remaining) {
+    // By value: the loop then owns fn and the kernel's parameters in it, which its vector stores
+    // (may_alias) would otherwise force it to reload every iteration.
+    write_row<V>(out + begin, end - begin, stream, [=](std::int64_t i, std::int64_t remaining) {
       return fn(simd::load_n<V>(in + begin + i, remaining)...);
     }, (in + begin)...);
   });
@@ -121,12 +123,12 @@ V backward_value(const K& kernel, V x, V g) {
 // This file's level: the loops, defined (see ACTLAB_POINTWISE_KERNEL).
 template <class K>
 void ACTLAB_ISA::PointwiseLoops<K>::forward(const K& kernel, std::int64_t n, float* out, const float* x) {
-  map_elements_as<simd::Vec>(n, out, [&](simd::Vec v) { return kernel.forward(v); }, x);
+  map_elements_as<simd::Vec>(n, out, [kernel](simd::Vec v) { return kernel.forward(v); }, x);
 }
 template <class K>
 void ACTLAB_ISA::PointwiseLoops<K>::backward(const K& kernel, std::int64_t n, float* out, const float* x,
                                              const float* g) {
-  map_elements_as<simd::Vec>(n, out, [&](simd::Vec v, simd::Vec gv) { return backward_value(kernel, v, gv); }, x, g);
+  map_elements_as<simd::Vec>(n, out, [kernel](simd::Vec v, simd::Vec gv) { return backward_value(kernel, v, gv); }, x, g);
 }
 
 namespace kernels {
@@ -146,7 +148,7 @@ void forward_elements(const K& kernel, std::int64_t n, T* out, const T* x) {
       return;
     }
   }
-  map_elements(n, out, [&](auto v) { return kernel.forward(v); }, x);
+  map_elements(n, out, [kernel](auto v) { return kernel.forward(v); }, x);
 }
 template <class K, class T>
 void backward_elements(const K& kernel, std::int64_t n, T* out, const T* x, const T* g) {
@@ -156,7 +158,7 @@ void backward_elements(const K& kernel, std::int64_t n, T* out, const T* x, cons
       return;
     }
   }
-  map_elements(n, out, [&](auto v, auto gv) { return backward_value(kernel, v, gv); }, x, g);
+  map_elements(n, out, [kernel](auto v, auto gv) { return backward_value(kernel, v, gv); }, x, g);
 }
 
 template <class K>
