@@ -175,18 +175,28 @@ INSTANTIATE_TEST_SUITE_P(Activations, Numerics, testing::ValuesIn(cases()), [](c
   return name;
 });
 
+// Rows of logits spanning +-1e4; two tied maxima; one maximum beside a rest of e^-39, whose
+// log-probability -log1p(rest) must keep its relative precision; a rest larger than the
+// maximum's share.
 TEST(Numerics, SoftmaxExactForLogitsSpanningTenThousand) {
-  const std::vector<float> logits{-1e4f, -5000.5f, 0.0f, 3.25f, 9999.0f, 1e4f, -1e4f, 9998.5f};
+  const std::vector<float> logits{-1e4f, -5000.5f, 0.0f,   3.25f, 9999.0f, 1e4f,  -1e4f, 9998.5f, 5.0f,  5.0f, -30.0f,
+                                  -40.0f, 40.0f,   -50.0f, 1.0f,  0.0f,    -0.1f, -0.2f, -0.3f,   0.0f};
+  const int rows = static_cast<int>(logits.size()) / 4;
   for (bool log : {false, true}) {
-    const Tensor x = from_vector(logits).reshape({2, 4});
+    const Tensor x = from_vector(logits).reshape({rows, 4});
     const std::vector<float> y = (log ? log_softmax(x, 1) : softmax(x, 1)).to_vector<float>();
-    for (int row = 0; row < 2; ++row) {
-      L max = -INFINITY, sum = 0;
+    for (int row = 0; row < rows; ++row) {
+      // The reference sums the maxima (ties) apart too: log(1 + e^-39) would round in long double.
+      L max = -INFINITY, ties = 0, rest = 0;
       for (int j = 0; j < 4; ++j) max = std::max<L>(max, logits[row * 4 + j]);
-      for (int j = 0; j < 4; ++j) sum += std::exp(static_cast<L>(logits[row * 4 + j]) - max);
       for (int j = 0; j < 4; ++j) {
         const L z = static_cast<L>(logits[row * 4 + j]) - max;
-        const L expected = log ? z - std::log(sum) : std::exp(z) / sum;
+        (z == 0 ? ties : rest) += std::exp(z);
+      }
+      const L log_sum = std::log(ties) + std::log1p(rest / ties);
+      for (int j = 0; j < 4; ++j) {
+        const L z = static_cast<L>(logits[row * 4 + j]) - max;
+        const L expected = log ? z - log_sum : std::exp(z) / (ties + rest);
         EXPECT_LE(ulps(y[row * 4 + j], expected), 4) << (log ? "log_softmax" : "softmax") << " at " << row << "," << j;
       }
     }
