@@ -32,30 +32,32 @@ void forward_row(const T* x, T* y, std::int64_t n, bool log) {
   }
   T row_max = horizontal_max(vmax);
   if (std::isinf(row_max)) row_max = 0;  // all -inf (or a +inf): let exp give the limits
+  if (!log) {
+    V vsum = V(0);
+    for (std::int64_t i = 0; i < n; i += lanes<V>) {
+      const V e = simd::exp(load_n<V>(x + i, n - i, kMinusInf) - V(row_max));
+      vsum = vsum + e;
+      store_n(y + i, e, n - i);
+    }
+    const V scale(T(1) / horizontal_sum(vsum));
+    for (std::int64_t i = 0; i < n; i += lanes<V>) store_n(y + i, load_n<V>(y + i, n - i) * scale, n - i);
+    return;
+  }
   // The maxima contribute exactly 1 each; summing them apart (ties) from the rest keeps
-  // log(sum) = log(ties) + log1p(rest / ties) accurate when the rest is small.
+  // log(sum) = log(ties) + log1p(rest / ties) accurate when the rest is small. log1p(rest / ties)
+  // only where the ratio is at most 1 (log(ties + rest) loses nothing above), by the vector
+  // log1p on [0, 1]: libm's log1pf, once per row, cost a sixth of the row's time.
   V vties = V(0), vrest = V(0);
   for (std::int64_t i = 0; i < n; i += lanes<V>) {
     const V xv = load_n<V>(x + i, n - i, kMinusInf);
-    const V e = simd::exp(xv - V(row_max));
     const auto is_max = xv == V(row_max);
     vties = vties + simd::select(is_max, V(1), V(0));
-    vrest = vrest + simd::select(is_max, V(0), e);
-    if (!log) store_n(y + i, e, n - i);
+    vrest = vrest + simd::select(is_max, V(0), simd::exp(xv - V(row_max)));
   }
-  const T ties = horizontal_sum(vties), rest = horizontal_sum(vrest);
-  if (log) {
-    // (x - max) - log(sum): x - max is exact, so large logits keep their small differences.
-    // log1p(rest / ties) only where the ratio is at most 1 (log(ties + rest) loses nothing above),
-    // by the vector log1p on [0, 1]: libm's log1pf, once per row, cost a sixth of the row's time.
-    const T ratio = rest / ties;
-    const V log_sum(ratio > 1 ? std::log(ties + rest)
-                              : std::log(ties) + horizontal_max(simd::log1p_of_unit(V(ratio))));
-    for (std::int64_t i = 0; i < n; i += lanes<V>) store_n(y + i, (load_n<V>(x + i, n - i) - V(row_max)) - log_sum, n - i);
-  } else {
-    const V scale(T(1) / (ties + rest));
-    for (std::int64_t i = 0; i < n; i += lanes<V>) store_n(y + i, load_n<V>(y + i, n - i) * scale, n - i);
-  }
+  const T ties = horizontal_sum(vties), rest = horizontal_sum(vrest), ratio = rest / ties;
+  const V log_sum(ratio > 1 ? std::log(ties + rest) : std::log(ties) + horizontal_max(simd::log1p_of_unit(V(ratio))));
+  // (x - max) - log(sum): x - max is exact, so large logits keep their small differences.
+  for (std::int64_t i = 0; i < n; i += lanes<V>) store_n(y + i, (load_n<V>(x + i, n - i) - V(row_max)) - log_sum, n - i);
 }
 
 // softmax: gx = y (g - sum(g y)); log_softmax: gx = g - exp(y) sum(g).
