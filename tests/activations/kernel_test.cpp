@@ -129,9 +129,11 @@ std::vector<float> grid(float lo, float hi, int count, std::vector<float> specia
   return specials;
 }
 
-// The extremes of exp: overflow at 88.72, results below FLT_MIN from -87.3, 0 below -103.9.
-const std::vector<float> kExpSpecials = {0.0f,    -0.0f,   1e-30f, -1e-30f, 88.0f,  -88.0f,    88.72f,    88.73f,   -87.3f, -87.4f,
-                                         -100.0f, -103.0f, -105.0f, 3e38f,  -3e38f, INFINITY, -INFINITY, NAN};
+// The extremes of exp: overflow at 88.72, results below FLT_MIN from -87.3, 0 below -103.9; and
+// subnormal arguments, where expm1(x) = x.
+const std::vector<float> kExpSpecials = {0.0f,    -0.0f,   1e-30f,  -1e-30f, 1e-45f, -1e-45f,  1e-39f,    -1e-39f, 88.0f,
+                                         -88.0f,  88.72f,  88.73f,  -87.3f,  -87.4f, -100.0f,  -103.0f,   -105.0f, 3e38f,
+                                         -3e38f,  INFINITY, -INFINITY, NAN};
 
 TEST(VectorMath, ExpWithinTwoUlpAtEveryLevel) {
   expect_within_ulp(simd::MathFunction::exp, grid(-104.0f, 89.0f, 400000, kExpSpecials), [](double x) { return std::exp(x); }, kTwoUlp);

@@ -5,9 +5,8 @@
 // instruction-set level this file is compiled for (core/cpu.h): 16 lanes (AVX-512), 8 (AVX2+FMA)
 // or 4 (SSE2, NEON). The vector math is one formula per function for every level (simd.cpp),
 // within the accuracy stated there. Both see the same operations:
-//   + - * / and comparisons, select(mask, a, b), min/max, abs, reciprocal, exp, expm1, log1p_of_unit,
-//   tanh,
-//   erf, erfc, gelu_parts.
+//   + - * / and comparisons, select(mask, a, b), min/max, abs, reciprocal, exp, expm1,
+//   log1p_of_unit, tanh, erf, erfc, gelu_parts.
 // min(a, b) and max(a, b) return b when either is NaN (the x86 rule), so `max(0, x)` propagates a
 // NaN x. Everything here lives in a namespace per level (ACTLAB_ISA), so code compiled for one
 // level never links against another's.
@@ -124,7 +123,7 @@ inline Vec16 reciprocal(Vec16 d) {
 // The exponent primitives of the vector math (below): x rounded to an integer (ties to even);
 // p 2^n for p in [0.5, 2) and an integral n in [-150, 128], rounded once; p 2^m for the integer
 // m that k holds as m + 1.5 2^23 (|m| < 2^22, the sum that rounds to an integer) when p 2^m is
-// normal, by adding m to p's exponent field; u = m 2^e with m in [1, 2) for a normal positive u.
+// normal, by adding m to p's exponent field.
 inline Vec16 round_to_integer(Vec16 x) {
   return _mm512_mask_roundscale_ps(x.v, 0xFFFF, x.v, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
 }
@@ -311,7 +310,7 @@ using Vec = VecN<4>;
 #endif
 
 // The vector math, one formula for every level (only the exponent primitives above differ),
-// inline so that a kernel's loop keeps their constants in registers: exp (~1 ulp), expm1 (~1 ulp),
+// inline so that a kernel's loop keeps their constants in registers: exp (~1 ulp), expm1 (~1.4 ulp),
 // log1p on [0, 1] (~1 ulp) and erfc (~5 ulp with FMA) here; SLEEF's 1-ulp tanh and erf in simd.cpp.
 namespace math_constants {
 
@@ -370,11 +369,12 @@ ACTLAB_VECTOR_MATH Vec exp(Vec x) {
 // e^x - 1 = 2 (h (e^r - 1) + (h - 1/2)), h = 2^(n-1): no cancellation at n = 0, where r = x, and
 // one rounding of the sum elsewhere (SLEEF's expm1 costs four exps). x is clamped to [-18, 89]
 // (below -17.4 the result is -1 in float), so h stays normal, and the final doubling overflows
-// to inf where e^x passes FLT_MAX. About 1 ulp.
+// to inf where e^x passes FLT_MAX. Below |x| = 2^-24 the result is x itself (h (e^r - 1) would
+// drop a subnormal x's last bit). 1.41 ulp measured.
 ACTLAB_VECTOR_MATH Vec expm1(Vec x) {
   const ReducedByLn2 reduced = reduce_by_ln2(max(Vec(-18.0f), min(Vec(89.0f), x)), Vec(12582912.0f));
   const Vec h = scale_by_shifted_integer(Vec(0.5f), reduced.rounded);
-  return Vec(2.0f) * (h * expm1_of_reduced(reduced.r) + (h - Vec(0.5f)));
+  return select(abs(x) < Vec(0x1p-24f), x, Vec(2.0f) * (h * expm1_of_reduced(reduced.r) + (h - Vec(0.5f))));
 }
 // log1p(t) for t in [0, 1] or NaN (softplus's e^-|x|), without a division: 1 + t = 2^k (1 + f)
 // with k = 0, f = t below 1/2 and k = 1, f = (t - 1) / 2 above, so f lies in [-1/4, 1/2] and is
