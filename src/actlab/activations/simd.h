@@ -351,10 +351,13 @@ ACTLAB_VECTOR_MATH Vec exp_of_reduced(Vec r) { return Vec(1.0f) + expm1_of_reduc
 struct ReducedByLn2 {
   Vec rounded, r;
 };
+// r = x - n ln 2, in two parts so that n kLn2High is exact.
+ACTLAB_VECTOR_MATH Vec ln2_remainder(Vec x, Vec n) {
+  return (x - n * Vec(math_constants::kLn2High)) - n * Vec(math_constants::kLn2Low);
+}
 ACTLAB_VECTOR_MATH ReducedByLn2 reduce_by_ln2(Vec x, Vec shift) {
   const Vec rounded = x * Vec(1.44269504f) + shift;
-  const Vec n = rounded - shift;
-  return {rounded, (x - n * Vec(math_constants::kLn2High)) - n * Vec(math_constants::kLn2Low)};
+  return {rounded, ln2_remainder(x, rounded - shift)};
 }
 // e^x = 2^n e^r; 2^n by scale_by_power_of_two, which rounds once into the subnormal range and
 // gives inf past FLT_MAX. x is clamped to [-104, 89] first (e^x is 0 and inf beyond), which
@@ -363,8 +366,7 @@ ACTLAB_VECTOR_MATH ReducedByLn2 reduce_by_ln2(Vec x, Vec shift) {
 ACTLAB_VECTOR_MATH Vec exp(Vec x) {
   const Vec clamped = max(Vec(-104.0f), min(Vec(89.0f), x));
   const Vec n = round_to_integer(clamped * Vec(1.44269504f));
-  const Vec r = (clamped - n * Vec(math_constants::kLn2High)) - n * Vec(math_constants::kLn2Low);
-  return scale_by_power_of_two(exp_of_reduced(r), n);
+  return scale_by_power_of_two(exp_of_reduced(ln2_remainder(clamped, n)), n);
 }
 // e^x - 1 = 2 (h (e^r - 1) + (h - 1/2)), h = 2^(n-1): no cancellation at n = 0, where r = x, and
 // one rounding of the sum elsewhere (SLEEF's expm1 costs four exps). x is clamped to [-18, 89]
