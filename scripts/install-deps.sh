@@ -4,7 +4,7 @@ set -euo pipefail
 
 packages=(
   build-essential cmake ninja-build pkg-config
-  libopenblas-openmp-dev libsleef-dev zlib1g-dev libpng-dev libarchive-dev libcurl4-openssl-dev libssl-dev
+  libopenblas-openmp-dev zlib1g-dev libpng-dev libarchive-dev libcurl4-openssl-dev libssl-dev
   libfmt-dev libcli11-dev nlohmann-json3-dev libtomlplusplus-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   libopenmpi-dev openmpi-bin
@@ -23,7 +23,7 @@ if [[ "${ACTLAB_WITH_BROWSER:-0}" == 1 ]]; then packages+=(chromium); fi
 if [[ "${ACTLAB_WITH_CCACHE:-0}" == 1 ]]; then packages+=(ccache); fi
 # scripts/cross-test-aarch64.sh: the cross compiler, qemu, and the arm64 libraries of the core.
 if [[ "${ACTLAB_WITH_ARM:-0}" == 1 ]]; then
-  packages+=(g++-aarch64-linux-gnu qemu-user libopenblas-openmp-dev:arm64 libsleef-dev:arm64 libfmt-dev:arm64 libgtest-dev:arm64)
+  packages+=(g++-aarch64-linux-gnu qemu-user libopenblas-openmp-dev:arm64 libfmt-dev:arm64 libgtest-dev:arm64)
 fi
 
 missing=()

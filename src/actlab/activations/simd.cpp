@@ -1,22 +1,8 @@
-// SLEEF's tanh and erf behind simd::Vec (see simd.h), at the width of the level this file is
-// compiled for (the rest of the vector math is inline in simd.h).
+// The vector math of the level this file is compiled for over arrays, for the tests (simd.h).
 #include "actlab/activations/simd.h"
-
-#include <sleef.h>
 
 namespace actlab::simd {
 inline namespace ACTLAB_ISA {
-// SLEEF's dispatching entry points for the level's width.
-#if defined(__AVX512F__)
-Vec tanh(Vec x) { return Sleef_tanhf16_u10(x.v); }
-Vec erf(Vec x) { return Sleef_erff16_u10(x.v); }
-#elif defined(__AVX2__)
-Vec tanh(Vec x) { return Sleef_tanhf8_u10(x.v); }
-Vec erf(Vec x) { return Sleef_erff8_u10(x.v); }
-#else
-Vec tanh(Vec x) { return Sleef_tanhf4_u10(x.v); }
-Vec erf(Vec x) { return Sleef_erff4_u10(x.v); }
-#endif
 
 void evaluate(MathFunction function, std::int64_t n, float* out, const float* x) {
   for (std::int64_t i = 0; i < n; i += Vec::kLanes) {
@@ -27,6 +13,7 @@ void evaluate(MathFunction function, std::int64_t n, float* out, const float* x)
         case MathFunction::expm1: return expm1(v);
         case MathFunction::log1p_of_unit: return log1p_of_unit(v);
         case MathFunction::erfc: return erfc(v);
+        case MathFunction::tanh: return tanh(v);
       }
       return v;
     }();
