@@ -9,6 +9,7 @@
 
 #include "actlab/activations/activation.h"
 #include "actlab/activations/pointwise.h"
+#include "actlab/activations/simd.h"
 #include "actlab/core/cpu.h"
 #include "actlab/nn/functional.h"
 
@@ -116,6 +117,13 @@ void expect_within_ulp(simd::MathFunction function, const std::vector<float>& po
     EXPECT_LE(worst_excess, 0.0f) << isa_name(isa) << ": ulp error " << worst_excess << " above the bound at x = " << worst_x;
   }
 }
+// A broadcast constant is the value itself: -0 stays -0 (0 + x would make it +0).
+TEST(VectorMath, BroadcastKeepsTheSignOfZero) {
+  float lanes[simd::Vec::kLanes];
+  simd::Vec(-0.0f).store(lanes);
+  for (const float lane : lanes) EXPECT_TRUE(std::signbit(lane));
+}
+
 constexpr auto kTwoUlp = [](float) { return 2.0f; };
 // The baseline level is SSE2 (no FMA) on x86-64, NEON (with FMA) on aarch64.
 #if defined(__aarch64__)

@@ -142,6 +142,7 @@ struct Softplus {
   static constexpr std::string_view kName = "softplus";
   double beta = 1.0;
   double threshold = 20.0;
+  double inverse_beta = 1.0 / beta;  // a multiplication per vector where a division would take 5x as long
   static ActivationInfo info() {
     return {.name = "softplus",
             .params = {{"beta", 1.0, "sharpness, > 0"}, {"threshold", 20.0, "linear above beta x > threshold"}},
@@ -154,7 +155,7 @@ struct Softplus {
   void check() const { ACTLAB_CHECK(beta > 0, "softplus: beta must be > 0, got {}", beta); }
   template <class V> V forward(V x) const {
     const V bx = V(beta) * x;
-    return select(bx > V(threshold), x, softplus(bx) / V(beta));
+    return select(bx > V(threshold), x, softplus(bx) * V(inverse_beta));
   }
   template <class V> V derivative(V x) const {
     const V bx = V(beta) * x;

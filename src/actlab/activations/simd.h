@@ -163,7 +163,7 @@ struct VecN {
 
   VecN() = default;
   VecN(Raw value) : v(value) {}  // NOLINT: the raw vector converts freely
-  VecN(float value) : v(Raw{} + value) {}
+  VecN(float value) : v(value - Raw{}) {}  // x - 0 is x for every x, -0 included; 0 + x is not
   explicit VecN(double value) : VecN(static_cast<float>(value)) {}
   VecN(int value) : VecN(static_cast<float>(value)) {}
 
