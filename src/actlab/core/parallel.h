@@ -13,6 +13,7 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <istream>
 #include <string>
 
 namespace actlab {
@@ -31,8 +32,12 @@ void set_num_threads(int n);
 bool deterministic();
 void set_deterministic(bool enabled);
 
-// The CPU's model name (from /proc/cpuinfo), for reports and benchmark tables.
+// The CPU's model name, for reports and benchmark tables, from /proc/cpuinfo: its "model name"
+// (x86), else its ARM implementer and part ("ARM Neoverse-N1"; the hex codes where the part is
+// not one actlab names), else "unknown".
 std::string cpu_model();
+// The same from a /proc/cpuinfo's text.
+std::string cpu_model_from(std::istream& cpuinfo);
 
 // Orders this thread's non-temporal stores (core/streaming.h) before its later stores, so that
 // they are visible to any thread that sees those (the join of a parallel region, a later op).
