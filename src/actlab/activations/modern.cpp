@@ -142,7 +142,7 @@ struct Softplus {
   static constexpr std::string_view kName = "softplus";
   double beta = 1.0;
   double threshold = 20.0;
-  double inverse_beta = 1.0 / beta;  // a multiplication per vector where a division would take 5x as long
+  double inverse_beta = 1.0 / beta;  // once here: GCC does not hoist a division out of the vector loop
   static ActivationInfo info() {
     return {.name = "softplus",
             .params = {{"beta", 1.0, "sharpness, > 0"}, {"threshold", 20.0, "linear above beta x > threshold"}},
