@@ -120,14 +120,12 @@ inline Vec16 reciprocal(Vec16 d) {
   const __m512 r = _mm512_mask_rcp14_ps(d.v, 0xFFFF, d.v);
   return _mm512_fmadd_ps(r, _mm512_fnmadd_ps(d.v, r, _mm512_set1_ps(1.0f)), r);
 }
-// The exponent primitives of the vector math (below): x rounded to an integer (ties to even);
-// p 2^n for p in [0.5, 2) and an integral n in [-150, 128], rounded once; p 2^m for the integer
-// m that k holds as m + 1.5 2^23 (|m| < 2^22, the sum that rounds to an integer) when p 2^m is
-// normal, by adding m to p's exponent field.
-inline Vec16 round_to_integer(Vec16 x) {
-  return _mm512_mask_roundscale_ps(x.v, 0xFFFF, x.v, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+// The exponent primitives of the vector math (below), for an integer m that k holds as m + 1.5 2^23
+// (|m| < 2^22; the sum that rounds to an integer, see reduce_by_ln2): p 2^m rounded once, for p
+// in [0.5, 2) and m in [-150, 128]; and p 2^m by adding m to p's exponent field, for p 2^m normal.
+inline Vec16 scale_by_shifted_power_of_two(Vec16 p, Vec16 k) {
+  return _mm512_mask_scalef_ps(p.v, 0xFFFF, p.v, _mm512_sub_ps(k.v, _mm512_set1_ps(12582912.0f)));
 }
-inline Vec16 scale_by_power_of_two(Vec16 p, Vec16 n) { return _mm512_mask_scalef_ps(p.v, 0xFFFF, p.v, n.v); }
 inline Vec16 scale_by_shifted_integer(Vec16 p, Vec16 k) {
   const __m512i bits = _mm512_castps_si512(k.v);  // the masked shift, as for min and max above
   return _mm512_castsi512_ps(_mm512_add_epi32(_mm512_castps_si512(p.v), _mm512_mask_slli_epi32(bits, 0xFFFF, bits, 23)));
@@ -264,15 +262,6 @@ template <int N> VecN<N> fused_multiply_subtract(VecN<N> a, VecN<N> b, VecN<N> c
 }
 // A division: correctly rounded.
 template <int N> VecN<N> reciprocal(VecN<N> d) { return VecN<N>(1.0f) / d; }
-// The exponent primitives of the vector math, as for Vec16 above, by bit manipulation (NEON
-// rounds with frintn, exact for every x).
-template <int N> VecN<N> round_to_integer(VecN<N> x) {
-#if defined(__ARM_NEON)
-  if constexpr (N == 4) return std::bit_cast<typename VecN<N>::Raw>(vrndnq_f32(std::bit_cast<float32x4_t>(x.v)));
-#endif
-  const VecN<N> shift(12582912.0f);  // 1.5 2^23: the sum rounds to an integer, ties to even (|x| < 2^22)
-  return (x + shift) - shift;
-}
 // Whether every lane of the mask is set (one movemask on x86, one minimum across lanes on NEON).
 template <int N> bool all_of(MaskN<N> mask) {
 #if defined(__ARM_NEON)
@@ -288,19 +277,20 @@ template <int N> bool all_of(MaskN<N> mask) {
     if (!mask.bits[i]) return false;
   return true;
 }
-template <int N> ACTLAB_VECTOR_MATH VecN<N> scale_by_power_of_two(VecN<N> p, VecN<N> n) {
-  using Bits = typename VecN<N>::Bits;
-  const Bits whole = __builtin_convertvector(n.v, Bits);
-  // The common case, p 2^n normal for every lane (p in [0.5, 2), n in [-125, 127]): n added to
-  // p's exponent field, exact. NaN n fails the test.
-  if (all_of((n >= VecN<N>(-125)) & (n <= VecN<N>(127)))) return VecN<N>::from_bits(p.bits() + (whole << 23));
-  // Else two steps of 2^(n/2) each keep both factors normal; only the last product rounds.
-  const Bits half = whole >> 1;
-  const auto power = [](Bits e) { return VecN<N>::from_bits((e + 127) << 23); };
-  return (p * power(half)) * power(whole - half);
-}
+// The exponent primitives of the vector math, as for Vec16 above, by bit manipulation.
 template <int N> VecN<N> scale_by_shifted_integer(VecN<N> p, VecN<N> k) {
   return VecN<N>::from_bits(p.bits() + (k.bits() << 23));
+}
+template <int N> ACTLAB_VECTOR_MATH VecN<N> scale_by_shifted_power_of_two(VecN<N> p, VecN<N> k) {
+  using Bits = typename VecN<N>::Bits;
+  // The common case, p 2^m normal for every lane (p in [0.5, 2), m in [-125, 127]): exact. NaN k
+  // fails the test.
+  const VecN<N> m = k - VecN<N>(12582912.0f);
+  if (all_of((m >= VecN<N>(-125)) & (m <= VecN<N>(127)))) return scale_by_shifted_integer(p, k);
+  // Else two steps of 2^(m/2) each keep both factors normal; only the last product rounds.
+  const Bits whole = __builtin_convertvector(m.v, Bits), half = whole >> 1;
+  const auto power = [](Bits e) { return VecN<N>::from_bits((e + 127) << 23); };
+  return (p * power(half)) * power(whole - half);
 }
 #if defined(__AVX2__) && defined(__FMA__)
 using Vec = VecN<8>;
@@ -368,36 +358,38 @@ ACTLAB_VECTOR_MATH ReducedByLn2 reduce_by_ln2(Vec x, Vec shift) {
   const Vec rounded = x * Vec(1.44269504f) + shift;
   return {rounded, ln2_remainder(x, rounded - shift)};
 }
-// e^x = 2^n e^r; 2^n by scale_by_power_of_two, which rounds once into the subnormal range and
-// gives inf past FLT_MAX. x is clamped to [-104, 89] first (e^x is 0 and inf beyond), which
+// e^x = 2^n e^r; 2^n by scale_by_shifted_power_of_two, which rounds once into the subnormal range
+// and gives inf past FLT_MAX. x is clamped to [-104, 89] first (e^x is 0 and inf beyond), which
 // keeps r finite for x = +-inf; NaN passes through. About 1 ulp, in fewer operations than
 // SLEEF's expf.
 ACTLAB_VECTOR_MATH Vec exp(Vec x) {
-  const Vec clamped = max(Vec(-104.0f), min(Vec(89.0f), x));
-  const Vec n = round_to_integer(clamped * Vec(1.44269504f));
-  return scale_by_power_of_two(exp_of_reduced(ln2_remainder(clamped, n)), n);
+  const ReducedByLn2 reduced = reduce_by_ln2(max(Vec(-104.0f), min(Vec(89.0f), x)), Vec(12582912.0f));
+  return scale_by_shifted_power_of_two(exp_of_reduced(reduced.r), reduced.rounded);
 }
-// e^x - 1 = 2 (h (e^r - 1) + (h - 1/2)), h = 2^(n-1): no cancellation at n = 0, where r = x, and
-// one rounding of the sum elsewhere (SLEEF's expm1 costs four exps). x is clamped to [-18, 89]
-// (below -17.4 the result is -1 in float), so h stays normal, and the final doubling overflows
-// to inf where e^x passes FLT_MAX. Below |x| = 2^-24 the result is x itself (h (e^r - 1) would
-// drop a subnormal x's last bit). 1.41 ulp measured.
-ACTLAB_VECTOR_MATH Vec expm1(Vec x) {
-  const ReducedByLn2 reduced = reduce_by_ln2(max(Vec(-18.0f), min(Vec(89.0f), x)), Vec(12582912.0f));
+// (e^x - 1) / 2 = h (e^r - 1) + (h - 1/2), h = 2^(n-1), for x in [-18, 89] (h normal) or NaN: no
+// cancellation at n = 0, where r = x, and one rounding of the sum elsewhere (SLEEF's expm1 costs
+// four exps). Below |x| = 2^-24 it is x / 2, exact where x is even in its last place (tanh's -2|x|).
+ACTLAB_VECTOR_MATH Vec half_expm1(Vec x) {
+  const ReducedByLn2 reduced = reduce_by_ln2(x, Vec(12582912.0f));
   const Vec h = scale_by_shifted_integer(Vec(0.5f), reduced.rounded);
-  return select(abs(x) < Vec(0x1p-24f), x, Vec(2.0f) * (h * expm1_of_reduced(reduced.r) + (h - Vec(0.5f))));
+  return h * expm1_of_reduced(reduced.r) + (h - Vec(0.5f));
+}
+// e^x - 1, x clamped to [-18, 89] (below -17.4 the result is -1 in float); the doubling of
+// half_expm1 overflows to inf where e^x passes FLT_MAX. Below |x| = 2^-24 the result is x itself
+// (half of a subnormal x would drop its last bit). 1.41 ulp measured.
+ACTLAB_VECTOR_MATH Vec expm1(Vec x) {
+  return select(abs(x) < Vec(0x1p-24f), x, Vec(2.0f) * half_expm1(max(Vec(-18.0f), min(Vec(89.0f), x))));
 }
 // log1p(t) for t in [0, 1] or NaN (softplus's e^-|x|), without a division: 1 + t = 2^k (1 + f)
-// with k = 0, f = t below 1/2 and k = 1, f = (t - 1) / 2 above, so f lies in [-1/4, 1/2] and is
-// exact (Sterbenz). log1p(f) = f + f^2 R(f), R a degree-9 fit of
-// (log1p(f) - f) / f^2 (5e-10 of the result before rounding); f and k ln 2 are added last, each
-// rounding once. About 1.1 ulp.
+// with k = 0, f = t below 1/2 and k = 1, f = t / 2 - 1/2 above, so f lies in [-1/4, 1/2] and is
+// exact (Sterbenz). log1p(f) = f + f^2 R(f), R a degree-8 fit of (log1p(f) - f) / f^2 (4.9e-9 of
+// the result before rounding); f and k ln 2 are added last, each rounding once. About 1.1 ulp.
 ACTLAB_VECTOR_MATH Vec log1p_of_unit(Vec t) {
-  static constexpr std::array<float, 10> kR = {-0.5f,           3.333336115e-01f,  -2.500021756e-01f, 1.999844611e-01f,
-                                               -1.665203124e-01f, 1.429423690e-01f, -1.279136837e-01f, 1.164339557e-01f,
-                                               -8.733979613e-02f, 3.423517197e-02f};
+  static constexpr std::array<float, 9> kR = {-0.5f,           3.333345652e-01f, -2.500011325e-01f,
+                                              1.999056786e-01f, -1.664642245e-01f, 1.448050439e-01f,
+                                              -1.317124367e-01f, 1.047240645e-01f, -4.507639632e-02f};
   const auto high = t >= Vec(0.5f);
-  const Vec f = select(high, (t - Vec(1.0f)) * Vec(0.5f), t);
+  const Vec f = select(high, t * Vec(0.5f) - Vec(0.5f), t);
   const Vec low_terms = f * f * polynomial(f, kR) + select(high, Vec(math_constants::kLn2Low), Vec(0.0f));
   return select(high, Vec(math_constants::kLn2High), Vec(0.0f)) + (f + low_terms);
 }
@@ -435,10 +427,12 @@ ACTLAB_VECTOR_MATH Vec erfc(Vec x) {
   return select(x < Vec(0.0f), Vec(2.0f) - tail, tail);
 }
 
-// tanh|x| = -m / (2 + m), m = expm1(-2|x|): no cancellation at any |x|; about 2.5 ulp.
+// tanh|x| = -m / (2 + m) = q / (-1 - q), m = expm1(-2|x|) = 2 q: no cancellation at any |x|, and
+// q = -|x| exactly for tiny x; about 2.5 ulp. -2|x| is clamped at -18 (tanh is 1 in float from
+// |x| = 9 on).
 ACTLAB_VECTOR_MATH Vec tanh(Vec x) {
-  const Vec m = expm1(Vec(-2.0f) * abs(x));
-  const Vec t = -m / (Vec(2.0f) + m);
+  const Vec q = half_expm1(max(Vec(-18.0f), Vec(-2.0f) * abs(x)));
+  const Vec t = q / (Vec(-1.0f) - q);
   return select(x < Vec(0.0f), -t, t);
 }
 
