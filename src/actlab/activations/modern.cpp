@@ -153,9 +153,11 @@ struct Softplus {
   }
   static Softplus from(const std::vector<double>& p) { return {p[0], p[1]}; }
   void check() const { ACTLAB_CHECK(beta > 0, "softplus: beta must be > 0, got {}", beta); }
+  // log(1 + e^bx) / beta = max(x, 0) + log1p(e^-|bx|) / beta: exact in both tails, NaN-propagating,
+  // and the last step one multiply-add.
   template <class V> V forward(V x) const {
     const V bx = V(beta) * x;
-    return select(bx > V(threshold), x, softplus(bx) * V(inverse_beta));
+    return select(bx > V(threshold), x, log1p_of_unit(exp(-abs(bx))) * V(inverse_beta) + max(V(0), x));
   }
   template <class V> V derivative(V x) const {
     const V bx = V(beta) * x;

@@ -473,8 +473,6 @@ template <class V> ACTLAB_VECTOR_MATH SigmoidParts<V> sigmoid_parts(V x) {
 template <class V> ACTLAB_VECTOR_MATH V sigmoid(V x) { return sigmoid_parts(x).value; }
 template <class V> ACTLAB_VECTOR_MATH V sigmoid_derivative(V x) { return sigmoid_parts(x).derivative; }
 
-// log(1 + e^x) = max(x, 0) + log1p(e^-|x|); exact in both tails, NaN-propagating.
-template <class V> ACTLAB_VECTOR_MATH V softplus(V x) { return max(V(0), x) + log1p_of_unit(exp(-abs(x))); }
 
 // GELU, x Phi(x), and its derivative Phi(x) + x phi(x), Phi and phi the standard normal CDF and
 // density. The scalar reference from libm's erfc, which keeps full relative precision in the
