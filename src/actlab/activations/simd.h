@@ -51,6 +51,10 @@ template <class T> T erfc(T x) { return std::erfc(x); }
 // 1 / d for a normal, finite d (the vector form is not exact for 0, inf or subnormals).
 template <class T> T reciprocal(T d) { return T(1) / d; }
 
+// 1.5 2^23: x + kIntegerShift rounds x (|x| < 2^22) to an integer m, which the sum's low mantissa
+// bits then hold (the exponent primitives below read m from there).
+constexpr float kIntegerShift = 12582912.0f;
+
 #if defined(__AVX512F__)
 struct Mask16 {
   __mmask16 bits;
@@ -124,7 +128,7 @@ inline Vec16 reciprocal(Vec16 d) {
 // (|m| < 2^22; the sum that rounds to an integer, see reduce_by_ln2): p 2^m rounded once, for p
 // in [0.5, 2) and m in [-150, 128]; and p 2^m by adding m to p's exponent field, for p 2^m normal.
 inline Vec16 scale_by_shifted_power_of_two(Vec16 p, Vec16 k) {
-  return _mm512_mask_scalef_ps(p.v, 0xFFFF, p.v, _mm512_sub_ps(k.v, _mm512_set1_ps(12582912.0f)));
+  return _mm512_mask_scalef_ps(p.v, 0xFFFF, p.v, _mm512_sub_ps(k.v, _mm512_set1_ps(kIntegerShift)));
 }
 inline Vec16 scale_by_shifted_integer(Vec16 p, Vec16 k) {
   const __m512i bits = _mm512_castps_si512(k.v);  // the masked shift, as for min and max above
@@ -285,7 +289,7 @@ template <int N> ACTLAB_VECTOR_MATH VecN<N> scale_by_shifted_power_of_two(VecN<N
   using Bits = typename VecN<N>::Bits;
   // The common case, p 2^m normal for every lane (p in [0.5, 2), m in [-125, 127]): exact. NaN k
   // fails the test.
-  const VecN<N> m = k - VecN<N>(12582912.0f);
+  const VecN<N> m = k - VecN<N>(kIntegerShift);
   if (all_of((m >= VecN<N>(-125)) & (m <= VecN<N>(127)))) return scale_by_shifted_integer(p, k);
   // Else two steps of 2^(m/2) each keep both factors normal; only the last product rounds.
   const Bits whole = __builtin_convertvector(m.v, Bits), half = whole >> 1;
@@ -363,14 +367,14 @@ ACTLAB_VECTOR_MATH ReducedByLn2 reduce_by_ln2(Vec x, Vec shift) {
 // keeps r finite for x = +-inf; NaN passes through. About 1 ulp, in fewer operations than
 // SLEEF's expf.
 ACTLAB_VECTOR_MATH Vec exp(Vec x) {
-  const ReducedByLn2 reduced = reduce_by_ln2(max(Vec(-104.0f), min(Vec(89.0f), x)), Vec(12582912.0f));
+  const ReducedByLn2 reduced = reduce_by_ln2(max(Vec(-104.0f), min(Vec(89.0f), x)), Vec(kIntegerShift));
   return scale_by_shifted_power_of_two(exp_of_reduced(reduced.r), reduced.rounded);
 }
 // (e^x - 1) / 2 = h (e^r - 1) + (h - 1/2), h = 2^(n-1), for x in [-18, 89] (h normal) or NaN: no
 // cancellation at n = 0, where r = x, and one rounding of the sum elsewhere (SLEEF's expm1 costs
 // four exps). Below |x| = 2^-24 it is x / 2, exact where x is even in its last place (tanh's -2|x|).
 ACTLAB_VECTOR_MATH Vec half_expm1(Vec x) {
-  const ReducedByLn2 reduced = reduce_by_ln2(x, Vec(12582912.0f));
+  const ReducedByLn2 reduced = reduce_by_ln2(x, Vec(kIntegerShift));
   const Vec h = scale_by_shifted_integer(Vec(0.5f), reduced.rounded);
   return h * expm1_of_reduced(reduced.r) + (h - Vec(0.5f));
 }
@@ -416,7 +420,7 @@ ACTLAB_VECTOR_MATH ErfcFactors erfc_factors(Vec s, float z_per_s, Vec exponent_h
                                               0x1p-64f * 0.458359301f, 0x1p-64f * -0.134898677f};
   const Vec t = reciprocal(Vec(1.0f) + Vec(0.33f * z_per_s) * s);
   // n + 64 - h in the low bits of `rounded` (see scale_by_shifted_integer), n = round(high / ln 2).
-  const ReducedByLn2 reduced = reduce_by_ln2(exponent_high, Vec(12582912.0f + 64.0f - kHalvings));
+  const ReducedByLn2 reduced = reduce_by_ln2(exponent_high, Vec(kIntegerShift + 64.0f - kHalvings));
   const Vec gaussian = scale_by_shifted_integer(exp_of_reduced(reduced.r + exponent_low), reduced.rounded);
   return {t, horner_polynomial(t, kQ), gaussian};
 }
@@ -472,7 +476,6 @@ template <class V> ACTLAB_VECTOR_MATH SigmoidParts<V> sigmoid_parts(V x) {
 }
 template <class V> ACTLAB_VECTOR_MATH V sigmoid(V x) { return sigmoid_parts(x).value; }
 template <class V> ACTLAB_VECTOR_MATH V sigmoid_derivative(V x) { return sigmoid_parts(x).derivative; }
-
 
 // GELU, x Phi(x), and its derivative Phi(x) + x phi(x), Phi and phi the standard normal CDF and
 // density. The scalar reference from libm's erfc, which keeps full relative precision in the
