@@ -157,7 +157,7 @@ struct Softplus {
   // and the last step one multiply-add.
   template <class V> V forward(V x) const {
     const V bx = V(beta) * x;
-    return select(bx > V(threshold), x, log1p_of_unit(exp(-abs(bx))) * V(inverse_beta) + max(V(0), x));
+    return select(bx > V(threshold), x, log1p_of_exp_minus(abs(bx)) * V(inverse_beta) + max(V(0), x));
   }
   template <class V> V derivative(V x) const {
     const V bx = V(beta) * x;
@@ -254,7 +254,7 @@ struct Logsigmoid {
             .smooth = true, .saturates = "x -> +inf",
             .note = "log-probabilities of a sigmoid (losses, log-space gates) without overflow"};
   }
-  template <class V> V forward(V x) const { return min(V(0), x) - log1p_of_unit(exp(-abs(x))); }
+  template <class V> V forward(V x) const { return min(V(0), x) - log1p_of_exp_minus(abs(x)); }
   template <class V> V derivative(V x) const { return sigmoid(-x); }
 };
 

@@ -12,6 +12,7 @@ void evaluate(MathFunction function, std::int64_t n, float* out, const float* x)
         case MathFunction::exp: return exp(v);
         case MathFunction::expm1: return expm1(v);
         case MathFunction::log1p_of_unit: return log1p_of_unit(v);
+        case MathFunction::log1p_of_exp_minus: return log1p_of_exp_minus(v);
         case MathFunction::erfc: return erfc(v);
         case MathFunction::tanh: return tanh(v);
       }
