@@ -444,12 +444,13 @@ ACTLAB_VECTOR_MATH Vec log1p_of_unit(Vec t) {
   return select(high, Vec(math_constants::kLn2High), Vec(0.0f)) + (f + low_terms);
 }
 // log(1 + e^-a) for a >= 0 or NaN: softplus and logsigmoid past their linear part. On [0, 8),
-// where the inputs of a network lie, by table: on [j, j + 1) a degree-7 polynomial in a - c_j,
-// c_j a float near j + 1/2 whose log(1 + e^-c_j) lies within 0.002 ulp of a float, the constant
-// term (a weighted least-squares fit near minimax, its float32 coefficients rounded one at a
-// time from the highest, the others refitted). a - c_j is exact from a = c_0 / 2 on. 1.3 ulp
-// with FMA, 1.5 without; a third of the time of log1p_of_unit(exp(-a)) at AVX2, which a vector
-// with a lane at 8 or beyond (or NaN), and a level without kHasTableLookup, take instead.
+// where the inputs of a network lie, by table: on [j, j + 1) a degree-7 polynomial in a - c_j
+// (a weighted least-squares fit near minimax, its float32 coefficients rounded one at a time from
+// the highest, the others refitted). c_j is a float near j + 1/2 picked so that log(1 + e^-c_j)
+// lies within 0.002 ulp of a float, which is then the constant term without a rounding error of
+// its own. a - c_j is exact for j >= 1 and from a = c_0 / 2 on. 1.3 ulp
+// (every level with the table has FMA), in a third of the time of log1p_of_unit(exp(-a)) at
+// AVX2, which a vector with a lane at 8 or beyond (or NaN), and SSE2, take instead (1.5 ulp).
 ACTLAB_VECTOR_MATH Vec log1p_of_exp_minus(Vec a) {
   static constexpr std::array<float, 8> kCentres = {4.998130798e-01f, 1.499958038e+00f, 2.499990463e+00f,
                                                     3.500023842e+00f, 4.499953270e+00f, 5.499960899e+00f,
