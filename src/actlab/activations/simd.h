@@ -332,19 +332,18 @@ template <int N> VecN<N> lookup(const std::array<float, 8>& table, TableIndexN<N
 #endif
   if constexpr (N == 8)
     return __builtin_shuffle(VecN<N>::load(table.data()).v, index.v);
-  else
+  else  // SSE2: compiled, never taken (kHasTableLookup)
     return __builtin_shuffle(VecN<N>::load(table.data()).v, VecN<N>::load(table.data() + N).v, index.v);
 }
 #if defined(__AVX2__) && defined(__FMA__)
-inline constexpr bool kHasTableLookup = true;
 using Vec = VecN<8>;
 #else
+using Vec = VecN<4>;
+#endif
 #if defined(__ARM_NEON)
 inline constexpr bool kHasTableLookup = true;
 #else
-inline constexpr bool kHasTableLookup = false;
-#endif
-using Vec = VecN<4>;
+inline constexpr bool kHasTableLookup = Vec::kLanes == 8;  // not SSE2 (see lookup)
 #endif
 #endif
 
