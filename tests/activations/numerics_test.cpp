@@ -4,6 +4,7 @@
 // docs/ACTIVATIONS.md; the bounds here are a little above them.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cfloat>
 #include <cmath>
 #include <functional>
@@ -198,6 +199,48 @@ TEST(Numerics, SoftmaxExactForLogitsSpanningTenThousand) {
         const L z = static_cast<L>(logits[row * 4 + j]) - max;
         const L expected = log ? z - log_sum : std::exp(z) / (ties + rest);
         EXPECT_LE(ulps(y[row * 4 + j], expected), 4) << (log ? "log_softmax" : "softmax") << " at " << row << "," << j;
+      }
+    }
+  }
+}
+
+// Each row's max and sum are its own although a row's pass also reads the next row: thousands of
+// ragged rows (several parallel chunks), each offset far from its neighbours, with rows of all
+// -inf, of +inf and of NaN among them. Every row equals that row computed alone, and the finite
+// rows are within 4 ulp of a long double reference (log_softmax: of log(sum) where that is larger).
+TEST(Numerics, SoftmaxRowsAreIndependentOfTheirNeighbours) {
+  const int rows = 3000, n = 37;
+  std::vector<float> logits(static_cast<std::size_t>(rows * n));
+  for (int r = 0; r < rows; ++r)
+    for (int j = 0; j < n; ++j)
+      logits[static_cast<std::size_t>(r * n + j)] = static_cast<float>((r % 7) * 3000 - 9000) + static_cast<float>((r * 31 + j * 17) % 23) * 0.37f;
+  for (int j = 0; j < n; ++j) logits[static_cast<std::size_t>(100 * n + j)] = -INFINITY;
+  logits[static_cast<std::size_t>(101 * n + 5)] = INFINITY;
+  logits[static_cast<std::size_t>(102 * n + 36)] = NAN;
+  const Tensor x = from_vector(logits).reshape({rows, n});
+  for (bool log : {false, true}) {
+    auto apply = [log](const Tensor& t) { return log ? log_softmax(t, 1) : softmax(t, 1); };
+    const std::vector<float> y = apply(x).to_vector<float>();
+    for (int r = 0; r < rows; ++r) {
+      const std::vector<float> alone = apply(x.narrow(0, r, 1).contiguous()).to_vector<float>();
+      const float* row = logits.data() + r * n;
+      const bool finite = std::all_of(row, row + n, [](float v) { return std::isfinite(v); });
+      // The reference starts from x - max as the kernel forms it, in float: rounding that
+      // difference (|x - max| up to 8 here) moves e^(x - max) by up to 4 ulp before any kernel error.
+      float max = -INFINITY;
+      for (int j = 0; j < n; ++j) max = std::max(max, row[j]);
+      L sum = 0;
+      for (int j = 0; j < n; ++j) sum += std::exp(static_cast<L>(row[j] - max));
+      for (int j = 0; j < n; ++j) {
+        const float got = y[static_cast<std::size_t>(r * n + j)];
+        ASSERT_TRUE(got == alone[static_cast<std::size_t>(j)] || (std::isnan(got) && std::isnan(alone[static_cast<std::size_t>(j)])))
+            << (log ? "log_softmax" : "softmax") << " row " << r << " col " << j << ": " << got << " alone " << alone[static_cast<std::size_t>(j)];
+        const L z = static_cast<L>(row[j] - max);
+        // log_softmax's (x - max) - log(sum) carries log(sum)'s rounding: in its ulps.
+        if (finite) {
+          ASSERT_LE(log ? ulps(got, z - std::log(sum), std::log(sum)) : ulps(got, std::exp(z) / sum), 4)
+              << (log ? "log_softmax" : "softmax") << " row " << r << " col " << j;
+        }
       }
     }
   }

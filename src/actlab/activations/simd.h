@@ -19,6 +19,7 @@
 #include <cstdint>
 #include <cstring>
 #include <numbers>
+#include <utility>
 
 #if defined(__SSE2__)
 #include <immintrin.h>
@@ -57,6 +58,26 @@ template <class T> T reciprocal(T d) { return T(1) / d; }
 // bits then hold (the exponent primitives below read m from there).
 constexpr float kIntegerShift = 12582912.0f;
 
+// Folds a vector's lanes into one by halving, op(lower half, upper half), in registers: log2 N
+// dependent steps (lane by lane through memory, a row's sum and max took over half of softmax's
+// time on rows of 16). Raw is a GCC vector of floats (__m512 is one too).
+template <int Offset, class Raw, int... I>
+auto half_of(Raw r, std::integer_sequence<int, I...>) {
+  return __builtin_shufflevector(r, r, (I + Offset)...);
+}
+template <class Raw, class Op> float fold_lanes(Raw r, Op op) {
+  constexpr int kHalf = sizeof(Raw) / sizeof(float) / 2;
+  if constexpr (kHalf == 1) {
+    return op(r[0], r[1]);
+  } else {
+    constexpr auto kIndices = std::make_integer_sequence<int, kHalf>{};
+    return fold_lanes(op(half_of<0>(r, kIndices), half_of<kHalf>(r, kIndices)), op);
+  }
+}
+inline constexpr auto kAddLanes = [](auto a, auto b) { return a + b; };
+// The larger, or NaN if either is.
+inline constexpr auto kMaxOfLanes = [](auto a, auto b) { return (a > b) | (a != a) ? a : b; };
+
 #if defined(__AVX512F__)
 struct Mask16 {
   __mmask16 bits;
@@ -85,20 +106,8 @@ struct Vec16 {
   // Non-temporal store (around the cache) to a 64-byte aligned p; see core/streaming.h.
   void stream(float* p) const { _mm512_stream_ps(p, v); }
   // Horizontal sum and max, for the end of a reduction (GCC 12's _mm512_reduce_* warn spuriously).
-  float sum() const {
-    alignas(64) float lane[kLanes];
-    _mm512_store_ps(lane, v);
-    float total = 0;
-    for (float value : lane) total += value;
-    return total;
-  }
-  float max() const {
-    alignas(64) float lane[kLanes];
-    _mm512_store_ps(lane, v);
-    float best = lane[0];
-    for (float value : lane) best = value > best || value != value ? value : best;
-    return best;
-  }
+  float sum() const { return fold_lanes(v, kAddLanes); }
+  float max() const { return fold_lanes(v, kMaxOfLanes); }
   static __mmask16 tail_mask(int n) { return static_cast<__mmask16>((1u << n) - 1u); }
 
   friend Vec16 operator+(Vec16 a, Vec16 b) { return _mm512_add_ps(a.v, b.v); }
@@ -207,16 +216,8 @@ struct VecN {
 #endif
     store(p);
   }
-  float sum() const {
-    float total = 0;
-    for (int i = 0; i < N; ++i) total += v[i];
-    return total;
-  }
-  float max() const {
-    float best = v[0];
-    for (int i = 0; i < N; ++i) best = v[i] > best || v[i] != v[i] ? v[i] : best;
-    return best;
-  }
+  float sum() const { return fold_lanes(v, kAddLanes); }
+  float max() const { return fold_lanes(v, kMaxOfLanes); }
   Bits bits() const {
     Bits out;
     std::memcpy(&out, &v, sizeof(Raw));
