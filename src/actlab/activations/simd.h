@@ -60,13 +60,13 @@ constexpr float kIntegerShift = 12582912.0f;
 
 // Folds a vector's lanes into one by halving, op(lower half, upper half), in registers: log2 N
 // dependent steps (lane by lane through memory, a row's sum and max took over half of softmax's
-// time on rows of 16). Raw is a GCC vector of floats (__m512 is one too).
+// time on rows of 16). Raw is a GCC vector of at least 2 floats or doubles (__m512 is one too).
 template <int Offset, class Raw, int... I>
 auto half_of(Raw r, std::integer_sequence<int, I...>) {
   return __builtin_shufflevector(r, r, (I + Offset)...);
 }
-template <class Raw, class Op> float fold_lanes(Raw r, Op op) {
-  constexpr int kHalf = sizeof(Raw) / sizeof(float) / 2;
+template <class Raw, class Op> auto fold_lanes(Raw r, Op op) {
+  constexpr int kHalf = static_cast<int>(sizeof(Raw) / sizeof(r[0]) / 2);
   if constexpr (kHalf == 1) {
     return op(r[0], r[1]);
   } else {

@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cstring>
 
+#include "actlab/activations/simd.h"
 #include "actlab/autograd/node.h"
 #include "actlab/core/allocator.h"
 #include "actlab/core/cpu.h"
@@ -381,17 +382,6 @@ void keep_in_register([[maybe_unused]] V& v) {
 #endif
 }
 
-// Sum of a vector's lanes by halving (vector adds, unlike a lane-by-lane loop the compiler may not
-// reorder).
-template <typename T>
-T horizontal_sum(const Vec<T>& v) {
-  T lanes[kLanes<T>];
-  std::memcpy(lanes, &v, sizeof(v));
-  for (std::int64_t width = kLanes<T> / 2; width >= 1; width /= 2)
-    for (std::int64_t i = 0; i < width; ++i) lanes[i] += lanes[i + width];
-  return lanes[0];
-}
-
 // Kept out of line: inlined into the batch loop, GCC spills its accumulators.
 template <typename T, int R, int K>
 __attribute__((noinline)) void weight_grad_tile(const GradStack<T>& stack, std::int64_t samples, const T* grad,
@@ -414,7 +404,7 @@ __attribute__((noinline)) void weight_grad_tile(const GradStack<T>& stack, std::
       }
     }
   for (int r = 0; r < R; ++r)
-    for (int k = 0; k < K; ++k) dw[r * dw_stride + k] += horizontal_sum<T>(acc[r][k]);
+    for (int k = 0; k < K; ++k) dw[r * dw_stride + k] += simd::fold_lanes(acc[r][k], simd::kAddLanes);
 }
 
 // Adds the weight gradient of samples [first, last) (at most kGradSamples) to dw, through stacks
