@@ -110,23 +110,55 @@ TEST(Learnable, RreluSamplesInTrainingAndUsesMeanSlopeInEval) {
 }
 
 TEST(Learnable, RreluTrainingVectorKernelDrawsTheReferenceSlopes) {
-  // Threads split 100000 elements inside a 64-element group of draws; a short tensor ends inside one.
+  // Threads split 100000 elements inside a 64-element group of draws; a short tensor ends inside one;
+  // a generator 37 blocks short of 2^32 makes the vector kernel carry into the counter's high word.
   for (const Isa isa : available_isas())
-    for (std::int64_t n : {std::int64_t{100000}, std::int64_t{1001}}) {
-      const Tensor x = randn({n + 3}).narrow(0, 3, n);
-      Generator a(9), b(9);
-      Tensor vec, ref;
-      {
-        const IsaGuard level(isa);
-        vec = rrelu(x, 0.1, 0.3, true, a);
+    for (std::int64_t n : {std::int64_t{100000}, std::int64_t{1001}})
+      for (const std::uint64_t offset : {std::uint64_t{0}, (std::uint64_t{1} << 32) - 37}) {
+        const Tensor x = randn({n + 3}).narrow(0, 3, n);
+        Generator a(9), b(9);
+        a.set_state(9, offset);
+        b.set_state(9, offset);
+        Tensor vec, ref;
+        {
+          const IsaGuard level(isa);
+          vec = rrelu(x, 0.1, 0.3, true, a);
+        }
+        {
+          ReferenceKernelsGuard reference;
+          ref = rrelu(x, 0.1, 0.3, true, b);
+        }
+        // The same draws; only a contracted multiply-add (FMA) may round the slope differently.
+        EXPECT_TRUE(allclose(vec, ref, 1e-6, 0)) << isa_name(isa) << ", " << n << " elements, offset " << offset;
+        EXPECT_EQ(a.offset(), b.offset());
       }
-      {
-        ReferenceKernelsGuard reference;
-        ref = rrelu(x, 0.1, 0.3, true, b);
-      }
-      // The same draws; only a contracted multiply-add (FMA) may round the slope differently.
-      EXPECT_TRUE(allclose(vec, ref, 1e-6, 0)) << isa_name(isa) << ", " << n << " elements";
-      EXPECT_EQ(a.offset(), b.offset());
+}
+
+TEST(Learnable, RreluBackwardDrawsTheForwardSlopesAgain) {
+  // Backward keeps no slopes: it draws them again from forward's Philox blocks, after the
+  // generator has moved on. On a row whose threads split it mid-draw, with a NaN, at every level,
+  // in float32 (vector kernels) and float64 (scalar ones).
+  for (const Isa isa : available_isas())
+    for (const DType dtype : {kFloat32, kFloat64}) {
+      const IsaGuard level(isa);
+      const std::int64_t n = 100003;
+      Generator data(8);
+      Tensor x = randn({n}, data, dtype);
+      x.narrow(0, 7, 1).fill_(std::nan(""));
+      x.requires_grad_();
+      Generator gen(21);
+      const Generator before = gen;
+      const Tensor y = rrelu(x, 0.1, 0.3, true, gen);
+      gen.set_state(5, 77);
+      const Tensor g = randn({n}, data, dtype);
+      y.backward(g);
+      // The slopes: rrelu of -1 everywhere from the same generator state is -slope.
+      Generator again = before;
+      const Tensor slopes = -rrelu(full({n}, -1.0, dtype), 0.1, 0.3, true, again);
+      Tensor expected = where(x.detach().lt(zeros({}, dtype)), g * slopes, g);
+      expected.narrow(0, 7, 1).fill_(std::nan(""));
+      EXPECT_TRUE(allclose(x.grad(), expected, 0, 0, true)) << isa_name(isa) << ", " << dtype_name(dtype);
+      EXPECT_TRUE(allclose(y.detach(), where(x.detach().lt(zeros({}, dtype)), x.detach() * slopes, x.detach()), 0, 0, true));
     }
 }
 

@@ -9,7 +9,6 @@
 // per channel): forward in one pass, backward in one fused pass that also reduces grad_theta.
 #include <bit>
 #include <cmath>
-#include <cstring>
 
 #include "actlab/activations/builtin.h"
 #include "actlab/activations/functional.h"
@@ -182,12 +181,9 @@ namespace {
 
 // Element i draws word (i % 64) / 16 of Philox block first + 16 (i / 64) + i % 16: in each group
 // of 64 elements, one 16-lane Philox evaluation gives 16 consecutive elements per word. The draw
-// depends only on i, never on the thread count or the kernel (vector or scalar) that runs.
+// depends only on i, never on the thread count or the kernel (vector or scalar) that runs, so
+// backward draws forward's slopes again instead of keeping them in a tensor.
 constexpr std::int64_t kGroup = 64;
-
-std::uint64_t slope_block(std::uint64_t first, std::int64_t i) {
-  return first + static_cast<std::uint64_t>(i / kGroup * 16 + i % 16);
-}
 
 #if defined(__AVX512F__) || defined(__AVX2__)
 // Philox4x32-10 (philox_rounds) on kLanes consecutive counters at once: Generator::block's
@@ -196,17 +192,26 @@ std::uint64_t slope_block(std::uint64_t first, std::int64_t i) {
 struct PhiloxLanes {
   static constexpr int kLanes = 16;
   using Word = __m512i;
-  static Word load(const std::uint32_t* p) { return _mm512_load_si512(p); }
   static Word splat(std::uint32_t k) { return _mm512_set1_epi32(static_cast<int>(k)); }
-  // The high 32 bits of 16 32x32-bit products: even lanes from one 64-bit multiply, odd from
-  // another (the masked intrinsics: GCC 12's plain ones warn spuriously).
+  // The low and high words of counter + j in lane j (built in registers: lanes stored one by
+  // one and loaded as a vector would stall on store forwarding).
+  static void counters(std::uint64_t counter, Word& low, Word& high) {
+    const Word base = splat(static_cast<std::uint32_t>(counter));
+    low = _mm512_add_epi32(base, _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15));
+    const Word high_base = splat(static_cast<std::uint32_t>(counter >> 32));
+    high = _mm512_mask_add_epi32(high_base, _mm512_cmplt_epu32_mask(low, base), high_base, splat(1));
+  }
+  // The high and low words of 16 32x32-bit products, from two 64-bit multiplies (even lanes, and
+  // odd lanes moved down) whose halves are swapped into place: a 32-bit multiply (vpmulld) for the
+  // low words would take twice as long as both. (The masked intrinsics: GCC 12's plain ones
+  // warn spuriously.)
   static void mulhilo(Word a, std::uint32_t multiplier, Word& hi, Word& lo) {
-    auto shift_right_32 = [](__m512i v) { return _mm512_mask_srli_epi64(v, 0xFF, v, 32); };
+    auto swap_pairs = [](__m512i into, __mmask16 lanes, __m512i v) { return _mm512_mask_shuffle_epi32(into, lanes, v, _MM_PERM_CDAB); };
     const __m512i m = splat(multiplier);
-    const __m512i even = shift_right_32(_mm512_mask_mul_epu32(a, 0xFF, a, m));
-    const __m512i odd = _mm512_mask_mul_epu32(a, 0xFF, shift_right_32(a), m);
-    hi = _mm512_mask_blend_epi32(0xAAAA, even, odd);
-    lo = _mm512_mullo_epi32(a, m);
+    const __m512i even = _mm512_mask_mul_epu32(a, 0xFF, a, m);
+    const __m512i odd = _mm512_mask_mul_epu32(a, 0xFF, swap_pairs(a, 0xFFFF, a), m);
+    hi = swap_pairs(odd, 0x5555, even);
+    lo = swap_pairs(even, 0xAAAA, odd);
   }
   // uniform_float of every lane.
   static Vec uniform(Word w) {
@@ -218,14 +223,23 @@ struct PhiloxLanes {
 struct PhiloxLanes {
   static constexpr int kLanes = 8;
   using Word = __m256i;
-  static Word load(const std::uint32_t* p) { return _mm256_load_si256(reinterpret_cast<const __m256i*>(p)); }
   static Word splat(std::uint32_t k) { return _mm256_set1_epi32(static_cast<int>(k)); }
+  static void counters(std::uint64_t counter, Word& low, Word& high) {
+    const Word base = splat(static_cast<std::uint32_t>(counter));
+    low = _mm256_add_epi32(base, _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+    // Where the low word wrapped (low < base, unsigned: compared with the sign bits flipped) the
+    // mask is -1 and the high word gains 1.
+    const Word sign = splat(0x80000000u);
+    const Word wrapped = _mm256_cmpgt_epi32(_mm256_xor_si256(base, sign), _mm256_xor_si256(low, sign));
+    high = _mm256_sub_epi32(splat(static_cast<std::uint32_t>(counter >> 32)), wrapped);
+  }
+  // As with AVX-512: two 64-bit multiplies instead of vpmulld.
   static void mulhilo(Word a, std::uint32_t multiplier, Word& hi, Word& lo) {
     const __m256i m = splat(multiplier);
-    const __m256i even = _mm256_srli_epi64(_mm256_mul_epu32(a, m), 32);
+    const __m256i even = _mm256_mul_epu32(a, m);
     const __m256i odd = _mm256_mul_epu32(_mm256_srli_epi64(a, 32), m);
-    hi = _mm256_blend_epi32(even, odd, 0xAA);
-    lo = _mm256_mullo_epi32(a, m);
+    hi = _mm256_blend_epi32(_mm256_srli_epi64(even, 32), odd, 0xAA);
+    lo = _mm256_blend_epi32(even, _mm256_slli_epi64(odd, 32), 0xAA);
   }
   static Vec uniform(Word w) {
     const __m256 u = _mm256_mul_ps(_mm256_cvtepi32_ps(_mm256_srli_epi32(w, 8)), _mm256_set1_ps(0x1.0p-24f));
@@ -235,87 +249,123 @@ struct PhiloxLanes {
 #endif
 static_assert(PhiloxLanes::kLanes == Vec::kLanes);
 
-struct PhiloxWords {
-  PhiloxLanes::Word word[4];
-};
-PhiloxWords philox_lanes(std::uint64_t seed, std::uint64_t counter) {
-  constexpr int L = PhiloxLanes::kLanes;
-  alignas(64) std::uint32_t low[L], high[L];
-  for (int j = 0; j < L; ++j) {
-    low[j] = static_cast<std::uint32_t>(counter + static_cast<std::uint64_t>(j));
-    high[j] = static_cast<std::uint32_t>((counter + static_cast<std::uint64_t>(j)) >> 32);
+// kBatch Philox evaluations on consecutive runs of kLanes counters, worked on together: independent
+// chains of multiplies for the core to overlap, and a batch covers kBatch * kLanes / 16 groups,
+// the elements written between two draws.
+constexpr int kBatch = 4;
+struct PhiloxBatch {
+  PhiloxLanes::Word run[kBatch];
+  friend PhiloxBatch operator^(PhiloxBatch a, const PhiloxBatch& b) {
+    for (int r = 0; r < kBatch; ++r) a.run[r] ^= b.run[r];
+    return a;
   }
-  PhiloxWords out{{PhiloxLanes::load(low), PhiloxLanes::load(high), PhiloxLanes::splat(0), PhiloxLanes::splat(0)}};
-  auto& [c0, c1, c2, c3] = out.word;
-  philox_rounds(c0, c1, c2, c3, seed, PhiloxLanes::mulhilo, PhiloxLanes::splat);
-  return out;
+};
+constexpr std::int64_t kGroupsPerDraw = kBatch * PhiloxLanes::kLanes / 16;
+
+// Philox words 0-3 of counters counter + j, j < kBatch * kLanes: run r, lane l holds j = kLanes r + l.
+void philox_batch(std::uint64_t seed, std::uint64_t counter, PhiloxBatch (&word)[4]) {
+  for (int r = 0; r < kBatch; ++r) {
+    PhiloxLanes::counters(counter + static_cast<std::uint64_t>(PhiloxLanes::kLanes * r), word[0].run[r], word[1].run[r]);
+    word[2].run[r] = word[3].run[r] = PhiloxLanes::splat(0);
+  }
+  auto mulhilo = [](const PhiloxBatch& a, std::uint32_t multiplier, PhiloxBatch& hi, PhiloxBatch& lo) {
+    for (int r = 0; r < kBatch; ++r) PhiloxLanes::mulhilo(a.run[r], multiplier, hi.run[r], lo.run[r]);
+  };
+  auto key = [](std::uint32_t k) {
+    PhiloxBatch b;
+    for (auto& run : b.run) run = PhiloxLanes::splat(k);
+    return b;
+  };
+  philox_rounds(word[0], word[1], word[2], word[3], seed, mulhilo, key);
 }
+#else
+constexpr std::int64_t kGroupsPerDraw = 1;
 #endif
 
-// The slope of one element from its draw (the scalar path, and the vector path's partial chunks).
+// The slopes lower + (upper - lower) u of kGroupsPerDraw groups, in element order.
 template <class T>
-void rrelu_element(const T* x, T* y, T* slopes, std::int64_t i, std::uint32_t word, T lower, T upper) {
-  slopes[i] = x[i] < 0 ? lower + (upper - lower) * static_cast<T>(uniform_float(word)) : T(1);
-  y[i] = slopes[i] * x[i];
-}
+struct DrawnSlopes {
+  static constexpr std::int64_t kElements = kGroup * kGroupsPerDraw;
+  alignas(64) T slope[kElements];
+};
 
-// Fills slopes[i] (1 where x >= 0, else lower + (upper - lower) u_i) and y[i] = slopes[i] x[i]
-// for i in [begin, end).
+// Draws the slopes of the groups from `first_group`: kLanes Philox blocks at once where the level
+// has them (float), else one Generator::block at a time. Both give every element the same draw.
 template <class T>
-void rrelu_range(const T* x, T* y, T* slopes, std::int64_t begin, std::int64_t end, const Generator& gen,
-                 std::uint64_t first, T lower, T upper, bool vectorize) {
+void draw_slopes(DrawnSlopes<T>& out, std::int64_t first_group, const Generator& gen, std::uint64_t first, T lower,
+                 T upper, bool vectorize) {
+  const std::uint64_t counter = first + static_cast<std::uint64_t>(first_group) * 16;
 #if defined(__AVX512F__) || defined(__AVX2__)
   if constexpr (std::is_same_v<T, float>) {
     if (vectorize) {
       constexpr int L = PhiloxLanes::kLanes;
-      for (std::int64_t group = begin / kGroup * kGroup; group < end; group += kGroup)
-        for (int part = 0; part < 16 / L; ++part) {
-          // Lane j of word w holds the draw of element group + 16 w + L part + j.
-          const auto words = philox_lanes(gen.seed(), slope_block(first, group) + static_cast<std::uint64_t>(L * part));
-          for (int w = 0; w < 4; ++w) {
-            const std::int64_t base = group + 16 * w + L * part;
-            const std::int64_t from = std::max(begin, base), to = std::min(end, base + L);
-            if (from >= to) continue;
-            if (to - from < L) {  // the range starts or ends inside this vector
-              alignas(64) std::uint32_t word[L];
-              std::memcpy(word, &words.word[w], sizeof(word));
-              for (std::int64_t i = from; i < to; ++i) rrelu_element(x, y, slopes, i, word[i - base], lower, upper);
-              continue;
-            }
-            const Vec xv = Vec::load(x + base);
-            const Vec slope = select(xv < Vec(0.0f), Vec(lower) + Vec(upper - lower) * PhiloxLanes::uniform(words.word[w]),
-                                     Vec(1.0f));
-            slope.store(slopes + base);
-            (slope * xv).store(y + base);
-          }
-        }
+      PhiloxBatch word[4];
+      philox_batch(gen.seed(), counter, word);
+      // Counter counter + 16 g + k draws the elements 64 g + 16 w + k (w < 4) of group g.
+      for (int r = 0; r < kBatch; ++r)
+        for (int w = 0; w < 4; ++w)
+          (Vec(lower) + Vec(upper - lower) * PhiloxLanes::uniform(word[w].run[r]))
+              .store(out.slope + (L * r / 16) * kGroup + 16 * w + L * r % 16);
       return;
     }
   }
 #endif
   (void)vectorize;
-  for (std::int64_t i = begin; i < end; ++i)
-    rrelu_element(x, y, slopes, i, gen.block(slope_block(first, i))[static_cast<std::size_t>(i % kGroup / 16)], lower,
-                  upper);
+  for (std::int64_t g = 0; g < kGroupsPerDraw; ++g)
+    for (int k = 0; k < 16; ++k) {
+      const auto words = gen.block(counter + static_cast<std::uint64_t>(16 * g + k));
+      for (int w = 0; w < 4; ++w)
+        out.slope[kGroup * g + 16 * w + k] = lower + (upper - lower) * static_cast<T>(uniform_float(words[w]));
+    }
+}
+
+// Elements [begin, end) of y = slope x (g == nullptr) or of grad_in = slope g (NaN where x is),
+// slope = lower + (upper - lower) u where x < 0, else 1: one draw of slopes at a time, then its
+// elements.
+template <class V, class T>
+void rrelu_range(const T* x, const T* g, T* out, std::int64_t begin, std::int64_t end, bool stream,
+                 const Generator& gen, std::uint64_t first, T lower, T upper, bool vectorize) {
+  constexpr std::int64_t kSpan = DrawnSlopes<T>::kElements;
+  DrawnSlopes<T> drawn;
+  for (std::int64_t from = begin; from < end;) {
+    const std::int64_t to = std::min(end, (from / kSpan + 1) * kSpan);
+    draw_slopes(drawn, from / kSpan * kGroupsPerDraw, gen, first, lower, upper, vectorize);
+    const T* slopes = drawn.slope + from % kSpan;
+    auto slope = [=](std::int64_t i, std::int64_t remaining, V xv) {
+      return select(xv < V(0), load_n<V>(slopes + i, remaining), V(1));
+    };
+    if (g == nullptr) {
+      write_row<V>(out + from, to - from, stream, [=](std::int64_t i, std::int64_t remaining) {
+        const V xv = load_n<V>(x + from + i, remaining);
+        return slope(i, remaining, xv) * xv;
+      }, x + from);
+    } else {
+      write_row<V>(out + from, to - from, stream, [=](std::int64_t i, std::int64_t remaining) {
+        const V xv = load_n<V>(x + from + i, remaining);
+        return select(is_nan(xv), xv, slope(i, remaining, xv) * load_n<V>(g + from + i, remaining));
+      }, x + from, g + from);
+    }
+    from = to;
+  }
 }
 
 }  // namespace
 
 namespace activations {
 // rrelu_range for float32 at one level (Philox on 16 lanes with AVX-512, 8 with AVX2).
-#define ACTLAB_DECLARE_RRELU_SLOPES(level)                                                                    \
+#define ACTLAB_DECLARE_RRELU_ROWS(level)                                                                      \
   namespace level {                                                                                           \
-  void rrelu_slopes(const float* x, float* y, float* slopes, std::int64_t begin, std::int64_t end,           \
-                    const Generator& gen, std::uint64_t first, float lower, float upper);                     \
+  void rrelu_rows(const float* x, const float* g, float* out, std::int64_t begin, std::int64_t end,          \
+                  bool stream, const Generator& gen, std::uint64_t first, float lower, float upper);         \
   }
-ACTLAB_DECLARE_RRELU_SLOPES(avx512)
-ACTLAB_DECLARE_RRELU_SLOPES(avx2)
-ACTLAB_DECLARE_RRELU_SLOPES(baseline)
-#undef ACTLAB_DECLARE_RRELU_SLOPES
+ACTLAB_DECLARE_RRELU_ROWS(avx512)
+ACTLAB_DECLARE_RRELU_ROWS(avx2)
+ACTLAB_DECLARE_RRELU_ROWS(baseline)
+#undef ACTLAB_DECLARE_RRELU_ROWS
 
-void ACTLAB_ISA::rrelu_slopes(const float* x, float* y, float* slopes, std::int64_t begin, std::int64_t end,
-                              const Generator& gen, std::uint64_t first, float lower, float upper) {
-  rrelu_range<float>(x, y, slopes, begin, end, gen, first, lower, upper, true);
+void ACTLAB_ISA::rrelu_rows(const float* x, const float* g, float* out, std::int64_t begin, std::int64_t end,
+                            bool stream, const Generator& gen, std::uint64_t first, float lower, float upper) {
+  rrelu_range<Vec>(x, g, out, begin, end, stream, gen, first, lower, upper, true);
 }
 }  // namespace activations
 
@@ -515,36 +565,45 @@ Tensor rational(const Tensor& x, const Tensor& numerator, const Tensor& denomina
   return apply_learnable(Rational{}, x, cat({as_columns(numerator, 6), as_columns(denominator, 4)}, 1));
 }
 
+namespace {
+
+// Writes out = rrelu(x) (g null) or grad_in for g, drawing the slopes of Philox blocks from `first`.
+void rrelu_apply(const Tensor& x, const Tensor* g, Tensor& out, const Generator& gen, std::uint64_t first, double lower,
+                 double upper, bool vectorize) {
+  dispatch_floating(x.dtype(), "rrelu", [&]<class T>() {
+    const T* xp = x.data<T>();
+    const T* gp = g ? g->data<T>() : nullptr;
+    T* op = out.data<T>();
+    const bool stream = stream_output(x.numel() * static_cast<std::int64_t>(sizeof(T)));
+    parallel_for(0, x.numel(), kParallelGrain, [&](std::int64_t begin, std::int64_t end) {
+      if constexpr (std::is_same_v<T, float>) {
+        if (vectorize) {
+          ACTLAB_ISA_DISPATCH(activations, rrelu_rows(xp, gp, op, begin, end, stream, gen, first, static_cast<T>(lower),
+                                                      static_cast<T>(upper)));
+          return;
+        }
+      }
+      rrelu_range<T>(xp, gp, op, begin, end, stream, gen, first, static_cast<T>(lower), static_cast<T>(upper), false);
+    });
+  });
+}
+
+}  // namespace
+
 Tensor rrelu(const Tensor& input, double lower, double upper, bool training, Generator& gen) {
   ACTLAB_CHECK(lower <= upper, "rrelu: lower ({}) must not exceed upper ({})", lower, upper);
   if (!training) return leaky_relu(input, (lower + upper) / 2);
   const Tensor x = input.contiguous();
-  const std::int64_t n = x.numel();
-  const std::uint64_t first = gen.reserve(static_cast<std::uint64_t>((n + kGroup - 1) / kGroup * 16));
+  const std::uint64_t first = gen.reserve(static_cast<std::uint64_t>((x.numel() + kGroup - 1) / kGroup * 16));
   const bool vectorize = !reference_kernels_enabled();
   Tensor y = Tensor::empty(x.shape(), x.dtype());
-  Tensor slopes = Tensor::empty(x.shape(), x.dtype());
-  dispatch_floating(x.dtype(), "rrelu", [&]<class T>() {
-    parallel_for(0, n, kParallelGrain, [&](std::int64_t begin, std::int64_t end) {
-      if constexpr (std::is_same_v<T, float>) {
-        if (vectorize) {
-          ACTLAB_ISA_DISPATCH(activations, rrelu_slopes(x.data<T>(), y.data<T>(), slopes.data<T>(), begin, end, gen,
-                                                        first, static_cast<T>(lower), static_cast<T>(upper)));
-          return;
-        }
-      }
-      rrelu_range<T>(x.data<T>(), y.data<T>(), slopes.data<T>(), begin, end, gen, first, static_cast<T>(lower),
-                     static_cast<T>(upper), false);
-    });
-  });
-  return autograd::record("rrelu", y, {input}, [x = x.detach(), slopes](const Tensor& grad, auto&) {
+  rrelu_apply(x, nullptr, y, gen, first, lower, upper, vectorize);
+  // Backward draws the same slopes from the same blocks (of a copy: gen may move on or go away).
+  return autograd::record("rrelu", y, {input}, [x = x.detach(), draws = Generator(gen.seed()), first, lower, upper,
+                                                vectorize](const Tensor& grad, auto&) {
     const Tensor g = grad.to(x.dtype()).contiguous();
     Tensor grad_x = Tensor::empty(x.shape(), x.dtype());
-    dispatch_floating(x.dtype(), "rrelu", [&]<class T>() {
-      activations::map_elements(x.numel(), grad_x.data<T>(), [](auto xv, auto gv, auto sv) {
-        return select(is_nan(xv), xv, gv * sv);
-      }, x.data<T>(), g.data<T>(), slopes.data<T>());
-    });
+    rrelu_apply(x, &g, grad_x, draws, first, lower, upper, vectorize);
     return std::vector<Tensor>{grad_x};
   });
 }
