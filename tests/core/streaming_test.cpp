@@ -1,5 +1,6 @@
 // write_row writes exactly out[0, n), streamed or not, at every alignment and length, for
-// scalar and vector values; streaming is chosen only for outputs beyond the cache.
+// scalar and vector values, and copy_row copies exactly; streaming is chosen only for outputs
+// beyond the cache.
 #include "actlab/core/streaming.h"
 
 #include <gtest/gtest.h>
@@ -57,6 +58,46 @@ TEST(WriteRow, ScalarsAtEveryAlignment) {
 }
 
 TEST(WriteRow, VectorsAtEveryAlignment) { check_all_alignments<simd::Vec, float>(); }
+
+// copy_row from a source at `in_offset` to a destination at `out_offset` (both from 64-byte-aligned
+// buffers): out[0, n) equals the source, and nothing around it is written.
+template <class T>
+void check_copy_row(std::int64_t in_offset, std::int64_t out_offset, std::int64_t n, bool stream) {
+  constexpr std::int64_t kLine = 64 / static_cast<std::int64_t>(sizeof(T));
+  struct alignas(64) Line {
+    T values[kLine];
+  };
+  std::vector<Line> source(static_cast<std::size_t>((in_offset + n) / kLine + 2));
+  std::vector<Line> target(static_cast<std::size_t>((out_offset + n) / kLine + 2));
+  T* in = source.front().values + in_offset;
+  T* out = target.front().values + out_offset;
+  for (std::int64_t i = 0; i < n; ++i) in[i] = static_cast<T>(3 * i + 1);
+  std::fill(target.front().values, target.back().values + kLine, static_cast<T>(kSentinel));
+  copy_row(out, in, n, stream);
+  for (T* p = target.front().values; p < target.back().values + kLine; ++p) {
+    const std::int64_t i = p - out;
+    const T expected = i >= 0 && i < n ? static_cast<T>(3 * i + 1) : static_cast<T>(kSentinel);
+    ASSERT_EQ(*p, expected) << "in at " << in_offset << ", out at " << out_offset << ", n " << n << ", stream "
+                            << stream << ": element " << i;
+  }
+}
+
+template <class T>
+void check_copies() {
+  constexpr std::int64_t kLine = 64 / static_cast<std::int64_t>(sizeof(T));
+  for (const bool stream : {false, true})
+    for (const std::int64_t in_offset : {std::int64_t{0}, std::int64_t{1}, kLine - 1})
+      for (std::int64_t out_offset = 0; out_offset < kLine; ++out_offset)
+        for (std::int64_t n : {0, 1, 15, 16, 17, 31, 32, 33, 47, 64, 65, 100, 1000})
+          check_copy_row<T>(in_offset, out_offset, n, stream);
+}
+
+TEST(CopyRow, EveryElementTypeAtEveryAlignment) {
+  check_copies<float>();
+  check_copies<double>();
+  check_copies<std::uint8_t>();
+  check_copies<std::int64_t>();
+}
 
 TEST(WriteRow, StreamsOnlyOutputsBeyondTheCache) {
   const std::int64_t cache = last_level_cache_bytes();
