@@ -120,9 +120,9 @@ struct Bytes16 {
 };
 #endif
 
-// out[0, n) = in[0, n), through write_row, 16 bytes at a time where SSE2 has them: on a 2-CPU
-// Zen 4 a 64 MB float copy took 2.8 ms instead of the 3.8 ms of write_row's element-by-element
-// line buffer.
+// out[0, n) = in[0, n), through write_row, 16 bytes at a time where SSE2 has them: element by
+// element, the line buffer is read back in 16-byte loads that wait on the element stores (a 64 MB
+// copy took 1.36x as long; docs/PERFORMANCE.md).
 template <class T>
 void copy_row(T* out, const T* in, std::int64_t n, bool stream) {
 #if defined(__SSE2__)

@@ -270,11 +270,11 @@ Tensor& Tensor::copy_(const Tensor& source) {
       ops::for_each_row<2>(shape(), {this, &source}, [&](auto p, auto s, std::int64_t n) {
         D* o = reinterpret_cast<D*>(p[0]);
         const S* x = reinterpret_cast<const S*>(p[1]);
-        if constexpr (std::is_same_v<D, S>) {
-          if (s[0] == 1 && s[1] == 1) return copy_row(o, x, n, stream);
-        }
         if (s[0] == 1 && s[1] == 1) {
-          write_row<D>(o, n, stream, [&](std::int64_t i, std::int64_t) { return static_cast<D>(x[i]); }, x);
+          if constexpr (std::is_same_v<D, S>)
+            copy_row(o, x, n, stream);
+          else
+            write_row<D>(o, n, stream, [&](std::int64_t i, std::int64_t) { return static_cast<D>(x[i]); }, x);
         } else {
           for (std::int64_t i = 0; i < n; ++i) o[i * s[0]] = static_cast<D>(x[i * s[1]]);
         }
